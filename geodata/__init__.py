@@ -1,0 +1,1 @@
+"""Reference geography of France: communes, EPCI, départements, régions (see docs/architecture.md)."""

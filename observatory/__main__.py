@@ -1,0 +1,7 @@
+"""Entry point for ``python -m observatory``."""
+
+import sys
+
+from observatory.cli import main
+
+sys.exit(main())

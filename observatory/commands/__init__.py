@@ -1,0 +1,1 @@
+"""Sub-command groups of ``python -m observatory`` (one module each, ``register(subparsers)``)."""
