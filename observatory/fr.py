@@ -1,0 +1,201 @@
+"""French formatting of numbers, percentages and dates for everything a user reads.
+
+One convention everywhere (app, PDF, exports): the thousands separator and the space before
+``%`` are the **no-break space** U+00A0 (:data:`NBSP`).  It is in Latin-1, so the same strings
+work in the PDF core fonts, in Excel and in the browser, and a number never breaks across lines.
+
+>>> nombre(1234.5, 1)
+'1\\xa0234,5'
+>>> pourcentage(0.123)
+'12,3\\xa0%'
+>>> date_fr("2026-11-23")
+'23/11/2026'
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import unicodedata
+from typing import Any
+
+import pandas as pd
+
+__all__ = [
+    "FAMILLES",
+    "MOIS",
+    "NIVEAUX",
+    "PRECISIONS",
+    "libelle_famille",
+    "libelle_precision",
+    "NBSP",
+    "date_fr",
+    "date_longue",
+    "entier",
+    "mois_annee",
+    "nombre",
+    "normaliser",
+    "pourcentage",
+    "trimestre_fr",
+    "variation",
+]
+
+NBSP = "\u00a0"
+#: Month names, index 1-12 (index 0 empty).
+MOIS = ("", "janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
+        "septembre", "octobre", "novembre", "décembre")
+_MISSING = "–"
+
+
+def _is_missing(value: Any) -> bool:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def nombre(value: Any, decimales: int = 0, *, manquant: str = _MISSING) -> str:
+    """Format a number the French way: ``1 234,5`` (no-break space, decimal comma).
+
+    Parameters
+    ----------
+    value : number or None
+        The value; ``None``/``NaN``/``pd.NA`` give ``manquant``.
+    decimales : int
+        Number of decimals (rounded half away from zero by Python's formatting).
+    manquant : str
+        Text shown for a missing value (an en dash by default).
+    """
+    if _is_missing(value):
+        return manquant
+    number = float(value)
+    if math.isinf(number):
+        return "∞" if number > 0 else "-∞"
+    text = f"{number:,.{decimales}f}"
+    if text.startswith("-") and float(text.replace(",", "")) == 0:
+        text = text[1:]  # no "-0,0"
+    return text.replace(",", NBSP).replace(".", ",")
+
+
+def entier(value: Any, *, manquant: str = _MISSING) -> str:
+    """Format an integer count: ``12 345``."""
+    return nombre(value, 0, manquant=manquant)
+
+
+def pourcentage(value: Any, decimales: int = 1, *, ratio: bool = True,
+                manquant: str = _MISSING) -> str:
+    """Format a share as ``12,3 %``.
+
+    ``value`` is a ratio (0.123) unless ``ratio=False`` (then 12.3 is already in percent).
+    """
+    if _is_missing(value):
+        return manquant
+    number = float(value) * (100 if ratio else 1)
+    return f"{nombre(number, decimales)}{NBSP}%"
+
+
+def variation(value: Any, decimales: int = 0, *, manquant: str = _MISSING) -> str:
+    """Format a signed change: ``+12``, ``-3``, ``0`` (with the minus sign U+2212)."""
+    if _is_missing(value):
+        return manquant
+    number = float(value)
+    text = nombre(abs(number), decimales)
+    if text.strip("0,") == "":
+        return text
+    return ("+" if number > 0 else "\u2212") + text
+
+
+def _as_date(value: Any) -> dt.date | None:
+    if _is_missing(value):
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return pd.Timestamp(value).date()
+
+
+def date_fr(value: Any, *, manquant: str = _MISSING) -> str:
+    """Format a date as ``23/11/2026`` (accepts dates, timestamps and ISO strings)."""
+    day = _as_date(value)
+    return manquant if day is None else f"{day.day:02d}/{day.month:02d}/{day.year}"
+
+
+def date_longue(value: Any, *, manquant: str = _MISSING) -> str:
+    """Format a date as ``23 novembre 2026`` (``1er`` for the first of the month)."""
+    day = _as_date(value)
+    if day is None:
+        return manquant
+    numero = "1er" if day.day == 1 else str(day.day)
+    return f"{numero} {MOIS[day.month]} {day.year}"
+
+
+def mois_annee(value: Any, *, manquant: str = _MISSING) -> str:
+    """Format a date as ``novembre 2026``."""
+    day = _as_date(value)
+    return manquant if day is None else f"{MOIS[day.month]} {day.year}"
+
+
+def trimestre_fr(quarter: str) -> str:
+    """Write a snapshot quarter ``2026-T4`` as ``4e trimestre 2026`` (``1er`` for T1)."""
+    try:
+        year, number = quarter.split("-T")
+        n = int(number)
+    except (AttributeError, ValueError):
+        return str(quarter)
+    return f"{'1er' if n == 1 else f'{n}e'} trimestre {year}"
+
+
+def normaliser(text: Any) -> str:
+    """Lower-case, strip accents and collapse punctuation, for accent/case-blind search.
+
+    >>> normaliser("  Côte-d'Or ")
+    'cote d or'
+    """
+    if _is_missing(text):
+        return ""
+    decomposed = unicodedata.normalize("NFKD", str(text))
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+    cleaned = "".join(c if c.isalnum() else " " for c in plain)
+    return " ".join(cleaned.split())
+
+
+#: French labels of the ESS families (``etl.schema.FAMILIES``).
+FAMILLES = {
+    "association": "Association",
+    "cooperative": "Coopérative",
+    "mutuelle": "Mutuelle",
+    "fondation": "Fondation",
+    "societe_commerciale_ess": "Société commerciale de l'ESS",
+    "autre": "Autre forme de l'ESS",
+}
+
+#: French labels of the location precisions (``etl.schema.LOCATION_PRECISIONS``).
+PRECISIONS = {
+    "geoloc_insee": "Adresse (géolocalisation INSEE)",
+    "lambert_sirene": "Coordonnées du répertoire SIRENE",
+    "api_recherche": "Coordonnées de l'API Recherche d'entreprises",
+    "ban_adresse": "Adresse géocodée (Base Adresse Nationale)",
+    "commune_aleatoire": "Approximation : point placé au hasard dans la commune",
+    "centroide_commune": "Approximation : centre de la commune",
+}
+
+#: French names of the territorial levels.
+NIVEAUX = {
+    "region": "Région",
+    "departement": "Département",
+    "epci": "EPCI",
+    "commune": "Commune",
+}
+
+
+def libelle_famille(code: Any) -> str:
+    """French label of an ESS family code (the code itself when unknown)."""
+    return FAMILLES.get(str(code), _MISSING if _is_missing(code) else str(code))
+
+
+def libelle_precision(code: Any) -> str:
+    """French label of a location precision code (the code itself when unknown)."""
+    return PRECISIONS.get(str(code), _MISSING if _is_missing(code) else str(code))
