@@ -52,7 +52,18 @@ class SourceNotFoundError(KeyError):
 
 
 class NetworkError(ConnectionError):
-    """A request failed after its retries."""
+    """A request failed after its retries.
+
+    Optional keyword attributes describe the failed request: ``url``, ``status``
+    (HTTP status or ``None`` for a connection failure) and ``attempts``.
+    """
+
+    def __init__(self, *args: object, url: str | None = None, status: int | None = None,
+                 attempts: int | None = None) -> None:
+        super().__init__(*args)
+        self.url = url
+        self.status = status
+        self.attempts = attempts
 
 
 class OfflineError(NetworkError):

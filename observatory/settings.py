@@ -2,21 +2,24 @@
 
 Nothing is read at import time: call :func:`get_settings` (cheap) each time.
 
-=============================  ==========================================  ==============================
-Environment variable           Meaning                                     Default
-=============================  ==========================================  ==============================
-``OBSERVATOIRE_DATA_DIR``      Where reference geography, snapshots,       ``<repository>/data``
-                               downloads and demo files live.
-``OBSERVATOIRE_CACHE_DIR``     On-disk HTTP cache.                         ``<data dir>/cache/http``
-``OBSERVATOIRE_REFERENCE_DIR`` Reference geography GeoParquet cache.       ``<data dir>/reference``
-``OBSERVATOIRE_OFFLINE``       ``1``/``true``: serve HTTP only from the     off
-                               cache, never touch the network.
-``OBSERVATOIRE_USER_AGENT``    User agent sent with every request.         ``observatoire-ess/<version>``
-``OBSERVATOIRE_TIMEOUT``       Read timeout in seconds (connect: 10 s).    ``60``
-``OBSERVATOIRE_MAX_RETRIES``   Retries on 429/5xx/connection errors.       ``5``
-``OBSERVATOIRE_CATALOG``       Extra YAML merged over the source catalog   none
-                               (mirrors, local test servers).
-=============================  ==========================================  ==============================
+=================================  =====================================  ==========================
+Environment variable               Meaning                                Default
+=================================  =====================================  ==========================
+``OBSERVATOIRE_DATA_DIR``          Where reference geography, snapshots,  ``<repository>/data``
+                                   downloads, packages and demo files
+                                   live.
+``OBSERVATOIRE_CACHE_DIR``         On-disk HTTP cache.                    ``<data dir>/cache/http``
+``OBSERVATOIRE_REFERENCE_DIR``     Reference geography GeoParquet cache.  ``<data dir>/reference``
+``OBSERVATOIRE_OFFLINE``           ``1``/``true``: serve HTTP only from   off
+                                   the cache, never touch the network.
+``OBSERVATOIRE_USER_AGENT``        User agent sent with every request.    ``observatoire-ess/<v>``
+``OBSERVATOIRE_TIMEOUT``           Read timeout in seconds.               ``60``
+``OBSERVATOIRE_CONNECT_TIMEOUT``   Connect timeout in seconds.            ``10``
+``OBSERVATOIRE_MAX_RETRIES``       Retries on 429/5xx/connection errors.  ``5``
+``OBSERVATOIRE_CATALOG``           Extra YAML merged over the source      none
+                                   catalog (mirrors, local test
+                                   servers).
+=================================  =====================================  ==========================
 """
 
 from __future__ import annotations
@@ -115,7 +118,7 @@ def get_settings() -> Settings:
         offline=_flag("OBSERVATOIRE_OFFLINE"),
         user_agent=os.environ.get("OBSERVATOIRE_USER_AGENT")
         or f"observatoire-ess/{__version__} (observatoire territorial de l'ESS)",
-        connect_timeout=10.0,
+        connect_timeout=_number("OBSERVATOIRE_CONNECT_TIMEOUT", 10.0),
         read_timeout=_number("OBSERVATOIRE_TIMEOUT", 60.0),
         max_retries=int(_number("OBSERVATOIRE_MAX_RETRIES", 5, int)),
         catalog_override=Path(catalog).expanduser().resolve() if catalog else None,
