@@ -1,0 +1,202 @@
+"""The main indicator table, one row per territory (used by the CLI and the app).
+
+Everything is computed once at commune level (:func:`commune_base`: extensive columns only)
+and rolled up with :func:`indicators.rollup.rollup`, so a département equals the sum of its
+communes whatever the path.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from indicators.checks import LEVELS, active_structures, check_level, validate_inputs
+from indicators.counts import commune_counts
+from indicators.coverage import NO_STRUCTURE_REASON, coverage_columns, structure_distances
+from indicators.employment import band_year
+from indicators.registry import FAMILIES, family_column
+from indicators.rollup import compute_intensive, rollup
+from indicators.rural import density_levels, rural_mask
+from observatory.errors import DataValidationError, explain
+
+__all__ = ["MAIN_COLUMNS", "commune_base", "indicator_table", "territory_codes"]
+
+#: Columns shown first, in this order (contract with the CLI and the app).
+MAIN_COLUMNS = (
+    "nom", "population", "superficie_km2", "structures", "structures_per_10k",
+    "structures_per_100km2", *(family_column(f) for f in FAMILIES), "emplois_estimes",
+    "emplois_bas", "emplois_haut", "annee_effectifs", "distance_structure_km",
+    "part_population_couverte",
+)
+
+
+def commune_base(structures: pd.DataFrame, communes: pd.DataFrame, *,
+                 density: pd.DataFrame | None = None, points: pd.DataFrame | None = None,
+                 with_distance: bool = True) -> pd.DataFrame:
+    """Extensive indicators per commune, plus ``distance_structure_km``.
+
+    Parameters
+    ----------
+    structures : DataFrame
+        Structures frame (``etl.schema``); only active rows count.
+    communes : GeoDataFrame
+        Reference communes indexed by code (``population``, ``superficie_km2``,
+        ``departement``, ``geometry``).
+    density : DataFrame, optional
+        Density levels: adds ``population_rurale`` and ``structures_rurales``.
+    points : DataFrame, optional
+        Precomputed projected centroids (:func:`indicators.projection.commune_points`).
+    with_distance : bool
+        Compute distances (needs geometries and coordinates).
+
+    Returns
+    -------
+    DataFrame indexed by commune code. ``distance_structure_km`` is ``inf`` when no structure
+    exists in the commune's projection zone.
+    """
+    counts = commune_counts(structures, communes)
+    pop = pd.to_numeric(communes["population"]).astype("Float64").fillna(0)
+    base = pd.DataFrame({
+        "population": pop.to_numpy(dtype="float64").round().astype("int64"),
+        "superficie_km2": pd.to_numeric(communes["superficie_km2"]).astype("float64")
+        .fillna(0.0).to_numpy(),
+    }, index=communes.index)
+    base = pd.concat([base, counts], axis=1)
+    if with_distance:
+        dist = structure_distances(structures, communes, points=points)["distance_structure_km"]
+    else:
+        dist = pd.Series(np.nan, index=communes.index)
+    base = pd.concat([base, coverage_columns(counts["structures"], pop, dist)], axis=1)
+    if density is not None:
+        rural = rural_mask(density_levels(communes.index, density))
+        base["population_rurale"] = np.where(rural, base["population"], 0)
+        base["structures_rurales"] = np.where(rural, base["structures"], 0)
+    base["distance_structure_km"] = dist.to_numpy()
+    base.attrs = dict(counts.attrs)
+    return base
+
+
+def territory_codes(communes: pd.DataFrame, level: str, territory: str,
+                    territory_level: str | None = None) -> list[str]:
+    """Codes at ``level`` inside (or equal to) ``territory``.
+
+    Parameters
+    ----------
+    communes : DataFrame
+        Reference communes (``epci``, ``departement``, ``region``).
+    level : str
+        Level of the rows wanted.
+    territory : str
+        Code of the filtering territory ("21", "242100410", "27"...).
+    territory_level : str, optional
+        Level of ``territory``; guessed when omitted: a code of the wanted level first, then
+        commune (5 chars), EPCI (9 digits), département, région.
+
+    Returns
+    -------
+    list of str (sorted)
+    """
+    check_level(level)
+    code = str(territory)
+    order = LEVELS[LEVELS.index(level):]
+    if territory_level is None:
+        candidates = [lv for lv in order if lv != "commune" and code in set(
+            communes[lv].dropna().astype(str))]
+        if level == "commune" and code in communes.index:
+            candidates.insert(0, "commune")
+        if not candidates:
+            raise DataValidationError(explain(
+                f"Territory {code!r} is not a {' / '.join(order)} code of the reference.",
+                f"A --territory must contain {level} territories.",
+                "Give an existing code (département '21', région '27', EPCI SIREN...).",
+                [code]), [code])
+        territory_level = candidates[0]
+    check_level(territory_level)
+    if LEVELS.index(territory_level) < LEVELS.index(level):
+        raise DataValidationError(explain(
+            f"A {territory_level} cannot contain {level} territories.",
+            "The filter keeps the sub-territories of the given territory.",
+            f"Choose a lower --level or a larger territory."), [code])
+    key = (communes.index.to_series() if territory_level == "commune"
+           else communes[territory_level]).astype("string")
+    inside = communes.loc[key.eq(code).fillna(False).to_numpy(dtype=bool)]
+    values = inside.index if level == "commune" else inside[level].dropna()
+    return sorted(set(map(str, values)))
+
+
+def indicator_table(structures: pd.DataFrame, communes: pd.DataFrame, level: str = "commune",
+                    *, groups=None, territories=None, density: pd.DataFrame | None = None,
+                    names: pd.Series | None = None, structures_cog: str | None = None,
+                    reference_cog: str | None = None, points: pd.DataFrame | None = None,
+                    base: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per territory with the main ESS indicators.
+
+    Parameters
+    ----------
+    structures : DataFrame
+        Structures frame of a snapshot.
+    communes : GeoDataFrame
+        ``reference.communes``.
+    level : {"commune", "epci", "departement", "region"}
+        Level of the rows (ignored when ``groups`` is given).
+    groups : dict or Series, optional
+        commune code -> group name, for user-defined territories.
+    territories : iterable of str, optional
+        Keep only these codes (see :func:`territory_codes`).
+    density : DataFrame, optional
+        Density levels; adds the density class (commune level) or the rural population share.
+    names : Series, optional
+        code -> name for levels above the commune (``reference.layer(level)["nom"]``).
+    structures_cog, reference_cog : str, optional
+        COG vintages of the snapshot manifest and of the reference; they must match.
+    points, base : DataFrame, optional
+        Precomputed commune centroids / commune base (to reuse across levels).
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``code``: :data:`MAIN_COLUMNS` first (``distance_structure_km`` only at
+        commune level), then every other indicator and ``motif_na``.
+    """
+    validate_inputs(structures, communes, structures_cog=structures_cog,
+                    reference_cog=reference_cog)
+    if base is None:
+        base = commune_base(structures, communes, density=density, points=points)
+    active = active_structures(structures)
+    commune_rows = groups is None and check_level(level) == "commune"
+    if commune_rows:
+        out = compute_intensive(base.drop(columns="distance_structure_km"))
+        out.insert(0, "nom", communes["nom"].astype("string").to_numpy()
+                   if "nom" in communes else pd.NA)
+        dist = base["distance_structure_km"].to_numpy()
+        out["distance_structure_km"] = pd.array(np.where(np.isfinite(dist), dist, np.nan),
+                                                dtype="Float64")
+        no_struct = np.isinf(dist)
+        motif = np.array(out["motif_na"].astype("object").to_numpy(), dtype=object)
+        motif[no_struct] = [NO_STRUCTURE_REASON if pd.isna(m) else f"{m} ; {NO_STRUCTURE_REASON}"
+                            for m in motif[no_struct]]
+        out["motif_na"] = pd.array(motif, dtype="string")
+        keys = active["commune"].astype("string")
+        if density is not None:
+            levels = density_levels(communes.index, density)
+            for col in levels.columns:
+                out[col] = levels[col].to_numpy()
+    else:
+        out = rollup(base, communes, level, groups=groups, names=names)
+        if "nom" not in out.columns:
+            out.insert(0, "nom", pd.array(out.index.astype(str), dtype="string"))
+        mapping = (pd.Series(groups) if groups is not None else communes[level]).astype("string")
+        keys = active["commune"].astype("string").map(mapping)
+    out.index = pd.Index(out.index.astype("string"), name="code")
+    year = band_year(active["annee_effectif"], keys) if "annee_effectif" in active else None
+    out["annee_effectifs"] = (year.reindex(out.index).astype("Int64") if year is not None
+                              else pd.Series(pd.NA, index=out.index, dtype="Int64"))
+    if territories is not None:
+        wanted = pd.Index([str(t) for t in territories])
+        out = out.loc[out.index.isin(wanted)]
+    first = [c for c in MAIN_COLUMNS if c in out.columns]
+    rest = [c for c in out.columns if c not in first and c != "motif_na"]
+    out = out[[*first, *rest, "motif_na"]]
+    out.attrs = {"level": "groupe" if groups is not None else level,
+                 "structures_sans_commune": base.attrs.get("structures_sans_commune", 0)}
+    return out
