@@ -13,6 +13,8 @@ import re
 import sys
 from pathlib import Path
 
+import requests
+import urllib3
 from tqdm import tqdm
 
 from observatory import http
@@ -79,12 +81,27 @@ def _stream(response, part: Path, mode: str, offset: int, total: int | None, des
     with open(part, mode) as fh, tqdm(total=total, initial=offset, unit="B", unit_scale=True,
                                       unit_divisor=1024, desc=desc, disable=disable,
                                       leave=False) as bar:
-        for chunk in response.iter_content(CHUNK_SIZE):
+        for chunk in _chunks(response):
             if chunk:
                 fh.write(chunk)
                 received += len(chunk)
                 bar.update(len(chunk))
     return received
+
+
+def _chunks(response):
+    """Body chunks; raw reads keep the bytes received before a cut (iter_content drops them)."""
+    if response.headers.get("Content-Encoding", "identity").lower() != "identity":
+        yield from response.iter_content(CHUNK_SIZE)
+        return
+    while True:
+        try:
+            chunk = response.raw.read(CHUNK_SIZE, decode_content=False)
+        except (urllib3.exceptions.HTTPError, OSError) as exc:  # as iter_content would
+            raise requests.exceptions.ChunkedEncodingError(exc) from exc
+        if not chunk:
+            return
+        yield chunk
 
 
 def download_file(url: str, dest: Path, *, sha256: str | None = None, size: int | None = None,
@@ -128,7 +145,7 @@ def download_file(url: str, dest: Path, *, sha256: str | None = None, size: int 
         if size is not None and offset > int(size):
             part.unlink()
             offset = 0
-        extra = dict(headers or {})
+        extra = {"Accept-Encoding": "identity", **(headers or {})}
         if offset:
             extra["Range"] = f"bytes={offset}-"
         try:
