@@ -48,6 +48,8 @@ __all__ = [
     "COMMUNE_LEVEL_PRECISIONS",
     "FAMILIES",
     "LOCATION_PRECISIONS",
+    "NOM_DIFFUSION_PARTIELLE",
+    "NOM_ENTREPRENEUR_INDIVIDUEL",
     "REJECT_COLUMNS",
     "STRUCTURE_COLUMNS",
     "STRUCTURE_DTYPES",
@@ -75,6 +77,11 @@ LOCATION_PRECISIONS = (
     "centroide_commune",   # no usable point: centroid of the declared commune
 )
 COMMUNE_LEVEL_PRECISIONS = ("commune_aleatoire", "centroide_commune")
+
+#: ``nom`` of units with partial diffusion (statutDiffusion "P") and of natural persons:
+#: their real name never appears.
+NOM_DIFFUSION_PARTIELLE = "Diffusion partielle [ND]"
+NOM_ENTREPRENEUR_INDIVIDUEL = "Entrepreneur individuel"
 
 STRUCTURE_DTYPES: dict[str, str] = {
     "siret": "string",
@@ -151,6 +158,7 @@ class SourceResult:
     vintage: str | None = None
     filtered: int = 0
     files: dict[str, str] = field(default_factory=dict)  # file name -> sha256
+    notes: dict = field(default_factory=dict)  # free-form facts for the manifest
 
     def check_accounting(self) -> None:
         """Raise ``ValueError`` if rows were lost between reading and output."""
