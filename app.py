@@ -1,0 +1,28 @@
+"""Observatoire territorial de l'ESS: Streamlit entry point (navigation only).
+
+Run with ``streamlit run app.py``; the pages live in :mod:`app_pages`.  Each page keeps its
+state in the URL (``st.query_params``) so that a link sent by e-mail opens the same view.
+"""
+
+from pathlib import Path
+
+import streamlit as st
+
+PAGES = Path(__file__).resolve().parent / "app_pages"
+
+st.set_page_config(page_title="Observatoire de l'ESS", page_icon="🗺️", layout="wide")
+
+navigation = st.navigation({
+    "Explorer": [
+        st.Page(PAGES / "comparer.py", title="Comparer les territoires",
+                url_path="comparer", default=True),
+        st.Page(PAGES / "mon_territoire.py", title="Mon territoire", url_path="mon-territoire"),
+        st.Page(PAGES / "zones_blanches.py", title="Zones blanches", url_path="zones-blanches"),
+        st.Page(PAGES / "annuaire.py", title="Annuaire des acteurs", url_path="annuaire"),
+    ],
+    "L'observatoire": [
+        st.Page(PAGES / "qualite.py", title="Actualisation et qualité", url_path="qualite"),
+        st.Page(PAGES / "methode.py", title="Méthode et sources", url_path="methode"),
+    ],
+})
+navigation.run()

@@ -1,0 +1,368 @@
+"""Plain functions behind the pages (no Streamlit): scope, peers, search, ranks, key figures,
+zones blanches, snapshot diff and French tables.  Tested in ``tests/app/test_logic.py``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from observatory import fr
+
+__all__ = [
+    "COMPARISONS",
+    "KEY_INDICATORS",
+    "LEVELS",
+    "Context",
+    "compute_table",
+    "diff_snapshots",
+    "display_geometries",
+    "fr_table",
+    "key_figures",
+    "members",
+    "peers_of",
+    "rank_in",
+    "scope_communes",
+    "search_territories",
+    "source_text",
+    "territory_index",
+    "underserved_zones",
+]
+
+LEVELS = ("region", "departement", "epci", "commune")
+#: Comparison views: key -> (French label, level compared, parent level).
+COMPARISONS = {
+    "departements": ("Départements d'une région", "departement", "region"),
+    "epci": ("EPCI d'un département", "epci", "departement"),
+    "communes_epci": ("Communes d'un EPCI", "commune", "epci"),
+    "communes_dep": ("Communes d'un département", "commune", "departement"),
+}
+#: Indicators shown as key figures, in order.
+KEY_INDICATORS = ("structures", "structures_per_10k", "structures_per_100km2",
+                  "emplois_estimes", "distance_moyenne_km", "part_population_plus_10km",
+                  "part_population_couverte")
+_DECIMALS_HINT = {"pour 10 000 hab.": 1, "pour 100 km²": 1, "%": 1, "km": 1}
+
+
+@dataclass
+class Context:
+    """What every page needs: the reference geography and the snapshots."""
+
+    reference: Any
+    snapshots: list[dict]
+    quarter: str
+    previous: str | None
+    snapshot: Any
+
+    @property
+    def manifest(self) -> dict:
+        return dict(getattr(self.snapshot, "manifest", {}) or {})
+
+    @property
+    def is_demo(self) -> bool:
+        return bool(self.manifest.get("demo"))
+
+
+# --------------------------------------------------------------------------- territories
+def _layer(reference, level: str) -> pd.DataFrame:
+    if hasattr(reference, "layer"):
+        return reference.layer(level)
+    return getattr(reference, {"region": "regions", "departement": "departements"}
+                   .get(level, level if level == "epci" else level + "s"))
+
+
+def scope_communes(reference, snapshot) -> gpd.GeoDataFrame:
+    """Communes of the régions covered by the snapshot (all communes for a national one)."""
+    communes = reference.communes
+    structures = snapshot.structures
+    regions = structures["region"].dropna().unique() if "region" in structures else []
+    territoire = str((getattr(snapshot, "manifest", {}) or {}).get("territoire", "")).lower()
+    if len(regions) == 0 or territoire in ("france", "national", "fr"):
+        return communes
+    return communes[communes["region"].isin(list(regions))]
+
+
+def compute_table(structures: pd.DataFrame, communes: pd.DataFrame, level: str, *,
+                  base: pd.DataFrame | None = None, names: pd.Series | None = None,
+                  structures_cog: str | None = None,
+                  reference_cog: str | None = None) -> pd.DataFrame:
+    """Indicator table of ``level`` (delegates to :func:`indicators.table.indicator_table`)."""
+    from indicators.table import indicator_table
+
+    return indicator_table(structures, communes, level, base=base,
+                           names=None if level == "commune" else names,
+                           structures_cog=structures_cog, reference_cog=reference_cog)
+
+
+def members(reference, level: str, parent_level: str | None, parent_code: str | None,
+            scope: pd.DataFrame | None = None) -> pd.Index:
+    """Codes of the territories of ``level`` inside the parent territory.
+
+    EPCI belong to the département of most of their members; communes to their EPCI or
+    département; départements to their région.  Without a parent, every territory of the
+    level that has a commune in ``scope``.
+    """
+    communes = reference.communes if scope is None else scope
+    if level == "commune":
+        if parent_level is None:
+            return communes.index
+        return communes.index[communes[parent_level].astype("string") == parent_code]
+    if parent_level is None:
+        return pd.Index(communes[level].dropna().unique())
+    if parent_level == level:
+        return pd.Index([parent_code])
+    layer = _layer(reference, level)
+    if parent_level in layer.columns:
+        return layer.index[layer[parent_level].astype("string") == parent_code]
+    inside = communes[communes[parent_level].astype("string") == parent_code]
+    return pd.Index(inside[level].dropna().unique())
+
+
+def parent_of(reference, level: str, code: str) -> tuple[str | None, str | None]:
+    """The natural parent (level, code) of a territory, used to choose its peers."""
+    if level == "region":
+        return None, None
+    if level == "commune":
+        row = reference.communes.loc[code]
+        return "departement", str(row["departement"])
+    layer = _layer(reference, level)
+    parent_level = "region" if level == "departement" else "departement"
+    return parent_level, str(layer.loc[code, parent_level])
+
+
+def peers_of(reference, level: str, code: str) -> pd.Index:
+    """Territories compared with ``code``: same level, same parent (région for a département,
+    département for an EPCI or a commune, all régions for a région)."""
+    parent_level, parent_code = parent_of(reference, level, code)
+    if parent_level is None:
+        return _layer(reference, "region").index
+    return members(reference, level, parent_level, parent_code)
+
+
+def territory_index(reference, scope: pd.DataFrame) -> pd.DataFrame:
+    """Searchable list of régions, départements, EPCI and communes touching ``scope``."""
+    frames = []
+    for level in LEVELS:
+        if level == "commune":
+            layer = scope
+        else:
+            layer = _layer(reference, level)
+            layer = layer[layer.index.isin(scope[level].dropna().unique())]
+        frames.append(pd.DataFrame({
+            "code": layer.index.astype(str), "niveau": level,
+            "nom": layer["nom"].astype(str).to_numpy(),
+        }))
+    out = pd.concat(frames, ignore_index=True)
+    out["libelle"] = (out["nom"] + " (" + out["niveau"].map(fr.NIVEAUX).str.lower() + ", "
+                      + out["code"] + ")")
+    out["cle"] = [fr.normaliser(n) + " " + c.lower() for n, c in zip(out["nom"], out["code"],
+                                                                      strict=True)]
+    return out
+
+
+def search_territories(index: pd.DataFrame, query: str, limit: int = 30) -> pd.DataFrame:
+    """Territories whose name or code contains every word of ``query`` (accents, case and
+    punctuation ignored).  Exact name or code matches come first, then larger levels."""
+    words = fr.normaliser(query).split()
+    if not words:
+        return index.iloc[0:0]
+    mask = np.ones(len(index), dtype=bool)
+    for word in words:
+        mask &= index["cle"].str.contains(word, regex=False).to_numpy()
+    found = index[mask].copy()
+    target = " ".join(words)
+    found["_exact"] = ~((found["nom"].map(fr.normaliser) == target)
+                        | (found["code"].str.lower() == target))
+    found["_level"] = found["niveau"].map({lvl: i for i, lvl in enumerate(LEVELS)})
+    found = found.sort_values(["_exact", "_level", "nom"])
+    return found.drop(columns=["_exact", "_level"]).head(limit)
+
+
+def display_geometries(reference, level: str,
+                       within: tuple[str, str] | None = None) -> gpd.GeoDataFrame:
+    """Simplified geometries for maps (``nom`` + ``geometry``), optionally inside a parent."""
+    if hasattr(reference, "display"):
+        gdf = reference.display(level, within=within[1] if within else None)
+    else:
+        gdf = _layer(reference, level)
+    if within is not None:
+        parent_level, code = within
+        codes = members(reference, level, parent_level, code)
+        gdf = gdf[gdf.index.isin(codes)]
+    return gdf[["nom", "geometry"]]
+
+
+# --------------------------------------------------------------------------- figures
+def rank_in(values: pd.Series, code: str, peers: pd.Index,
+            ascending: bool = False) -> tuple[int | None, int]:
+    """Rank (1 = highest unless ``ascending``) of ``code`` among ``peers`` with a value."""
+    sub = pd.to_numeric(values.reindex(peers), errors="coerce").dropna()
+    if code not in sub.index:
+        return None, len(sub)
+    ranks = sub.rank(ascending=ascending, method="min")
+    return int(ranks[code]), len(sub)
+
+
+def _decimals(indicator) -> int:
+    return _DECIMALS_HINT.get(getattr(indicator, "unit_fr", ""), 0)
+
+
+def key_figures(table: pd.DataFrame, previous: pd.DataFrame | None, code: str,
+                peers: pd.Index, indicators: dict) -> pd.DataFrame:
+    """Key figures of a territory: value, rank among peers, change since last quarter."""
+    rows = []
+    for name in KEY_INDICATORS:
+        if name not in table.columns or name not in indicators:
+            continue
+        ind = indicators[name]
+        dec = _decimals(ind)
+        value = table.at[code, name] if code in table.index else np.nan
+        ascending = name.startswith("distance") or name.startswith("part_population_plus")
+        rank, n = rank_in(table[name], code, peers, ascending=ascending)
+        change = np.nan
+        if previous is not None and name in previous.columns and code in previous.index:
+            change = pd.to_numeric(pd.Series([value]), errors="coerce")[0] - pd.to_numeric(
+                pd.Series([previous.at[code, name]]), errors="coerce")[0]
+        rows.append({
+            "indicateur": name,
+            "Indicateur": ind.label_fr,
+            "Valeur": fr.nombre(value, dec) + (f" {ind.unit_fr}" if ind.unit_fr not in (
+                "structures", "habitants", "salariés") else ""),
+            "Rang": (f"{rank}e sur {n}" if rank and rank > 1 else f"1er sur {n}")
+            if rank else "–",
+            "Évolution depuis le trimestre précédent": fr.variation(change, dec),
+            "valeur": value,
+        })
+    return pd.DataFrame(rows)
+
+
+def fr_table(df: pd.DataFrame, labels: dict[str, str],
+             decimals: dict[str, int] | None = None) -> pd.DataFrame:
+    """Columns renamed to French labels and numbers written ``1 234,5`` (text)."""
+    decimals = decimals or {}
+    out = pd.DataFrame(index=df.index)
+    for col, label in labels.items():
+        if col not in df.columns:
+            continue
+        series = df[col]
+        if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+            dec = decimals.get(col, 0 if pd.api.types.is_integer_dtype(series) else 1)
+            out[label] = [fr.nombre(v, dec) for v in series]
+        elif pd.api.types.is_datetime64_any_dtype(series):
+            out[label] = [fr.date_fr(v) for v in series]
+        elif pd.api.types.is_bool_dtype(series):
+            out[label] = series.map({True: "oui", False: "non"}).fillna("–")
+        else:
+            out[label] = series.astype("string").fillna("–")
+    return out
+
+
+# --------------------------------------------------------------------------- zones blanches
+def underserved_zones(communes: gpd.GeoDataFrame, distance_km: pd.Series, max_km: float,
+                      rural: pd.Series | None = None) -> tuple[pd.Series, pd.DataFrame]:
+    """Communes farther than ``max_km`` from a structure, grouped into contiguous zones.
+
+    Parameters
+    ----------
+    communes : GeoDataFrame
+        Communes (index code) with ``nom``, ``population``, ``superficie_km2``, ``geometry``.
+    distance_km : Series
+        Distance to the nearest structure (NaN = no structure in the zone: underserved).
+    rural : Series of bool, optional
+        Restrict zones blanches to these communes (rural communes of the density grid).
+
+    Returns
+    -------
+    (flags, zones)
+        ``flags``: bool per commune; ``zones``: one row per zone (adjacent communes) with
+        ``zone``, ``communes`` (names), ``nb_communes``, ``population``, ``superficie_km2``,
+        ``distance_max_km``; ``flags.attrs`` is not used.
+    """
+    dist = pd.to_numeric(distance_km.reindex(communes.index), errors="coerce").astype("float64")
+    flags = dist.isna() | (dist > max_km)
+    if rural is not None:
+        flags &= rural.reindex(communes.index).fillna(False).astype(bool)
+    chosen = communes[flags.to_numpy()]
+    cols = ["zone", "communes", "nb_communes", "population", "superficie_km2", "distance_max_km"]
+    if chosen.empty:
+        return flags, pd.DataFrame(columns=cols)
+    geoms = chosen.geometry.reset_index(drop=True)
+    left, right = geoms.sindex.query(geoms, predicate="intersects")
+    n = len(chosen)
+    graph = coo_matrix((np.ones(len(left)), (left, right)), shape=(n, n))
+    _, labels = connected_components(graph, directed=False)
+    frame = pd.DataFrame({
+        "label": labels, "nom": chosen["nom"].astype(str).to_numpy(),
+        "population": pd.to_numeric(chosen["population"], errors="coerce").to_numpy(),
+        "superficie_km2": pd.to_numeric(chosen["superficie_km2"], errors="coerce").to_numpy(),
+        "distance": dist[flags].to_numpy(),
+    })
+    zones = frame.groupby("label").agg(
+        communes=("nom", lambda s: ", ".join(sorted(s))), nb_communes=("nom", "size"),
+        population=("population", "sum"), superficie_km2=("superficie_km2", "sum"),
+        distance_max_km=("distance", "max"),
+    ).sort_values("population", ascending=False).reset_index(drop=True)
+    zones.insert(0, "zone", [f"Zone {i + 1}" for i in range(len(zones))])
+    return flags, zones[cols]
+
+
+# --------------------------------------------------------------------------- snapshots
+def _active(frame: pd.DataFrame) -> pd.DataFrame:
+    if "etat_administratif" in frame:
+        frame = frame[frame["etat_administratif"] == "A"]
+    return frame
+
+
+def diff_snapshots(previous: pd.DataFrame, current: pd.DataFrame, level: str) -> pd.DataFrame:
+    """New, closed and moved active structures between two snapshots, per territory.
+
+    A structure is *new* when active now and not active before, *closed* when active
+    before and not now, *moved* when active in both but assigned to another commune.
+    Counted in the territory of ``level`` of the current (new, moved) or previous (closed) row.
+    """
+    prev = _active(previous).drop_duplicates("siret").set_index("siret")
+    cur = _active(current).drop_duplicates("siret").set_index("siret")
+    new_ids = cur.index.difference(prev.index)
+    closed_ids = prev.index.difference(cur.index)
+    both = cur.index.intersection(prev.index)
+    moved_ids = both[(cur.loc[both, "commune"].astype("string").to_numpy()
+                      != prev.loc[both, "commune"].astype("string").to_numpy())]
+    parts = {
+        "nouvelles": cur.loc[new_ids, level],
+        "fermees": prev.loc[closed_ids, level],
+        "deplacees": cur.loc[moved_ids, level],
+    }
+    counts = pd.DataFrame({k: v.astype("string").fillna("(inconnu)").value_counts()
+                           for k, v in parts.items()}).fillna(0).astype(int)
+    before = prev[level].astype("string").value_counts()
+    after = cur[level].astype("string").value_counts()
+    counts["avant"] = before.reindex(counts.index).fillna(0).astype(int)
+    counts["apres"] = after.reindex(counts.index).fillna(0).astype(int)
+    idx = counts.index.union(before.index).union(after.index)
+    counts = counts.reindex(idx).fillna(0).astype(int)
+    counts["avant"] = before.reindex(idx).fillna(0).astype(int)
+    counts["apres"] = after.reindex(idx).fillna(0).astype(int)
+    counts.index.name = "code"
+    return counts[["avant", "apres", "nouvelles", "fermees", "deplacees"]].sort_index()
+
+
+def source_text(ctx: Context) -> str:
+    """"Source : ..." line with vintages, written under every map and table."""
+    manifest = ctx.manifest
+    vintages = getattr(ctx.reference, "vintages", {}) or {}
+    sources = manifest.get("sources", {}) or {}
+    millesimes = ", ".join(
+        f"{name} {info.get('vintage')}" for name, info in sources.items()
+        if isinstance(info, dict) and info.get("vintage")
+    )
+    demo = " Données fictives de démonstration." if ctx.is_demo else ""
+    return (f"Source : observatoire de l'ESS, instantané {fr.trimestre_fr(ctx.quarter)}"
+            f"{' (' + millesimes + ')' if millesimes else ''} ; INSEE (SIRENE, populations "
+            f"légales {vintages.get('population', '')}) ; IGN ({vintages.get('geometrie', '')}, "
+            f"{vintages.get('cog', 'COG')}).{demo}")
