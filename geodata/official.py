@@ -34,6 +34,7 @@ __all__ = [
     "WGS84",
     "find_columns",
     "pad_code",
+    "parse_counts",
     "shape_communes",
     "shape_named_layer",
     "to_wgs84",
@@ -216,7 +217,7 @@ def shape_communes(frame: pd.DataFrame, source: str) -> gpd.GeoDataFrame:
                      else pd.Series(pd.NA, index=out.index, dtype="string"))
     out["nom"] = out["nom"].astype("string") if "nom" in out else pd.NA
     if "population" in out:
-        out["population"] = _integers(out["population"], source)
+        out["population"] = parse_counts(out["population"], source)
     else:
         out["population"] = pd.array([pd.NA] * len(out), dtype="Int64")
     extra = [c for c in out.columns if c not in COMMUNE_COLUMNS and c != "code"]
@@ -242,7 +243,7 @@ def shape_named_layer(frame: pd.DataFrame, kind: str, source: str,
     return out
 
 
-def _integers(values: pd.Series, source: str) -> pd.Series:
+def parse_counts(values: pd.Series, source: str) -> pd.Series:
     """Population-like counts as Int64; spaces (thousand separators) removed."""
     text = values.astype("string").str.replace(r"[\s\u00a0\u202f]", "", regex=True)
     text = text.str.replace(r"\.0+$", "", regex=True).mask(lambda s: s == "")
