@@ -246,7 +246,8 @@ def _vintage(files: SireneFiles) -> str:
 
 def _to_float(values: pd.Series) -> np.ndarray:
     text = nd_to_na(values).str.replace(",", ".", regex=False)
-    return pd.to_numeric(text, errors="coerce").astype("float64").to_numpy(na_value=np.nan)
+    return np.array(pd.to_numeric(text, errors="coerce").astype("float64")
+                    .to_numpy(na_value=np.nan), copy=True)
 
 
 def _project(x: np.ndarray, y: np.ndarray, epsg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -394,7 +395,8 @@ def normalise_establishments(et: pd.DataFrame, geo: pd.DataFrame | None = None
         "etat_administratif": etat,
         "adresse": assemble_address(k["numeroVoieEtablissement"],
                                     k["indiceRepetitionEtablissement"],
-                                    k["typeVoieEtablissement"], k["libelleVoieEtablissement"]),
+                                    k["typeVoieEtablissement"], k["libelleVoieEtablissement"])
+        .mask((k["statutDiffusionEtablissement"] == "P").fillna(False)),
         "code_postal": nd_to_na(k["codePostalEtablissement"]),
         "commune_declaree": nd_to_na(k["codeCommuneEtablissement"]).str.upper(),
         "longitude": loc["longitude"], "latitude": loc["latitude"],

@@ -26,7 +26,7 @@ import pandas as pd
 import pytest
 from shapely.geometry import box
 
-UL_HEADER = (
+UL_HEADER = (  # noqa: SIM905 (the header line as published)
     "siren,statutDiffusionUniteLegale,unitePurgeeUniteLegale,dateCreationUniteLegale,"
     "sigleUniteLegale,sexeUniteLegale,prenom1UniteLegale,prenom2UniteLegale,prenom3UniteLegale,"
     "prenom4UniteLegale,prenomUsuelUniteLegale,pseudonymeUniteLegale,"
@@ -39,8 +39,8 @@ UL_HEADER = (
     "nomenclatureActivitePrincipaleUniteLegale,nicSiegeUniteLegale,"
     "economieSocialeSolidaireUniteLegale,societeMissionUniteLegale,"
     "caractereEmployeurUniteLegale,activitePrincipaleNAF25UniteLegale"
-).split(",")  # noqa: SIM905 (the header as published)
-ET_HEADER = (
+).split(",")
+ET_HEADER = (  # noqa: SIM905
     "siren,nic,siret,statutDiffusionEtablissement,dateCreationEtablissement,"
     "trancheEffectifsEtablissement,anneeEffectifsEtablissement,"
     "activitePrincipaleRegistreMetiersEtablissement,dateDernierTraitementEtablissement,"
@@ -62,10 +62,11 @@ ET_HEADER = (
     "enseigne3Etablissement,denominationUsuelleEtablissement,activitePrincipaleEtablissement,"
     "nomenclatureActivitePrincipaleEtablissement,caractereEmployeurEtablissement,"
     "activitePrincipaleNAF25Etablissement"
-).split(",")  # noqa: SIM905 (the header as published)
-GEO_HEADER = ("siret;x;y;qualite_xy;epsg;plg_qp24;plg_iris;plg_zus;plg_qva;plg_code_commune;"
-              "distance_precision;qualite_qp;qualite_iris;qualite_zus;qualite_qva;y_latitude;"
-              "x_longitude").split(";")  # noqa: SIM905
+).split(",")
+GEO_HEADER = (  # noqa: SIM905
+    "siret;x;y;qualite_xy;epsg;plg_qp24;plg_iris;plg_zus;plg_qva;plg_code_commune;"
+    "distance_precision;qualite_qp;qualite_iris;qualite_zus;qualite_qva;y_latitude;"
+    "x_longitude").split(";")
 
 UL_NAME = "StockUniteLegale_utf8"
 ET_NAME = "StockEtablissement_utf8"
