@@ -55,7 +55,7 @@ def _prepare(frame: pd.DataFrame, which: str) -> pd.DataFrame:
             "Deduplicate the snapshot on siret.", dup), dup)
     cols = ["siret", "etat_administratif", "commune", "longitude", "latitude",
             *TRACKED_FIELDS]
-    out = pd.DataFrame({c: frame[c] if c in frame else pd.NA for c in cols})
+    out = pd.DataFrame({c: frame.get(c, pd.NA) for c in cols})
     out["actif"] = out["etat_administratif"].astype("string").eq("A").fillna(False)
     return out
 

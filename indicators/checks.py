@@ -59,7 +59,7 @@ def require_string_codes(values: pd.Series | pd.Index, what: str) -> None:
     dtype = values.dtype
     if pd.api.types.is_string_dtype(dtype) or isinstance(dtype, pd.StringDtype):
         return
-    if dtype == object:
+    if pd.api.types.is_object_dtype(dtype):
         bad = [v for v in pd.Series(values).dropna().unique()[:50] if not isinstance(v, str)]
         if not bad:
             return

@@ -111,7 +111,7 @@ def structure_distances(structures: pd.DataFrame, communes: pd.DataFrame, *,
         raise ValueError(f"by must be None, 'famille_ess' or 'secteur_ess', not {by!r}")
     out = {}
     values = cats.to_numpy(dtype=object, na_value=None)
-    for cat in sorted(set(v for v in values if v is not None)):
+    for cat in sorted({v for v in values if v is not None}):
         out[f"distance_{name(cat)}_km"] = nearest_distance_km(pts, sxy[values == cat])
     return pd.DataFrame(out, index=communes.index)
 

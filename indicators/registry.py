@@ -9,8 +9,8 @@ Each indicator is either
   indicator that is not a plain ratio (the Herfindahl–Hirschman index) carries a ``compute``
   function evaluated on the summed extensive columns.
 
-The app reads ``label_fr``/``unit_fr``/``description_fr`` for display; :func:`indicators.rollup.rollup`
-reads ``kind``/``numerator``/``denominator``/``scale``/``compute``.
+The app reads ``label_fr``/``unit_fr``/``description_fr`` for display;
+:func:`indicators.rollup.rollup` reads ``kind``/``numerator``/``denominator``/``scale``/``compute``.
 """
 
 from __future__ import annotations
@@ -93,7 +93,8 @@ class Indicator:
 
     def __post_init__(self) -> None:
         if self.kind not in ("extensive", "intensive"):
-            raise ValueError(f"Indicator kind must be 'extensive' or 'intensive', not {self.kind!r}")
+            raise ValueError(
+                f"Indicator kind must be 'extensive' or 'intensive', not {self.kind!r}")
         if self.kind == "intensive" and self.compute is None and not (
             self.numerator and self.denominator
         ):

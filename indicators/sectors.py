@@ -87,7 +87,7 @@ for _d in (55, 56):
     _DIVISIONS[_d] = "hebergement_restauration"
 
 _SECTIONS = {"K": "finance_assurance", "G": "commerce", "I": "hebergement_restauration",
-             "P": "enseignement", **{s: "industrie_construction" for s in "BCDEF"}}
+             "P": "enseignement", **dict.fromkeys("BCDEF", "industrie_construction")}
 
 
 def ess_sector(naf: pd.Series, naf_section: pd.Series | None = None) -> pd.Series:

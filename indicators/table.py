@@ -116,7 +116,7 @@ def territory_codes(communes: pd.DataFrame, level: str, territory: str,
         raise DataValidationError(explain(
             f"A {territory_level} cannot contain {level} territories.",
             "The filter keeps the sub-territories of the given territory.",
-            f"Choose a lower --level or a larger territory."), [code])
+            "Choose a lower --level or a larger territory."), [code])
     key = (communes.index.to_series() if territory_level == "commune"
            else communes[territory_level]).astype("string")
     inside = communes.loc[key.eq(code).fillna(False).to_numpy(dtype=bool)]

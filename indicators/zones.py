@@ -156,7 +156,7 @@ def zones_blanches(communes: pd.DataFrame, structures: pd.DataFrame, density: pd
     for rank, z in enumerate(order):
         in_zone = np.flatnonzero(labels == z)
         zone_geom = shapely.union_all(sub.geometry.to_numpy()[in_zone])
-        cand = sorted(set(int(i) for i in near_i[in_zone].ravel() if i >= 0))
+        cand = sorted({int(i) for i in near_i[in_zone].ravel() if i >= 0})
         nearest = []
         if cand:
             epsg = int(pts["epsg"].iloc[sel[in_zone[0]]])

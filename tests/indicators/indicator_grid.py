@@ -17,7 +17,6 @@ Population: commune i (1..16) has 100 * i inhabitants, except 21016 which has 0.
 from __future__ import annotations
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 from pyproj import Transformer
 from shapely.geometry import box
