@@ -8,6 +8,7 @@ limiter and retries); this module adds the streaming to ``<dest>.part``, the
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import re
 import sys
@@ -73,6 +74,25 @@ def _expected_total(response, offset: int) -> int | None:
     return None
 
 
+def _load_validators(meta_path: Path, url: str) -> dict | None:
+    """Validators of the ``.part`` being resumed; None when it belongs to another URL."""
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):
+        return {}  # a .part of unknown origin: resumed, then checked like any other
+    return meta if meta.get("url") == url else None
+
+
+def _save_validators(meta_path: Path, url: str, response) -> dict:
+    """Remember URL and ETag/Last-Modified of a fresh transfer, for ``If-Range`` later."""
+    etag = response.headers.get("ETag")
+    validator = etag if etag and not etag.startswith("W/") else \
+        response.headers.get("Last-Modified")
+    meta = {"url": url, "validator": validator}
+    meta_path.write_text(json.dumps(meta), encoding="utf-8")
+    return meta
+
+
 def _stream(response, part: Path, mode: str, offset: int, total: int | None, desc: str,
             progress: bool) -> int:
     """Append the body to ``part``; return bytes received (exceptions propagate)."""
@@ -136,8 +156,11 @@ def download_file(url: str, dest: Path, *, sha256: str | None = None, size: int 
             "Unset OBSERVATOIRE_OFFLINE and run again (or copy the file there yourself).",
         ), url=url)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    if not resume or overwrite:
+    meta_path = part.with_name(part.name + ".json")
+    validators = _load_validators(meta_path, url)
+    if not resume or validators is None:
         part.unlink(missing_ok=True)
+        validators = {}
     failures = 0
     expected = size
     while True:
@@ -148,6 +171,8 @@ def download_file(url: str, dest: Path, *, sha256: str | None = None, size: int 
         extra = {"Accept-Encoding": "identity", **(headers or {})}
         if offset:
             extra["Range"] = f"bytes={offset}-"
+            if validators.get("validator"):  # the server sends it all again if it changed
+                extra["If-Range"] = validators["validator"]
         try:
             response = http._send("GET", url, headers=http._headers(extra),
                                   timeout=http._timeout(None), stream=True)
@@ -176,6 +201,8 @@ def download_file(url: str, dest: Path, *, sha256: str | None = None, size: int 
             elif offset:
                 log.info("%s: the server ignored Range, restarting from zero", url)
                 offset = 0
+            if mode == "wb":
+                validators = _save_validators(meta_path, url, response)
             total = _expected_total(response, offset)
             if size is not None and total is not None and total != int(size):
                 part.unlink(missing_ok=True)
@@ -205,6 +232,7 @@ def download_file(url: str, dest: Path, *, sha256: str | None = None, size: int 
         log.warning("%s: resuming in %.1f s", url, delay)
         http._sleep(delay)
     problem = check_file(part, sha256, expected)
+    meta_path.unlink(missing_ok=True)
     if problem is not None:
         part.unlink(missing_ok=True)
         raise DownloadError(explain(

@@ -115,19 +115,21 @@ class LocalServer:
         return self.route(path, lambda req: Reply(200, body, dict(headers or {})))
 
     def ranged(self, path: str, body: bytes, *, cut_first: int | None = None,
-               honour_range: bool = True) -> str:
-        """Serve ``body`` with Range support; cut the first answer after ``cut_first`` bytes."""
+               honour_range: bool = True, etag: str | None = None) -> str:
+        """Serve ``body`` with Range (and If-Range) support; cut the first answer."""
         def route(req: Req) -> Reply:
             cut = cut_first if req.n == 1 else None
+            headers = {"Accept-Ranges": "bytes", **({"ETag": etag} if etag else {})}
             rng = req.headers.get("range")
-            if rng and honour_range:
+            if_range = req.headers.get("if-range")
+            if rng and honour_range and (if_range is None or if_range == etag):
                 start = int(rng.split("=")[1].split("-")[0])
                 if start >= len(body):
                     return Reply(416, b"", {"Content-Range": f"bytes */{len(body)}"})
                 return Reply(206, body[start:], {
-                    "Content-Range": f"bytes {start}-{len(body) - 1}/{len(body)}",
-                    "Accept-Ranges": "bytes"}, cut_after=cut)
-            return Reply(200, body, {"Accept-Ranges": "bytes"}, cut_after=cut)
+                    **headers, "Content-Range": f"bytes {start}-{len(body) - 1}/{len(body)}"},
+                    cut_after=cut)
+            return Reply(200, body, headers, cut_after=cut)
         return self.route(path, route)
 
     def start(self) -> LocalServer:

@@ -117,3 +117,33 @@ def test_offline_download(core_env, server, sleeps, tmp_path, monkeypatch):
     with pytest.raises(OfflineError):
         http.download(url, dest, sha256=SHA, progress=False)
     assert server.hits["/f.zip"] == 0
+
+
+def test_resume_sends_if_range_and_restarts_when_file_changed(core_env, server, sleeps,
+                                                              tmp_path, monkeypatch):
+    monkeypatch.setenv("OBSERVATOIRE_MAX_RETRIES", "0")
+    dest = tmp_path / "f.zip"
+    url = server.ranged("/f.zip", BODY, cut_first=50_000, etag='"v1"')
+    with pytest.raises(DownloadError):
+        http.download(url, dest, progress=False)
+    assert part_path(dest).stat().st_size == 50_000
+    # the file changes on the server: new ETag, the resume must restart from zero
+    new_body = BODY[::-1]
+    server.ranged("/f.zip", new_body, etag='"v2"')
+    http.download(url, dest, progress=False)
+    assert server.requests[-1].headers["if-range"] == '"v1"'
+    assert dest.read_bytes() == new_body
+    assert not part_path(dest).exists()
+    assert not list(tmp_path.glob("*.json"))
+
+
+def test_part_of_another_url_is_discarded(core_env, server, sleeps, tmp_path, monkeypatch):
+    monkeypatch.setenv("OBSERVATOIRE_MAX_RETRIES", "0")
+    dest = tmp_path / "f.zip"
+    other = server.ranged("/other.zip", b"x" * 100_000, cut_first=10_000)
+    with pytest.raises(DownloadError):
+        http.download(other, dest, progress=False)
+    url = server.ranged("/f.zip", BODY)
+    http.download(url, dest, sha256=SHA, progress=False)
+    assert "range" not in server.requests[-1].headers
+    assert dest.read_bytes() == BODY
