@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import logging
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,7 +48,14 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 
-from geodata.official import find_columns, pad_code, shape_communes, shape_named_layer, to_wgs84
+from geodata.official import (
+    find_columns,
+    fold_text,
+    pad_code,
+    shape_communes,
+    shape_named_layer,
+    to_wgs84,
+)
 from observatory.errors import ConfigurationError, DataValidationError, explain
 
 __all__ = [
@@ -166,20 +172,13 @@ class AdminExpress:
     edition: str | None = None
 
 
-def _fold(text: object) -> str:
-    """Lower-case, accent-free, typographic apostrophes straightened."""
-    text = str(text).replace("\u2019", "'")
-    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return re.sub(r"\s+", " ", folded.strip().lower())
-
-
 def epci_type(nature: pd.Series, codes: pd.Series | None = None) -> pd.Series:
     """Type code (CC, CA, CU, METRO, MET69, EPT) from the NATURE of the EPCI class.
 
     >>> epci_type(pd.Series(["Communauté de communes", "Métropole", "bof"])).tolist()
     ['CC', 'METRO', <NA>]
     """
-    out = nature.map(lambda v: EPCI_TYPES.get(_fold(v)) if pd.notna(v) else None)
+    out = nature.map(lambda v: EPCI_TYPES.get(fold_text(v)) if pd.notna(v) else None)
     out = out.astype("string")
     if codes is not None:
         out = out.mask(pd.Series(codes, index=out.index).astype("string") == _LYON, "MET69")

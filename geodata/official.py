@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -33,6 +34,7 @@ __all__ = [
     "COMMUNE_COLUMNS",
     "WGS84",
     "find_columns",
+    "fold_text",
     "pad_code",
     "parse_counts",
     "shape_communes",
@@ -178,6 +180,17 @@ def to_wgs84(frame: gpd.GeoDataFrame, source: str) -> tuple[gpd.GeoDataFrame, st
     if epsg == 4326:
         return frame, name
     return frame.to_crs(WGS84), name
+
+
+def fold_text(text: object) -> str:
+    """Lower-case, accent-free text with straight apostrophes, for label matching.
+
+    >>> fold_text("Communauté d\u2019Agglomération ")
+    "communaute d'agglomeration"
+    """
+    text = str(text).replace("\u2019", "'")
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"\s+", " ", folded.strip().lower())
 
 
 def year_in(text: str | Path | None) -> int | None:
