@@ -504,8 +504,13 @@ def load_actors(path: str | Path, mapping: str | Path | dict | None = None, geoc
     rejects = make_rejects(SOURCE, originals[~kept], reason[~kept],
                            ligne=raw.loc[~kept, "_ligne"], siret_column="\0")
     rejects["siret"] = siret[~kept].astype("string").to_numpy()
+    notes = {"format": info.format, "encodage": info.encoding, "separateur": info.separator,
+             "colonnes": cols, "geocodage": {
+                 k: int(v) for k, v in geo_reason[kept].replace("", "accepte")
+                 .value_counts().items()}}
     result = SourceResult(source=SOURCE, structures=structures, rejects=rejects,
-                          read=len(raw), vintage=vintage, files={path.name: info.sha256})
+                          read=len(raw), vintage=vintage, files={path.name: info.sha256},
+                          notes=notes)
     result.check_accounting()
     log.info("%s: %d kept (%s), %d rejected", path.name, len(structures),
              structures["location_precision"].value_counts().to_dict(), len(rejects))

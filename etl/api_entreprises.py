@@ -416,4 +416,7 @@ def fetch_territory(departement: str | None = None, commune: str | None = None,
             bar.close()
     log.info("API: %d units over %d slices (%d split) in %d requests", len(harvest.units),
              len(harvest.slices), len(harvest.split), harvest.requests)
-    return units_to_structures(harvest.units, ess_france_sirens=ess_france_sirens)
+    result = units_to_structures(harvest.units, ess_france_sirens=ess_france_sirens)
+    result.notes = {"territoire": filters, "requetes": harvest.requests,
+                    "tranches": len(harvest.slices), "tranches_decoupees": len(harvest.split)}
+    return result

@@ -25,6 +25,7 @@ import io
 import json
 import math
 import threading
+import time
 import unicodedata
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -69,12 +70,15 @@ class LocalServer:
                 query = parse_qs(split.query, keep_blank_values=True)
                 status, headers, payload = app(self.command, split.path, query,
                                                dict(self.headers), body)
-                self.send_response(status)
-                for key, value in headers.items():
-                    self.send_header(key, value)
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
+                try:
+                    self.send_response(status)
+                    for key, value in headers.items():
+                        self.send_header(key, value)
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except (BrokenPipeError, ConnectionResetError):
+                    self.close_connection = True  # the client gave up (timeout test)
 
             do_GET = _serve  # noqa: N815
             do_POST = _serve  # noqa: N815
@@ -97,6 +101,7 @@ class _App:
 
     def __init__(self, faults: list[Response] | None = None) -> None:
         self.faults = list(faults or [])
+        self.delays: list[float] = []  # seconds to stall before answering the first requests
         self.requests: list[tuple[str, str, dict, bytes]] = []
         self.lock = threading.Lock()
 
@@ -104,8 +109,12 @@ class _App:
                  body: bytes) -> Response:
         with self.lock:
             self.requests.append((method, path, query, body, headers))
-            if self.faults:
-                return self.faults.pop(0)
+            delay = self.delays.pop(0) if self.delays else 0.0
+            fault = self.faults.pop(0) if self.faults else None
+        if delay:
+            time.sleep(delay)  # the client times out and retries
+        if fault is not None:
+            return fault
         return self.handle(method, path, query, headers, body)
 
     def handle(self, method: str, path: str, query: dict, headers: dict,

@@ -219,6 +219,9 @@ def test_geocoding_through_local_server(tmp_path, shared_data, http_env):
     assert s.loc["Gare Chenôve", "commune_declaree"] == "21166"
     assert result.rejects["raison"].tolist() == [
         "commune_inconnue: adresse_non_trouvee; ni code commune valide ni commune retrouvee"]
+    assert result.notes["geocodage"] == {"accepte": 1, "score_insuffisant": 1,
+                                         "adresse_absente": 1, "commune_incoherente": 1}
+    assert (result.notes["encodage"], result.notes["separateur"]) == ("utf-8", ";")
     # one upload; addresses concatenated with postcode and town; postcode used as filter
     assert len(app.uploads) == 1
     assert app.uploads[0]["form"] == {"columns": ["adresse", "code_postal", "commune"],

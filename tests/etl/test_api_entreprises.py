@@ -67,7 +67,8 @@ def test_every_recorded_answer_parses(shared_data):
 
 
 def test_real_matching_establishments_to_structures(shared_data):
-    path = shared_data / "api_samples/recherche_entreprises/search-ag-cp_dep-35000-cp_dep_type-cp.json"
+    folder = shared_data / "api_samples" / "recherche_entreprises"
+    path = folder / "search-ag-cp_dep-35000-cp_dep_type-cp.json"
     units = json.loads(path.read_text(encoding="utf-8"))["result"]["results"]
     n_etabs = sum(len(u["matching_etablissements"]) for u in units)
     result = units_to_structures(units, ess_france_sirens={"888427994"}, fetched_on="2026-11-23")
@@ -111,6 +112,7 @@ def test_fetch_departement_over_real_results(real_units, http_env):
     with LocalServer(app) as url:
         result = fetch_territory(departement="75", base_url=url, progress=False)
     result.check_accounting()
+    assert result.notes["requetes"] == len(app.requests) and result.notes["tranches"] == 1
     expected = _expected(real_units, "75")
     assert expected and set(result.structures["siret"]) == expected
     assert len(result.structures) == len(expected)
@@ -175,6 +177,16 @@ def test_retry_after_429_and_500(real_units, http_env):
         result = fetch_territory(departement="75", base_url=url, progress=False)
     assert 3.0 in http_env  # Retry-After honoured
     assert len(app.requests) == 3
+    assert set(result.structures["siret"]) == _expected(real_units, "75")
+
+
+def test_read_timeout_is_retried(real_units, http_env, monkeypatch):
+    monkeypatch.setenv("OBSERVATOIRE_TIMEOUT", "0.3")
+    app = SearchApp(real_units)
+    app.delays = [1.5]  # the first answer comes too late
+    with LocalServer(app) as url:
+        result = fetch_territory(departement="75", base_url=url, progress=False)
+    assert len(app.requests) == 2 and len(http_env) == 1  # one backoff wait, then success
     assert set(result.structures["siret"]) == _expected(real_units, "75")
 
 
