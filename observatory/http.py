@@ -202,6 +202,27 @@ def _describe(method: str, url: str, params: Any) -> str:
     return f"{method} {url}"
 
 
+_CAUSES = (  # (name in the exception chain, plain words)
+    ("NameResolutionError", "the host name could not be resolved (DNS)"),
+    ("ConnectTimeout", "the connection timed out"),
+    ("ReadTimeout", "no answer within the read timeout"),
+    ("ConnectionRefused", "the connection was refused"),
+    ("ProxyError", "the proxy refused the connection"),
+    ("SSLError", "the TLS handshake failed"),
+    ("ChunkedEncodingError", "the transfer was cut"),
+    ("RemoteDisconnected", "the server closed the connection"),
+)
+
+
+def _cause(exc: BaseException) -> str:
+    """Short plain-words cause of a connection failure."""
+    text = repr(exc)
+    for name, words in _CAUSES:
+        if name in text:
+            return f"{words} ({type(exc).__name__})"
+    return f"{type(exc).__name__}: {str(exc)[:160]}"
+
+
 def _send(method: str, url: str, **kwargs: Any) -> requests.Response:
     """Send with rate limit and retries; return a 2xx/3xx answer or raise NetworkError."""
     settings = get_settings()
@@ -216,8 +237,8 @@ def _send(method: str, url: str, **kwargs: Any) -> requests.Response:
         except RETRY_EXCEPTIONS as exc:
             if attempt > settings.max_retries:
                 raise NetworkError(explain(
-                    f"{what} failed after {attempt} attempt(s): {type(exc).__name__}: {exc}.",
-                    "The server did not answer (connection refused, timeout or cut transfer).",
+                    f"{what} failed after {attempt} attempt(s): {_cause(exc)}.",
+                    "The server could not be reached or did not answer in time.",
                     "Check the network (or proxy) and that the service is up, then run again; "
                     "raise OBSERVATOIRE_TIMEOUT / OBSERVATOIRE_MAX_RETRIES for slow services, "
                     "or set OBSERVATOIRE_OFFLINE=1 to work from the cache.",
@@ -260,7 +281,7 @@ def _send(method: str, url: str, **kwargs: Any) -> requests.Response:
 
 def request(method: str, url: str, *, params: Any = None, data: Any = None, json: Any = None,
             files: Any = None, headers: dict | None = None, use_cache: bool = True,
-            timeout: Any = None) -> requests.Response:
+            timeout: Any = None, max_age: float | None = None) -> requests.Response:
     """Send an HTTP request through the cache, the rate limiter and the retries.
 
     Parameters
@@ -269,6 +290,9 @@ def request(method: str, url: str, *, params: Any = None, data: Any = None, json
         As for :meth:`requests.Session.request` (``files`` values are read once).
     use_cache : bool
         Read and write the on-disk cache (offline mode always reads it).
+    max_age : float, optional
+        Ignore cached answers older than this many seconds (online only: offline mode
+        serves them, with a warning).  Default: no limit.
     timeout : float or (connect, read) or None
         Read timeout, or both; defaults from the settings.
 
@@ -291,7 +315,12 @@ def request(method: str, url: str, *, params: Any = None, data: Any = None, json
                                json_body=json, files=frozen)
     if use_cache or settings.offline:
         cached = http_cache.load(settings.cache_dir, key)
-        if cached is not None:
+        age = getattr(cached, "cache_age", 0.0)
+        if cached is not None and (max_age is None or age <= max_age):
+            return cached
+        if cached is not None and settings.offline:
+            log.warning("Offline: serving a cached answer %.1f days old for %s %s",
+                        age / 86400, method, url)
             return cached
     if settings.offline:
         raise OfflineError(explain(
@@ -309,18 +338,18 @@ def request(method: str, url: str, *, params: Any = None, data: Any = None, json
 
 
 def get(url: str, *, params: Any = None, headers: dict | None = None, use_cache: bool = True,
-        timeout: Any = None) -> requests.Response:
+        timeout: Any = None, max_age: float | None = None) -> requests.Response:
     """GET ``url`` (see :func:`request`)."""
     return request("GET", url, params=params, headers=headers, use_cache=use_cache,
-                   timeout=timeout)
+                   timeout=timeout, max_age=max_age)
 
 
 def post(url: str, *, data: Any = None, files: Any = None, params: Any = None,
          headers: dict | None = None, use_cache: bool = True, timeout: Any = None,
-         json: Any = None) -> requests.Response:
+         json: Any = None, max_age: float | None = None) -> requests.Response:
     """POST to ``url`` (form, multipart ``files`` or ``json``; see :func:`request`)."""
     return request("POST", url, params=params, data=data, json=json, files=files,
-                   headers=headers, use_cache=use_cache, timeout=timeout)
+                   headers=headers, use_cache=use_cache, timeout=timeout, max_age=max_age)
 
 
 def get_json(url: str, **kw: Any) -> Any:

@@ -148,7 +148,7 @@ def store(cache_dir: Path, key: str, response: requests.Response, *, method: str
 
 
 def load(cache_dir: Path, key: str) -> requests.Response | None:
-    """Rebuild the cached answer of ``key`` (``from_cache`` attribute set), or ``None``."""
+    """Cached answer of ``key`` (attributes ``from_cache``, ``cache_age`` in s), or ``None``."""
     meta_path, body_path = _paths(cache_dir, key)
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
@@ -164,5 +164,10 @@ def load(cache_dir: Path, key: str) -> requests.Response | None:
     response._content = body
     response._content_consumed = True
     response.from_cache = True  # type: ignore[attr-defined]
+    try:
+        stored = datetime.fromisoformat(meta["stored_at"])
+        response.cache_age = (datetime.now(UTC) - stored).total_seconds()  # type: ignore
+    except (KeyError, TypeError, ValueError):
+        response.cache_age = float("inf")  # type: ignore[attr-defined]
     log.debug("HTTP cache hit: %s %s (%s)", meta.get("method"), response.url, meta_path.name)
     return response

@@ -182,10 +182,12 @@ def download_file(url: str, dest: Path, *, sha256: str | None = None, size: int 
                     break
                 part.unlink()
                 continue
+            detail = str(exc).split(" How to fix:")[0]
             raise DownloadError(explain(
-                f"Download of {url} failed: {exc}",
+                f"Download failed: {detail}",
                 f"{offset} bytes are kept in {part}." if offset else "Nothing was received.",
-                "Run the same command again: the download resumes where it stopped.",
+                "Check the network and the URL, then run the same command again: the download "
+                "resumes where it stopped.",
             ), url=url, status=exc.status, attempts=exc.attempts) from exc
         with response:
             mode = "wb"

@@ -57,10 +57,21 @@ def _number(name: str, default: float, kind: type = float) -> float:
         value = kind(raw)
     except ValueError:
         value = -1
-    if value < 0:
+    if not value >= 0:  # also rejects NaN
         raise ConfigurationError(explain(
             f"{name}={raw!r} is not a valid number.",
             "It must be a non-negative number.",
+            f"Set it to e.g. {default}, or unset it.",
+        ))
+    return value
+
+
+def _positive(name: str, default: float) -> float:
+    value = _number(name, default)
+    if value == 0:
+        raise ConfigurationError(explain(
+            f"{name}=0 is not a valid timeout.",
+            "A timeout must be longer than zero seconds.",
             f"Set it to e.g. {default}, or unset it.",
         ))
     return value
@@ -118,8 +129,8 @@ def get_settings() -> Settings:
         offline=_flag("OBSERVATOIRE_OFFLINE"),
         user_agent=os.environ.get("OBSERVATOIRE_USER_AGENT")
         or f"observatoire-ess/{__version__} (observatoire territorial de l'ESS)",
-        connect_timeout=_number("OBSERVATOIRE_CONNECT_TIMEOUT", 10.0),
-        read_timeout=_number("OBSERVATOIRE_TIMEOUT", 60.0),
+        connect_timeout=_positive("OBSERVATOIRE_CONNECT_TIMEOUT", 10.0),
+        read_timeout=_positive("OBSERVATOIRE_TIMEOUT", 60.0),
         max_retries=int(_number("OBSERVATOIRE_MAX_RETRIES", 5, int)),
         catalog_override=Path(catalog).expanduser().resolve() if catalog else None,
         reference_dir=reference_dir.expanduser().resolve(),

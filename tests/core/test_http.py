@@ -265,3 +265,22 @@ def test_requests_are_spaced_by_the_limiter(core_env, server, sleeps, monkeypatc
         http.get(url, params={"i": i}, use_cache=False)
     assert server.hits["/r"] == 4
     assert fake.sleeps == pytest.approx([0.25, 0.25, 0.25])
+
+
+def test_max_age_refreshes_old_answers(core_env, server, sleeps, monkeypatch):
+    url = server.route("/fresh", _json_reply)
+    http.get(url)
+    assert http.get(url, max_age=3600).from_cache is True
+    meta = next(get_settings().cache_dir.rglob("*.json"))
+    data = json.loads(meta.read_text())
+    data["stored_at"] = "2020-01-01T00:00:00+00:00"
+    meta.write_text(json.dumps(data))
+    assert http.get(url).from_cache is True  # no limit by default
+    assert http.get(url, max_age=3600).from_cache is False
+    assert server.hits["/fresh"] == 2
+    data["stored_at"] = "2020-01-01T00:00:00+00:00"
+    meta.write_text(json.dumps(data))
+    monkeypatch.setenv("OBSERVATOIRE_OFFLINE", "1")
+    stale = http.get(url, max_age=3600)  # offline: stale beats nothing
+    assert stale.from_cache is True and stale.cache_age > 3600
+    assert server.hits["/fresh"] == 2
