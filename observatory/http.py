@@ -223,9 +223,10 @@ def _cause(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {str(exc)[:160]}"
 
 
-def _send(method: str, url: str, **kwargs: Any) -> requests.Response:
+def _send(method: str, url: str, *, retries: int | None = None,
+          **kwargs: Any) -> requests.Response:
     """Send with rate limit and retries; return a 2xx/3xx answer or raise NetworkError."""
-    settings = get_settings()
+    max_retries = get_settings().max_retries if retries is None else retries
     bucket, rate = rate_for(url)
     what = _describe(method, url, kwargs.get("params"))
     attempt = 0
@@ -235,7 +236,7 @@ def _send(method: str, url: str, **kwargs: Any) -> requests.Response:
         try:
             response = session().request(method, url, **kwargs)
         except RETRY_EXCEPTIONS as exc:
-            if attempt > settings.max_retries:
+            if attempt > max_retries:
                 raise NetworkError(explain(
                     f"{what} failed after {attempt} attempt(s): {_cause(exc)}.",
                     "The server could not be reached or did not answer in time.",
@@ -245,13 +246,13 @@ def _send(method: str, url: str, **kwargs: Any) -> requests.Response:
                 ), url=url, status=None, attempts=attempt) from exc
             delay = backoff_delay(attempt)
             log.warning("%s: %s, retry %d/%d in %.1f s", what, type(exc).__name__,
-                        attempt, settings.max_retries, delay)
+                        attempt, max_retries, delay)
             _sleep(delay)
             continue
         status = response.status_code
         if status < 400:
             return response
-        if status in RETRY_STATUSES and attempt <= settings.max_retries:
+        if status in RETRY_STATUSES and attempt <= max_retries:
             asked = retry_after_seconds(response.headers.get("Retry-After"))
             response.close()
             if asked is not None and asked > MAX_RETRY_AFTER:
@@ -262,7 +263,7 @@ def _send(method: str, url: str, **kwargs: Any) -> requests.Response:
                 ), url=url, status=status, attempts=attempt)
             delay = asked if asked is not None else backoff_delay(attempt)
             log.warning("%s: HTTP %d, retry %d/%d in %.1f s%s", what, status, attempt,
-                        settings.max_retries, delay, " (Retry-After)" if asked is not None else "")
+                        max_retries, delay, " (Retry-After)" if asked is not None else "")
             _sleep(delay)
             continue
         body = " ".join(response.text.split())[:200] if not kwargs.get("stream") else ""
@@ -281,7 +282,8 @@ def _send(method: str, url: str, **kwargs: Any) -> requests.Response:
 
 def request(method: str, url: str, *, params: Any = None, data: Any = None, json: Any = None,
             files: Any = None, headers: dict | None = None, use_cache: bool = True,
-            timeout: Any = None, max_age: float | None = None) -> requests.Response:
+            timeout: Any = None, max_age: float | None = None,
+            retries: int | None = None) -> requests.Response:
     """Send an HTTP request through the cache, the rate limiter and the retries.
 
     Parameters
@@ -293,6 +295,8 @@ def request(method: str, url: str, *, params: Any = None, data: Any = None, json
     max_age : float, optional
         Ignore cached answers older than this many seconds (online only: offline mode
         serves them, with a warning).  Default: no limit.
+    retries : int, optional
+        Retries for this request (default ``settings.max_retries``); 0 for quick probes.
     timeout : float or (connect, read) or None
         Read timeout, or both; defaults from the settings.
 
@@ -330,7 +334,7 @@ def request(method: str, url: str, *, params: Any = None, data: Any = None, json
             "Run the same command once online to fill the cache, or unset OBSERVATOIRE_OFFLINE.",
         ), url=url)
     response = _send(method, url, params=params, data=data, json=json, files=frozen,
-                     headers=_headers(headers), timeout=_timeout(timeout))
+                     headers=_headers(headers), timeout=_timeout(timeout), retries=retries)
     response.from_cache = False  # type: ignore[attr-defined]
     if use_cache and http_cache.store(settings.cache_dir, key, response, method=method):
         log.debug("HTTP cache store: %s %s", method, response.url)
@@ -338,18 +342,21 @@ def request(method: str, url: str, *, params: Any = None, data: Any = None, json
 
 
 def get(url: str, *, params: Any = None, headers: dict | None = None, use_cache: bool = True,
-        timeout: Any = None, max_age: float | None = None) -> requests.Response:
+        timeout: Any = None, max_age: float | None = None,
+        retries: int | None = None) -> requests.Response:
     """GET ``url`` (see :func:`request`)."""
     return request("GET", url, params=params, headers=headers, use_cache=use_cache,
-                   timeout=timeout, max_age=max_age)
+                   timeout=timeout, max_age=max_age, retries=retries)
 
 
 def post(url: str, *, data: Any = None, files: Any = None, params: Any = None,
          headers: dict | None = None, use_cache: bool = True, timeout: Any = None,
-         json: Any = None, max_age: float | None = None) -> requests.Response:
+         json: Any = None, max_age: float | None = None,
+         retries: int | None = None) -> requests.Response:
     """POST to ``url`` (form, multipart ``files`` or ``json``; see :func:`request`)."""
     return request("POST", url, params=params, data=data, json=json, files=files,
-                   headers=headers, use_cache=use_cache, timeout=timeout, max_age=max_age)
+                   headers=headers, use_cache=use_cache, timeout=timeout, max_age=max_age,
+                   retries=retries)
 
 
 def get_json(url: str, **kw: Any) -> Any:

@@ -102,6 +102,13 @@ def test_always_500_gives_up(core_env, server, sleeps):
     assert len(sleeps) == 3
 
 
+def test_retries_per_call(core_env, server, sleeps):
+    url = server.route("/probe", lambda req: Reply(503, b"down"))
+    with pytest.raises(NetworkError):
+        http.get(url, retries=0)
+    assert server.hits["/probe"] == 1 and sleeps == []
+
+
 def test_404_is_not_retried_nor_cached(core_env, server, sleeps):
     url = server.route("/missing", lambda req: Reply(404, b"no such thing"))
     for expected_hits in (1, 2):
