@@ -349,13 +349,14 @@ def _commune_from_name(name: pd.Series, postcode: pd.Series,
     out = pd.Series(pd.NA, index=name.index, dtype="string")
     if communes is None or "nom" not in communes or "departement" not in communes:
         return out
-    from etl.geocode import departement_of_postcode
+    from etl.geocode import departement_of_postcode, normalise_commune_name
 
     table = pd.DataFrame({"code": communes.index.astype(str),
-                          "cle": communes["nom"].map(normalise_header),
+                          "cle": normalise_commune_name(communes["nom"]).map(
+                              normalise_header, na_action="ignore"),
                           "dep": communes["departement"].astype(str)})
     table = table[~table.duplicated(["cle", "dep"], keep=False)]
-    key = name.map(normalise_header, na_action="ignore")
+    key = normalise_commune_name(name).map(normalise_header, na_action="ignore")
     dep = departement_of_postcode(postcode)
     wanted = pd.DataFrame({"cle": key, "dep": dep}).dropna()
     corsica = wanted["dep"] == "2A|2B"
@@ -397,7 +398,13 @@ def load_actors(path: str | Path, mapping: str | Path | dict | None = None, geoc
         ``source="liste_acteurs"``; every data row is kept or rejected with its reason.
     """
     from etl.families import families_of, legal_form_labels, naf_sections
-    from etl.geocode import accept_results, geocode_addresses
+    from etl.geocode import (
+        accept_results,
+        geocode_addresses,
+        is_cedex,
+        normalise_address,
+        normalise_commune_name,
+    )
     from etl.normalise import conform_structures, make_rejects
 
     path = Path(path)
@@ -449,12 +456,16 @@ def load_actors(path: str | Path, mapping: str | Path | dict | None = None, geoc
     geo_reason = pd.Series("adresse_absente", index=raw.index, dtype="string")
     todo = reason.isna() & rows["adresse"].notna()
     if geocode and todo.any():
-        query = pd.DataFrame({"adresse": rows["adresse"], "code_postal": postcode,
-                              "commune": rows["commune"]})[todo]
-        query_cols = ["adresse"] + [c for c in ("code_postal", "commune") if query[c].notna().any()]
-        answer = geocode_addresses(query, query_cols,
-                                   postcode="code_postal" if "code_postal" in query_cols else None,
-                                   base_url=geocoder_url, progress=progress)
+        # CEDEX postcodes are mail routing codes, not places: neither query text nor filter
+        cedex = is_cedex(rows["commune"]) | is_cedex(rows["adresse"])
+        query = pd.DataFrame({"adresse": normalise_address(rows["adresse"]),
+                              "code_postal": postcode.mask(cedex),
+                              "commune": normalise_commune_name(rows["commune"])})[todo]
+        query_cols = ["adresse"] + [c for c in ("code_postal", "commune")
+                                    if query[c].notna().any()]
+        answer = geocode_addresses(
+            query, query_cols, postcode="code_postal" if "code_postal" in query_cols else None,
+            base_url=geocoder_url, progress=progress)
         verdict = accept_results(answer, expected_citycode=code[todo],
                                  expected_postcode=postcode[todo], min_score=min_score)
         ok = verdict["accepted"]

@@ -36,6 +36,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -52,6 +53,9 @@ __all__ = [
     "departement_of_citycode",
     "departement_of_postcode",
     "geocode_addresses",
+    "is_cedex",
+    "normalise_address",
+    "normalise_commune_name",
     "parse_geocode_csv",
 ]
 
@@ -80,6 +84,55 @@ _ARRONDISSEMENTS = {
 
 
 # --------------------------------------------------------------------------- pure half
+#: Postal-only mentions that are not places and confuse the geocoder.
+_POSTAL_NOISE = re.compile(
+    r"\b(?:"
+    r"CEDEX(?:\s*\d{1,2})?"                  # "21035 DIJON CEDEX 9": mail routing only
+    r"|B\.?\s?P\.?\s*\d+"                  # "BP 123", "B.P. 40": post-office box
+    r"|CS\s*\d+"                             # "CS 70001": corporate mail sorting
+    r"|TSA\s*\d+"                            # "TSA 12345": automated mail
+    r")\b", re.IGNORECASE)
+_SAINT = (
+    (re.compile(r"\bSTES?\b\.?", re.IGNORECASE), "SAINTE"),   # "STE FOY" -> "SAINTE FOY"
+    (re.compile(r"\bST\b\.?", re.IGNORECASE), "SAINT"),       # "ST APOLLINAIRE"
+)
+#: "PARIS 13", "LYON 3E ARRONDISSEMENT", "MARSEILLE 13EME": arrondissement in the town label.
+_ARRONDISSEMENT_LABEL = re.compile(
+    r"^(PARIS|LYON|MARSEILLE)\s+\d{1,2}\s*(?:E|EME|ER)?(?:\s+ARRONDISSEMENT)?$", re.IGNORECASE)
+
+
+def normalise_address(values: pd.Series) -> pd.Series:
+    """Street line cleaned for the geocoder (pure, ``Series -> Series``).
+
+    >>> normalise_address(pd.Series(["12 av. Jean Jaurès BP 123", "3 rue St Michel CS 70001",
+    ...                              "  ", None])).tolist()
+    ['12 av. Jean Jaurès', '3 rue SAINT Michel', <NA>, <NA>]
+    """
+    text = values.astype("string")
+    text = text.str.replace(_POSTAL_NOISE, " ", regex=True)
+    for pattern, repl in _SAINT:
+        text = text.str.replace(pattern, repl, regex=True)
+    text = text.str.replace(r"\s+", " ", regex=True).str.strip(" ,;-")
+    return text.mask(text == "")
+
+
+def normalise_commune_name(values: pd.Series) -> pd.Series:
+    """Town label cleaned: CEDEX removed, ST/STE expanded, arrondissement labels to the town.
+
+    >>> normalise_commune_name(pd.Series(["DIJON CEDEX", "ST APOLLINAIRE", "PARIS 13",
+    ...                                   "Lyon 3e Arrondissement"])).tolist()
+    ['DIJON', 'SAINT APOLLINAIRE', 'PARIS', 'Lyon']
+    """
+    text = normalise_address(values)
+    return text.str.replace(_ARRONDISSEMENT_LABEL, r"\1", regex=True)
+
+
+def is_cedex(values: pd.Series) -> pd.Series:
+    """True where a label carries a CEDEX mention (its postcode is then not geographic)."""
+    return values.astype("string").str.contains(r"\bCEDEX\b", case=False, regex=True) \
+        .fillna(False).astype(bool)
+
+
 def _clean(series: pd.Series) -> pd.Series:
     """Strip text and turn blanks into NA (keeps the index)."""
     text = series.astype("string").str.strip()

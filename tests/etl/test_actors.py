@@ -28,9 +28,9 @@ REAL = "api_samples/geoplateforme_geocodage_search_csv_response.csv"
 REPO = Path(__file__).resolve().parents[2]
 
 COMMUNES = pd.DataFrame(
-    {"nom": ["Dijon", "Paris", "Lyon", "Besançon", "Chenôve"],
-     "departement": ["21", "75", "69", "25", "21"]},
-    index=pd.Index(["21231", "75056", "69123", "25056", "21166"], name="code"))
+    {"nom": ["Dijon", "Paris", "Lyon", "Besançon", "Chenôve", "Saint-Apollinaire"],
+     "departement": ["21", "75", "69", "25", "21", "21"]},
+    index=pd.Index(["21231", "75056", "69123", "25056", "21166", "21540"], name="code"))
 
 DIJON = {  # street-level hit in the exact Géoplateforme result format (built here)
     "longitude": "5.041480", "latitude": "47.321581", "result_score": "0.9612",
@@ -198,6 +198,8 @@ def test_geocoding_through_local_server(tmp_path, shared_data, http_env):
         "Inconnu;rue inexistante zzz;99999;Nullepart;\n"                  # real row: not-found
         "Collectif Lyon;;69001;Lyon;\n"                                    # no address
         "Gare Chenôve;1 rue de la Gare;21300;Chenôve;21166\n"             # wrong commune
+        "Asso Cedex;10 rue St Martin BP 12;21035;DIJON CEDEX;\n"          # postal mentions
+        "Asso St Apo;;21850;ST APOLLINAIRE;\n"                            # name lookup
     )
     app = BanCsvApp(shared_data / REAL, {"2 rue des Forges 21000 Dijon": DIJON,
                                          "1 rue de la Gare 21300 Chenôve": WRONG_TOWN})
@@ -220,7 +222,12 @@ def test_geocoding_through_local_server(tmp_path, shared_data, http_env):
     assert result.rejects["raison"].tolist() == [
         "commune_inconnue: adresse_non_trouvee; ni code commune valide ni commune retrouvee"]
     assert result.notes["geocodage"] == {"accepte": 1, "score_insuffisant": 1,
-                                         "adresse_absente": 1, "commune_incoherente": 1}
+                                         "adresse_absente": 2, "commune_incoherente": 1,
+                                         "adresse_non_trouvee": 1}
+    assert s.loc["Asso Cedex", "commune_declaree"] == "21231"
+    assert s.loc["Asso St Apo", "commune_declaree"] == "21540"
+    sent = app.requests[0][3].decode()
+    assert "10 rue SAINT Martin,,DIJON" in sent and "BP 12" not in sent  # no CEDEX postcode
     assert (result.notes["encodage"], result.notes["separateur"]) == ("utf-8", ";")
     # one upload; addresses concatenated with postcode and town; postcode used as filter
     assert len(app.uploads) == 1

@@ -18,6 +18,9 @@ from etl.geocode import (  # noqa: E402
     build_csv_chunks,
     departement_of_postcode,
     geocode_addresses,
+    is_cedex,
+    normalise_address,
+    normalise_commune_name,
     parse_geocode_csv,
 )
 from observatory.errors import GeocodingError, NetworkError  # noqa: E402
@@ -92,6 +95,19 @@ def test_accept_citycode_and_postcode_rules():
     assert verdict["raison"].iloc[4] == "commune_incoherente"
     assert departement_of_postcode(pd.Series(["21000", "97400", "20000"])).tolist() == [
         "21", "974", "2A|2B"]
+
+
+def test_address_normalisation_french_cases():
+    addresses = pd.Series(["12 av. Jean Jaurès BP 123", "3 rue St Michel CS 70001",
+                           "Place Ste Anne, TSA 40001", "1 bd Carnot B.P. 40", "   ", None])
+    assert normalise_address(addresses).tolist()[:4] == [
+        "12 av. Jean Jaurès", "3 rue SAINT Michel", "Place SAINTE Anne", "1 bd Carnot"]
+    assert normalise_address(addresses).isna().tolist()[4:] == [True, True]
+    towns = pd.Series(["DIJON CEDEX 9", "ST APOLLINAIRE", "PARIS 13", "Lyon 3e Arrondissement",
+                       "MARSEILLE 13EME", "Stenay"])
+    assert normalise_commune_name(towns).tolist() == [
+        "DIJON", "SAINT APOLLINAIRE", "PARIS", "Lyon", "MARSEILLE", "Stenay"]
+    assert is_cedex(towns).tolist() == [True, False, False, False, False, False]
 
 
 def test_build_chunks_dedupes_and_splits():
