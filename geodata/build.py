@@ -57,7 +57,7 @@ ISLAND_COMMUNES = ("22016", "29083", "29155", "85113")  # legitimately outside a
 
 
 def _step(progress: bool, message: str) -> None:
-    log.info(message)
+    log.debug(message)
     if progress:
         print(f"[geo build] {message}", file=sys.stderr, flush=True)
 

@@ -129,20 +129,18 @@ def fake_decoupage():
     return _decoupage()
 
 
-@pytest.fixture
-def fake_packages(tmp_path):
-    """Paths of the fake wheel and tarball."""
-    folder = tmp_path / "packages"
-    folder.mkdir()
-    return write_fake_packages(folder)
+@pytest.fixture(scope="session")
+def fake_packages(tmp_path_factory):
+    """Paths of the fake wheel and tarball (read-only)."""
+    return write_fake_packages(tmp_path_factory.mktemp("packages"))
 
 
-@pytest.fixture
-def fake_reference(tmp_path, fake_packages):
-    """A reference geography built from the fake packages, loaded."""
+@pytest.fixture(scope="session")
+def fake_reference(tmp_path_factory, fake_packages):
+    """A reference geography built once from the fake packages, loaded (read-only)."""
     from geodata.build import build_reference
     from geodata.reference import load_reference
 
-    directory = tmp_path / "reference"
+    directory = tmp_path_factory.mktemp("fake") / "reference"
     build_reference(directory=directory, packages=fake_packages, progress=False)
     return load_reference(directory=directory, build=False)

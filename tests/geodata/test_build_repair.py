@@ -1,0 +1,99 @@
+"""Hole repair rules (geodata.repair) on hand-made squares."""
+
+from __future__ import annotations
+
+import pandas as pd
+import shapely
+
+from geodata.repair import attribute_holes, find_holes, fix_invalid, merge_subcommunes
+from tests.geodata.conftest import cell
+
+
+def layer(cells: dict) -> tuple[pd.Series, pd.Series]:
+    geometry = pd.Series({code: shapely.union_all([cell(*c) for c in cs])
+                          for code, cs in cells.items()}, dtype=object)
+    return geometry, pd.Series("01", index=geometry.index)
+
+
+# 4 x 3 grid with a 2-cell hole at (1, 1)-(2, 1):
+#   y=2  A  B  B  C
+#   y=1  D  .  .  E
+#   y=0  F  G  H  I
+GRID = {"A": [(0, 2)], "B": [(1, 2), (2, 2)], "C": [(3, 2)], "D": [(0, 1)], "E": [(3, 1)],
+        "F": [(0, 0)], "G": [(1, 0)], "H": [(2, 0)], "I": [(3, 0)]}
+HOLE = shapely.union_all([cell(1, 1), cell(2, 1)])
+
+
+def test_find_holes_on_the_national_union():
+    geometry, deps = layer(GRID)
+    holes = find_holes(geometry, deps)
+    assert len(holes) == 1
+    assert holes[0].symmetric_difference(HOLE).area < 1e-12
+
+
+def test_enclave_of_another_departement_is_not_a_hole():
+    geometry, deps = layer(GRID)
+    geometry["X"] = HOLE
+    deps["X"] = "84"  # the Enclave des Papes case: a département inside another
+    assert find_holes(geometry, deps) == []
+
+
+def test_single_candidate_takes_the_hole():
+    geometry, deps = layer(GRID)
+    holes = find_holes(geometry, deps)
+    out, log = attribute_holes(holes, geometry, deps, absorbers={"E", "A"})
+    # A only touches the hole at a corner: not a neighbour; E shares one border.
+    assert out["E"].area == HOLE.area + cell(3, 1).area
+    assert out["A"].equals(geometry["A"])
+    assert log[0]["commune"] == "E" and log[0]["rule"] == "voisin_unique_avec_anciens_codes"
+
+
+def test_longest_shared_border_wins_among_several():
+    geometry, deps = layer(GRID)
+    holes = find_holes(geometry, deps)
+    out, log = attribute_holes(holes, geometry, deps, absorbers={"B", "D", "G"})
+    # B shares 2 cell sides with the hole, D and G one each.
+    assert log[0]["commune"] == "B"
+    assert log[0]["rule"] == "plus_longue_frontiere_commune"
+    assert "B" in log[0]["detail"] and "D" in log[0]["detail"]
+    assert abs(out["B"].area - 4 * cell(0, 0).area) < 1e-12
+    assert 1.5 < log[0]["area_km2"] < 1.9  # two cells of ~0.86 km²
+
+
+def test_no_candidate_leaves_the_hole_and_logs_it():
+    geometry, deps = layer(GRID)
+    holes = find_holes(geometry, deps)
+    out, log = attribute_holes(holes, geometry, deps, absorbers=set())
+    assert all(out[c].equals(geometry[c]) for c in geometry.index)
+    assert log[0]["commune"] is None and log[0]["rule"] == "aucun_voisin_candidat"
+
+
+def test_small_holes_are_ignored():
+    geometry, deps = layer({"A": [(0, 0), (1, 0), (2, 0), (0, 1), (2, 1), (0, 2), (1, 2),
+                                  (2, 2)]})
+    tiny = shapely.box(5.0149, 46.0149, 5.0151, 46.0151)  # ~0.0005 km² (ring inside a cell)
+    geometry["B"] = cell(1, 1).difference(tiny)
+    deps["B"] = "01"
+    assert find_holes(geometry, deps) == []
+    assert len(find_holes(geometry, deps, min_area_km2=0.0)) == 1
+
+
+def test_merge_subcommunes_logs_gain_and_missing():
+    geometry = pd.Series({"P": cell(0, 0), "Q": None, "R": cell(5, 5)}, dtype=object)
+    deps = pd.Series("01", index=geometry.index)
+    sub_parent = pd.Series(["P", "Q", "R"])
+    sub_geometry = pd.Series([cell(1, 0), cell(3, 0), cell(5, 5)], dtype=object)
+    out, log = merge_subcommunes(geometry, deps, sub_parent, sub_geometry)
+    assert out["P"].area == 2 * cell(0, 0).area
+    assert out["Q"].equals(cell(3, 0))
+    kinds = {row["commune"]: row["kind"] for row in log}
+    assert kinds == {"P": "fusion_deleguees", "Q": "geometrie_absente"}  # R gains nothing
+
+
+def test_fix_invalid_makes_valid_and_reports():
+    bowtie = shapely.Polygon([(0, 0), (1, 1), (1, 0), (0, 1)])
+    geometry = pd.Series({"A": bowtie, "B": cell(0, 0)}, dtype=object)
+    out, log = fix_invalid(geometry, pd.Series("01", index=geometry.index))
+    assert out["A"].is_valid and out["A"].area > 0
+    assert [row["commune"] for row in log] == ["A"]
+    assert "Self-intersection" in log[0]["detail"]

