@@ -37,6 +37,7 @@ __all__ = [
     "LocalServer",
     "SearchApp",
     "TabularApp",
+    "catalog_overlay",
     "clone_units",
     "isolated_http",
     "load_real_units",
@@ -375,6 +376,15 @@ class BanCsvApp(_App):
 
 
 # --------------------------------------------------------------------------- fixtures
+def catalog_overlay(tmp_path: Path, monkeypatch, **urls: str) -> Path:
+    """Point catalog sources at local servers through an ``OBSERVATOIRE_CATALOG`` overlay."""
+    lines = ["sources:"] + [f"  {name}: {{url: '{url}'}}" for name, url in urls.items()]
+    path = tmp_path / "catalog-overlay.yaml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    monkeypatch.setenv("OBSERVATOIRE_CATALOG", str(path))
+    return path
+
+
 def isolated_http(tmp_path: Path, monkeypatch):
     """Generator for a fixture: fresh HTTP cache, 3 retries, waits recorded instead of slept.
 

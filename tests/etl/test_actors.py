@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from servers import BanCsvApp, LocalServer, isolated_http  # noqa: E402
+from servers import BanCsvApp, LocalServer, catalog_overlay, isolated_http  # noqa: E402
 
 from etl.actors import (  # noqa: E402
     family_from_text,
@@ -233,3 +233,14 @@ def test_geocoding_through_local_server(tmp_path, shared_data, http_env):
     assert len(app.uploads) == 1
     assert app.uploads[0]["form"] == {"columns": ["adresse", "code_postal", "commune"],
                                       "postcode": ["code_postal"]}
+
+
+@pytest.mark.integration
+def test_geocoder_url_from_catalog_overlay(tmp_path, shared_data, http_env, monkeypatch):
+    text = "Nom,Adresse,CP,Ville\nCafé Les Forges,2 rue des Forges,21000,Dijon\n"
+    app = BanCsvApp(shared_data / REAL, {"2 rue des Forges 21000 Dijon": DIJON})
+    with LocalServer(app) as url:
+        catalog_overlay(tmp_path, monkeypatch, ban_geocoder=url)
+        result = load_actors(write(tmp_path / "c.csv", text, "utf-8"), communes=COMMUNES)
+    assert result.structures["location_precision"].tolist() == ["ban_adresse"]
+    assert app.requests[0][1] == "/search/csv"

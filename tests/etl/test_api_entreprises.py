@@ -12,7 +12,14 @@ import pandas as pd
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from servers import LocalServer, SearchApp, clone_units, isolated_http, load_real_units  # noqa: E402
+from servers import (  # noqa: E402
+    LocalServer,
+    SearchApp,
+    catalog_overlay,
+    clone_units,
+    isolated_http,
+    load_real_units,
+)
 
 from etl.api_entreprises import (  # noqa: E402
     EI_NAME,
@@ -120,6 +127,15 @@ def test_fetch_departement_over_real_results(real_units, http_env):
         assert "q" not in query  # filter-only queries
         assert query["est_ess"] == ["true"] and query["departement"] == ["75"]
         assert query["per_page"] == ["25"] and query["limite_matching_etablissements"] == ["100"]
+
+
+def test_base_url_from_catalog_overlay(real_units, http_env, tmp_path, monkeypatch):
+    app = SearchApp(real_units)
+    with LocalServer(app) as url:
+        catalog_overlay(tmp_path, monkeypatch, api_recherche_entreprises=url)
+        result = fetch_territory(departement="75", progress=False)
+    assert set(result.structures["siret"]) == _expected(real_units, "75")
+    assert all(path == "/search" for _, path, *_ in app.requests)
 
 
 def test_slices_large_territory_until_under_cap(real_units, http_env):
