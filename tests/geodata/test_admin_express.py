@@ -155,3 +155,88 @@ def test_real_admin_express_delivery():
         assert communes.loc["21231", "nom"] == "Dijon"
         assert (communes["epci"] == "242100410").sum() == 23
     assert communes.geometry.notna().all()
+
+
+# --- official build: ADMIN EXPRESS + INSEE populations + DGCL -> reference cache -------------
+
+def _dgcl_rows_for_fixture():
+    """DGCL rows matching the 6 fixture communes (Île-de-Sein outside any EPCI)."""
+    from fixtures_official import EPCICOM_ROWS
+
+    dijon = EPCICOM_ROWS[:3]
+    cc = ["21", 200070894, "CC de Gevrey-Chambertin et de Nuits-Saint-Georges", "CC", "FPU",
+          1, 420, 416, "21", "21001", 212100017, "Agencourt", 420, 416]
+    mgp = ["75", 200054781, "Métropole du Grand Paris", "METRO", "FPU", 1, 2133111, 2103778,
+           "75", "75056", 217500016, "Paris", 2133111, 2103778]
+    return [*dijon, cc, mgp]
+
+
+def test_build_reference_from_official_files(tmp_path, monkeypatch):
+    from fixtures_official import write_ensemble_zip, write_epcicom
+
+    from geodata.official import build_reference_from_official
+    from geodata.reference import load_reference
+
+    monkeypatch.setenv("OBSERVATOIRE_DATA_DIR", str(tmp_path / "data"))
+    gpkg = write_admin_express_gpkg(
+        tmp_path / "ADMIN-EXPRESS-COG_3-2__GPKG_LAMB93_FXX_2026-01-01.gpkg")
+    populations = write_ensemble_zip(tmp_path / "ensemble_2023.zip")
+    dgcl = write_epcicom(tmp_path / "epcicom2026.xlsx", rows=_dgcl_rows_for_fixture())
+    target = build_reference_from_official(gpkg, populations=populations, dgcl=dgcl,
+                                           directory=tmp_path / "reference", progress=False)
+    reference = load_reference(build=False, directory=target)
+    communes = reference.communes
+    assert sorted(communes.index) == ["21001", "21166", "21231", "21617", "29083", "75056"]
+    # Population from INSEE where listed (Paris summed from the fixture's 2 arrondissements),
+    # ADMIN EXPRESS figure elsewhere (21166 Chenôve is not in the INSEE fixture).
+    assert communes.loc["75056", "population"] == 15917 + 20260
+    assert communes.loc["21166", "population"] == 13808
+    assert communes.loc["21231", "epci"] == "242100410"
+    assert reference.epci.loc["242100410", "nb_communes"] == 3
+    assert reference.epci.loc["242100410", "nom"] == "Dijon Métropole"
+    assert set(reference.epci.index) == {"242100410", "200070894", "200054781"}
+    assert reference.departements.loc["21", "nb_communes"] == 4
+    assert reference.regions.loc["27", "nom"] == "Bourgogne-Franche-Comté"
+    # Projected area of each 2 km x 2 km fixture square: 4 km².
+    assert communes.loc["21231", "superficie_km2"] == pytest.approx(4.0, rel=5e-3)
+    changes = reference.code_changes.set_index("ancien_code")
+    assert changes.loc["75101", ["code", "nature"]].tolist() == [
+        "75056", "arrondissement_municipal"]
+    assert changes.loc["21213", ["code", "nature"]].tolist() == ["21001", "commune_deleguee"]
+    assert reference.vintages["cog"] == "COG 2026"
+    assert reference.vintages["epci"] == "DGCL 2026"
+    assert reference.vintages["population"] == 2023
+    assert reference.provenance["admin_express"]["crs_source"] == "EPSG:2154"
+
+
+def test_build_reference_from_official_refuses_inconsistent_dgcl(tmp_path, monkeypatch):
+    from fixtures_official import write_epcicom
+
+    from geodata.official import build_reference_from_official
+
+    monkeypatch.setenv("OBSERVATOIRE_DATA_DIR", str(tmp_path / "data"))
+    gpkg = write_admin_express_gpkg(tmp_path / "ae.gpkg")
+    # The default DGCL fixture lists 01001, which is not an ADMIN EXPRESS commune here.
+    dgcl = write_epcicom(tmp_path / "epcicom2026.xlsx")
+    with pytest.raises(DataValidationError) as info:
+        build_reference_from_official(gpkg, dgcl=dgcl, directory=tmp_path / "reference",
+                                      progress=False)
+    assert ("epci", "membre_absent_des_communes", "200069193:01001") in info.value.offenders
+    assert not (tmp_path / "reference").exists()
+
+
+def test_build_reference_from_admin_express_alone(tmp_path, monkeypatch):
+    from geodata.official import build_reference_from_official
+    from geodata.reference import load_reference
+
+    monkeypatch.setenv("OBSERVATOIRE_DATA_DIR", str(tmp_path / "data"))
+    root = write_admin_express_shp(tmp_path)
+    target = build_reference_from_official(root, directory=tmp_path / "ref", progress=False)
+    reference = load_reference(build=False, directory=target)
+    # EPCI from SIREN_EPCI (the EPT is not an EPCI à fiscalité propre), population from
+    # the POPULATION field, edition in the vintages.
+    assert reference.communes.loc["75056", "epci"] == "200054781"
+    assert "200057867" not in reference.epci.index
+    assert reference.communes.loc["75056", "population"] == 2103778
+    assert reference.vintages["cog"] == "COG 2024"
+    assert "ADMIN-EXPRESS-COG-CARTO 3-2 2024-02-22" in reference.vintages["geometrie"]
