@@ -145,15 +145,16 @@ def assign_communes(structures: pd.DataFrame, communes, code_changes: pd.DataFra
         assigned[fallback] = declared_arr[fallback]
         precision[fallback] = "centroide_commune"
     rejected = pd.isna(assigned)
-    raisons = np.where(
-        outside[rejected],
-        "hors_commune: point (" + pd.Series(lon[rejected]).round(5).astype(str).to_numpy()
-        + ", " + pd.Series(lat[rejected]).round(5).astype(str).to_numpy()
-        + ") hors de toute commune et code commune déclaré inconnu: "
-        + declared_raw[rejected].fillna("(vide)").to_numpy(dtype=object),
-        "commune_inconnue: pas de coordonnées et code commune déclaré inconnu: "
-        + declared_raw[rejected].fillna("(vide)").to_numpy(dtype=object),
-    ) if rejected.any() else np.array([], dtype=object)
+    raisons = [
+        (f"hors_commune: point ({x:.5f}, {y:.5f}) hors de toute commune et code commune "
+         f"déclaré inconnu: {code if isinstance(code, str) else '(vide)'}") if out_flag else
+        ("commune_inconnue: pas de coordonnées et code commune déclaré inconnu: "
+         f"{code if isinstance(code, str) else '(vide)'}")
+        for x, y, code, out_flag in zip(lon[rejected], lat[rejected],
+                                        declared_raw[rejected].astype(object)
+                                        .where(declared_raw[rejected].notna(), None),
+                                        outside[rejected], strict=True)
+    ]
     rejects = (make_rejects(source, frame.loc[rejected].drop(columns="geometry", errors="ignore"),
                             pd.Series(raisons, index=frame.index[rejected], dtype="string"))
                if rejected.any() else empty_rejects())

@@ -73,7 +73,7 @@ def export_table(frame: pd.DataFrame, path: str | Path, kind: str = "structures"
         ))
     frame = _ordered(frame, kind)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part")
+    tmp = path.with_name(f".{path.stem}.part{path.suffix}")
     if tmp.exists():
         tmp.unlink()
     if suffix == ".csv":

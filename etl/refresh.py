@@ -196,7 +196,10 @@ def _read_sources(options: RefreshOptions, reference, departements, ess_sirens, 
                 "The API Recherche d'entreprises is queried territory by territory.",
                 "Add --departement or --region.",
             ))
-        parts = [fetch_territory(departement=d, progress=progress) for d in departements]
+        key = "region" if options.region else "departement"
+        value = options.region if options.region else departements
+        parts = [fetch_territory(**{key: value}, progress=progress,
+                                 communes=reference.communes, ess_france_sirens=ess_sirens)]
         results.append(_concat_results(parts))
     if options.actors_file:
         from etl.actors import load_actors
@@ -257,14 +260,13 @@ def run_refresh(options: RefreshOptions, reference=None, progress: bool = True) 
         reference = load_reference()
     departements, territoire = _territory(options, reference)
     ess_sirens = None
-    list_files: dict[str, str] = {}
+    ess_list = None
     if options.ess_list:
-        from etl.ess_france import load_ess_france_list
-        from etl.sirene_files import file_sha256
+        from etl.ess_france import read_ess_france_list
 
-        ess_frame = load_ess_france_list(Path(options.ess_list))
-        ess_sirens = set(ess_frame["siren"].dropna().astype(str))
-        list_files = {Path(options.ess_list).name: file_sha256(Path(options.ess_list))}
+        ess_list = read_ess_france_list(Path(options.ess_list))
+        ess_list.check_accounting()
+        ess_sirens = ess_list.sirens()
     results = _read_sources(options, reference, departements, ess_sirens, progress)
     for result in results:
         result.check_accounting()
@@ -277,8 +279,10 @@ def run_refresh(options: RefreshOptions, reference=None, progress: bool = True) 
     structures = assignment.structures[list(STRUCTURE_COLUMNS)]
     geo = gpd.GeoDataFrame(structures, geometry=gpd.points_from_xy(
         structures["longitude"], structures["latitude"]), crs="EPSG:4326")
-    rejects = pd.concat([r.rejects for r in results] + [assignment.rejects], ignore_index=True) \
-        if results else empty_rejects()
+    list_rejects = [ess_list.rejects.reindex(columns=empty_rejects().columns)] if ess_list else []
+    rejects = pd.concat([empty_rejects()] + list_rejects + [r.rejects for r in results]
+                        + [assignment.rejects], ignore_index=True)
+    rejects = rejects.astype(empty_rejects().dtypes.to_dict())
     accounting = {r.source: {"read": r.read, "kept": len(r.structures),
                              "rejected": len(r.rejects), "by_reason": _by_reason(r.rejects),
                              "filtered": r.filtered, "merged": merged.get(r.source, 0)}
@@ -289,9 +293,13 @@ def run_refresh(options: RefreshOptions, reference=None, progress: bool = True) 
     precision = {p: int(n) for p, n in structures["location_precision"].value_counts().items()}
     sources = {r.source: {"vintage": r.vintage, "files": sorted(r.files),
                           "sha256": r.files, "notes": r.notes} for r in results}
-    if list_files:
-        sources["ess_france"] = {"vintage": None, "files": sorted(list_files),
-                                 "sha256": list_files}
+    if ess_list is not None:
+        name = Path(options.ess_list).name
+        sources["ess_france"] = {"vintage": None, "files": [name],
+                                 "sha256": {name: ess_list.sha256}}
+        accounting["ess_france"] = {"read": ess_list.read, "kept": len(ess_list.entries),
+                                    "rejected": len(ess_list.rejects),
+                                    "by_reason": _by_reason(ess_list.rejects)}
     manifest = {
         "quarter": options.quarter, "territoire": territoire, "demo": bool(options.demo),
         "sources": sources, "accounting": accounting, "location_precision": precision,

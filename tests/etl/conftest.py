@@ -207,3 +207,24 @@ def data_dir(tmp_path, monkeypatch) -> Path:
     folder.mkdir()
     monkeypatch.setenv("OBSERVATOIRE_DATA_DIR", str(folder))
     return folder
+
+
+def write_tiny_reference(directory: Path) -> Path:
+    """Write the tiny reference as a real reference cache (geodata.build.assemble_reference)."""
+    from geodata.build import assemble_reference
+
+    ref = make_tiny_reference()
+    communes = ref.communes.drop(columns=["superficie_km2"])
+    epci_names = pd.DataFrame({"nom": [f"EPCI {c}" for c in ref.epci.index],
+                               "type": "CC"}, index=ref.epci.index)
+    return assemble_reference(communes, epci_names, ref.departements["nom"],
+                              ref.regions["nom"], ref.code_changes, {"cog": "COG test"},
+                              {"test": {"version": "0"}}, directory)
+
+
+@pytest.fixture
+def reference_dir(tmp_path, monkeypatch) -> Path:
+    """OBSERVATOIRE_REFERENCE_DIR holding the tiny reference."""
+    folder = write_tiny_reference(tmp_path / "reference")
+    monkeypatch.setenv("OBSERVATOIRE_REFERENCE_DIR", str(folder))
+    return folder

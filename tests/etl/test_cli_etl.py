@@ -1,0 +1,129 @@
+"""The ETL commands through ``observatory.cli.main`` (refresh, snapshots, export, diff)."""
+
+from __future__ import annotations
+
+import json
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from conftest import establishment, geoloc, unit, write_sirene
+
+from observatory.cli import main
+
+
+def _sirene(folder, moved: bool = False, closed: bool = False, extra: bool = False):
+    units = [unit("100029172"), unit("100070044", categorieJuridiqueUniteLegale="5710")]
+    ets = [establishment("100029172", "00011", "21104"),
+           establishment("100029172", "00029", "21100",
+                         etatAdministratifEtablissement="F" if closed else "A"),
+           establishment("100070044", "00013", "21101"),
+           establishment("100070044", "00021", "97411")]
+    if extra:
+        ets.append(establishment("100070044", "00039", "21102"))
+    geo = [geoloc("10002917200011", 5.15 if moved else 5.05, 47.35)]
+    return write_sirene(folder, units, ets, geo)
+
+
+@pytest.fixture
+def two_quarters(tmp_path, data_dir, reference_dir, capsys):
+    a = _sirene(tmp_path / "a")
+    b = _sirene(tmp_path / "b", moved=True, closed=True, extra=True)
+    assert main(["refresh", "--sirene-dir", str(a), "--quarter", "2026-T3", "--quiet"]) == 0
+    assert main(["refresh", "--sirene-dir", str(b), "--quarter", "2026-T4", "--quiet"]) == 0
+    return data_dir
+
+
+def test_refresh_prints_summary_and_snapshots_lists(two_quarters, capsys):
+    out = capsys.readouterr().out
+    assert "sirene: read/lues 4" in out and "Location precision" in out
+    assert main(["snapshots"]) == 0
+    listing = capsys.readouterr().out
+    assert "2026-T3" in listing and "2026-T4" in listing
+    assert main(["snapshots", "--json"]) == 0
+    manifests = json.loads(capsys.readouterr().out)
+    assert [m["quarter"] for m in manifests] == ["2026-T3", "2026-T4"]
+    assert manifests[1]["rows"]["structures"] == 5
+
+
+def test_refresh_refuses_existing_quarter_then_replaces(two_quarters, tmp_path, capsys):
+    a = tmp_path / "a"
+    assert main(["refresh", "--sirene-dir", str(a), "--quarter", "2026-T3", "--quiet"]) == 1
+    assert "--replace" in capsys.readouterr().err
+    assert main(["refresh", "--sirene-dir", str(a), "--quarter", "2026-T3", "--quiet",
+                 "--replace"]) == 0
+
+
+def test_refresh_bad_quarter_and_missing_dir(data_dir, reference_dir, tmp_path, capsys):
+    assert main(["refresh", "--sirene-dir", str(tmp_path), "--quarter", "2026-T9"]) == 1
+    assert "YYYY-T1" in capsys.readouterr().err
+    assert main(["refresh", "--sirene-dir", str(tmp_path / "no"), "--quarter", "2026-T4",
+                 "--quiet"]) == 1
+    assert "does not exist" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx", ".geojson", ".gpkg"])
+def test_export_structures(two_quarters, tmp_path, suffix):
+    out = tmp_path / f"structures{suffix}"
+    assert main(["export", "structures", "--snapshot", "2026-T3", "--output", str(out)]) == 0
+    if suffix == ".csv":
+        raw = out.read_bytes()
+        assert raw.startswith(b"\xef\xbb\xbf")
+        frame = pd.read_csv(out, sep=";", dtype=str, encoding="utf-8-sig")
+    elif suffix == ".xlsx":
+        frame = pd.read_excel(out, dtype=str)
+    else:
+        frame = gpd.read_file(out)
+        assert (frame.geometry.geom_type == "Point").all()
+    required = ["siret", "siren", "nom", "famille_ess", "commune", "epci", "departement",
+                "region", "longitude", "latitude", "location_precision", "etat_administratif"]
+    assert list(frame.columns[:12]) == required
+    assert len(frame) == 4
+    assert set(frame["siret"].astype(str)) == {"10002917200011", "10002917200029",
+                                               "10007004400013", "10007004400021"}
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx", ".gpkg"])
+def test_export_rejects(tmp_path, data_dir, reference_dir, suffix):
+    folder = _sirene(tmp_path / "s")
+    path = folder / "StockEtablissement_utf8.csv"
+    path.write_text(path.read_text() + path.read_text().splitlines()[1] + "\n",
+                    encoding="utf-8")  # a duplicated SIRET
+    assert main(["refresh", "--sirene-dir", str(folder), "--quarter", "2026-T1",
+                 "--quiet"]) == 0
+    out = tmp_path / f"rejects{suffix}"
+    assert main(["export", "rejects", "--snapshot", "2026-T1", "--output", str(out)]) == 0
+    frame = (pd.read_csv(out, sep=";", dtype=str, encoding="utf-8-sig") if suffix == ".csv"
+             else pd.read_excel(out, dtype=str) if suffix == ".xlsx"
+             else gpd.read_file(out))
+    assert list(frame.columns[:4]) == ["source", "ligne", "siret", "raison"]
+    assert frame["raison"].str.startswith("siret_en_double").tolist() == [True]
+
+
+def test_export_errors(two_quarters, tmp_path, capsys):
+    assert main(["export", "rejects", "--output", str(tmp_path / "r.geojson")]) == 1
+    assert "GeoJSON" in capsys.readouterr().err
+    assert main(["export", "structures", "--output", str(tmp_path / "r.txt")]) == 1
+    assert ".csv" in capsys.readouterr().err
+    assert main(["export", "structures", "--snapshot", "2020-T1",
+                 "--output", str(tmp_path / "r.csv")]) == 1
+    assert "2026-T3" in capsys.readouterr().err
+
+
+def test_diff_per_territory(two_quarters, tmp_path, capsys):
+    capsys.readouterr()
+    assert main(["diff", "2026-T3", "2026-T4", "--level", "commune", "--json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    totals = payload["totals"]
+    # T3 -> T4: one new (00039 in 21102), one closed (00029), one moved (00011, 21104->21105)
+    assert totals["nouveaux"] == 1 and totals["fermes"] == 1 and totals["deplaces"] == 1
+    rows = {r["code"]: r for r in payload["territories"]}
+    assert rows["21102"]["nouveaux"] == 1 and rows["21100"]["fermes"] == 1
+    assert rows["21105"]["deplaces"] == 1
+    assert main(["diff", "2026-T3", "2026-T4", "--level", "departement"]) == 0
+    text = capsys.readouterr().out
+    assert "21" in text and "Total" in text
+    out = tmp_path / "diff.csv"
+    assert main(["diff", "2026-T3", "2026-T4", "--level", "epci", "--output", str(out)]) == 0
+    table = pd.read_csv(out, sep=";", dtype={"code": str}, encoding="utf-8-sig")
+    assert table["nouveaux"].sum() == 1
