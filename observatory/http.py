@@ -31,7 +31,7 @@ import requests
 
 from observatory import http_cache
 from observatory.errors import NetworkError, OfflineError, explain
-from observatory.settings import get_settings
+from observatory.settings import Settings, get_settings
 
 __all__ = [
     "BACKOFF_BASE",
@@ -181,8 +181,8 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
-def _timeout(timeout: Any) -> tuple[float, float]:
-    settings = get_settings()
+def _timeout(timeout: Any, settings: Settings | None = None) -> tuple[float, float]:
+    settings = settings or get_settings()
     if timeout is None:
         return settings.connect_timeout, settings.read_timeout
     if isinstance(timeout, tuple):
@@ -190,8 +190,8 @@ def _timeout(timeout: Any) -> tuple[float, float]:
     return settings.connect_timeout, float(timeout)
 
 
-def _headers(headers: dict | None) -> dict:
-    out = {"User-Agent": get_settings().user_agent}
+def _headers(headers: dict | None, settings: Settings | None = None) -> dict:
+    out = {"User-Agent": (settings or get_settings()).user_agent}
     out.update(headers or {})
     return out
 
@@ -334,7 +334,8 @@ def request(method: str, url: str, *, params: Any = None, data: Any = None, json
             "Run the same command once online to fill the cache, or unset OBSERVATOIRE_OFFLINE.",
         ), url=url)
     response = _send(method, url, params=params, data=data, json=json, files=frozen,
-                     headers=_headers(headers), timeout=_timeout(timeout), retries=retries)
+                     headers=_headers(headers, settings), timeout=_timeout(timeout, settings),
+                     retries=settings.max_retries if retries is None else retries)
     response.from_cache = False  # type: ignore[attr-defined]
     if use_cache and http_cache.store(settings.cache_dir, key, response, method=method):
         log.debug("HTTP cache store: %s %s", method, response.url)

@@ -39,6 +39,7 @@ class Reply:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # no 40 ms delayed-ACK stalls
 
     def log_message(self, *args):  # keep test output clean
         pass
