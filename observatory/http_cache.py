@@ -33,7 +33,7 @@ _DECODED_HEADERS = frozenset({"content-encoding", "content-length", "transfer-en
 
 
 def _pairs(values: Mapping[str, Any] | Iterable[tuple[str, Any]] | None) -> list[list[str]]:
-    """Sorted ``[key, value]`` pairs of a mapping or a list of pairs (lists expand)."""
+    """``[key, value]`` pairs of a mapping or list of pairs (lists expand), sorted by key."""
     if values is None:
         return []
     items = values.items() if isinstance(values, Mapping) else values
@@ -41,7 +41,8 @@ def _pairs(values: Mapping[str, Any] | Iterable[tuple[str, Any]] | None) -> list
     for key, value in items:
         seq = value if isinstance(value, list | tuple) else [value]
         out.extend([str(key), "" if v is None else str(v)] for v in seq)
-    return sorted(out)
+    # sorted by key only: the order of repeated keys (e.g. the geocoder's `columns`) matters
+    return sorted(out, key=lambda kv: kv[0])
 
 
 def _read_content(content: Any) -> bytes:

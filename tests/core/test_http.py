@@ -184,6 +184,11 @@ def test_cache_key_rules():
                        headers={"User-Agent": "other"})
     assert base != key("GET", "http://h/x", params={"a": 1, "b": 2},
                        headers={"Accept": "application/json"})
+    # repeated keys keep their order (the geocoder concatenates `columns` in that order)
+    assert key("POST", "http://h/x", data=[("columns", "adresse"), ("columns", "ville")]) != \
+        key("POST", "http://h/x", data=[("columns", "ville"), ("columns", "adresse")])
+    assert key("POST", "http://h/x", data=[("a", "1"), ("b", "2")]) == \
+        key("POST", "http://h/x", data={"b": "2", "a": "1"})
     files = http_cache.freeze_files({"data": ("f.csv", b"x")})
     other = http_cache.freeze_files({"data": ("f.csv", b"y")})
     assert key("POST", "http://h/x", files=files) != key("POST", "http://h/x", files=other)
