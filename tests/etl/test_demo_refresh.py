@@ -1,0 +1,54 @@
+"""End to end: demo files -> the real refresh job -> demo snapshots, accounting exact."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import make_tiny_reference
+
+from etl.demo import generate_demo_quarters
+from etl.demo_model import DemoModel
+from etl.refresh import RefreshOptions, run_refresh
+from observatory import storage
+
+
+@pytest.fixture
+def demo_quarters(tmp_path):
+    ref = make_tiny_reference()
+    paths = generate_demo_quarters(tmp_path / "demo", ref, {"departement": "21"},
+                                   model=DemoModel(scale=3.0))
+    return ref, paths
+
+
+def test_demo_files_through_run_refresh(data_dir, demo_quarters):
+    ref, paths = demo_quarters
+    structures = {}
+    for quarter, files in paths.items():
+        options = RefreshOptions(quarter=quarter, sirene_dir=files["etablissement"].parent,
+                                 departement="21", demo=True)
+        result = run_refresh(options, reference=ref, progress=False)
+        counts = json.loads(files["info"].read_text("utf-8"))["counts"]
+        snap = storage.load_snapshot(quarter)
+        assert snap.manifest["demo"] is True
+        assert snap.manifest["territoire"] == "departement:21"
+        sirene = snap.manifest["accounting"]["sirene"]
+        assert sirene["read"] == sirene["kept"] + sirene["rejected"]
+        if quarter == "2026-T3":
+            # every ESS row is read, every non-ESS row filtered out
+            assert sirene["read"] == counts["ess_actifs"] + counts["ess_fermes"]
+            assert sirene["filtered"] == counts["hors_ess_actifs"] + counts["hors_ess_fermes"]
+        frame = snap.structures
+        assert len(frame) == result.rows["structures"]
+        assert frame["siren"].str.startswith(("00", "01")).all()
+        assert frame["commune"].str.startswith("21").all()
+        assert (frame["location_precision"] == "commune_aleatoire").sum() > 0
+        assert not frame["nom"].fillna("").str.contains("PERSONNE-DEMO").any()
+        structures[quarter] = frame.set_index("siret")
+    q3, q4 = structures["2026-T3"], structures["2026-T4"]
+    assert len(q4.index.difference(q3.index)) > 0  # creations
+    common = q3.index.intersection(q4.index)
+    closed = (q3.loc[common, "etat_administratif"] == "A") & \
+        (q4.loc[common, "etat_administratif"] == "F")
+    assert closed.sum() > 0
+    assert [m["quarter"] for m in storage.list_snapshots()] == ["2026-T3", "2026-T4"]
