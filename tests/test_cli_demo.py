@@ -1,0 +1,110 @@
+"""``python -m observatory demo``: builds the two demo snapshots once, then reuses them, and
+never touches snapshots of real data.  The reference geography is a tiny one built here
+(2 × 2 squares of 0.1° in Côte-d'Or, worked out by hand) so the test runs in seconds."""
+
+from __future__ import annotations
+
+import json
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from shapely.geometry import box
+
+from observatory import storage
+from observatory.cli import main
+from observatory.commands import demo as demo_cmd
+
+
+class _TinyReference:
+    def __init__(self) -> None:
+        rows = [{"code": f"2110{i}", "nom": f"Commune {i}", "epci": "242100410",
+                 "departement": "21", "region": "27", "zone": "metro",
+                 "geometry": box(4.9 + 0.1 * (i % 2), 47.2 + 0.1 * (i // 2),
+                                 5.0 + 0.1 * (i % 2), 47.3 + 0.1 * (i // 2))}
+                for i in range(4)]
+        communes = gpd.GeoDataFrame(rows, crs="EPSG:4326").set_index("code")
+        for col in ("nom", "epci", "departement", "region", "zone"):
+            communes[col] = communes[col].astype("string")
+        communes.index = communes.index.astype("string")
+        communes["population"] = pd.array([3000, 500, 200, 40], dtype="Int64")
+        communes["superficie_km2"] = 80.0
+        self.communes = communes
+        deps = communes.dissolve("departement")[["region", "geometry"]]
+        deps["nom"] = "Côte-d'Or"
+        self.departements = deps
+        self.regions = communes.dissolve("region")[["geometry"]]
+        self.epci = communes.dissolve("epci")[["geometry"]]
+        self.code_changes = pd.DataFrame({"ancien_code": ["21999"], "code": ["21101"],
+                                          "nature": ["ancienne_commune"]}, dtype="string")
+        self.vintages = {"cog": "COG test"}
+        self.crs = "EPSG:4326"
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    import geodata.reference as georef
+
+    monkeypatch.setenv("OBSERVATOIRE_DATA_DIR", str(tmp_path / "data"))
+    ref = _TinyReference()
+    monkeypatch.setattr(georef, "load_reference", lambda **kw: ref)
+    monkeypatch.setattr(georef, "reference_exists", lambda *a, **kw: True)
+    return tmp_path / "data"
+
+
+def _fake_real_snapshot(data, quarter):
+    folder = data / "snapshots" / quarter
+    folder.mkdir(parents=True)
+    (folder / "manifest.json").write_text(json.dumps(
+        {"quarter": quarter, "territoire": "departement:21", "demo": False}), encoding="utf-8")
+
+
+def test_demo_builds_then_reuses(env, capsys, monkeypatch):
+    assert main(["demo", "--departement", "21"]) == 0
+    captured = capsys.readouterr()
+    assert "Démonstration prête en" in captured.err
+    assert "demo: 2026-T3, 2026-T4" in captured.out
+    manifests = storage.list_snapshots()
+    assert [m["quarter"] for m in manifests] == ["2026-T3", "2026-T4"]
+    assert all(m["demo"] and m["territoire"] == "departement:21" for m in manifests)
+    assert (env / "demo" / "2026-T4" / "StockEtablissement_utf8.csv").is_file()
+    snap = storage.load_snapshot("2026-T4")
+    assert len(snap.structures) > 0 and snap.structures["commune"].str.startswith("21").all()
+
+    import etl.demo
+
+    def boom(*args, **kwargs):
+        raise AssertionError("must not regenerate")
+
+    monkeypatch.setattr(etl.demo, "generate_demo_quarters", boom)
+    assert main(["demo"]) == 0
+    assert "déjà présents" in capsys.readouterr().err
+    assert demo_cmd.ensure_demo("21", out=lambda m: None) == ["2026-T3", "2026-T4"]
+
+
+def test_force_rebuilds_the_demo(env, capsys):
+    assert demo_cmd.ensure_demo("21", progress=False, out=lambda m: None)
+    first = {m["quarter"]: m["created_at"] for m in storage.list_snapshots()}
+    assert main(["demo", "--force"]) == 0
+    second = {m["quarter"]: m["created_at"] for m in storage.list_snapshots()}
+    assert set(first) == set(second) == {"2026-T3", "2026-T4"}
+    assert first != second
+
+
+def test_real_data_is_never_replaced(env, capsys):
+    _fake_real_snapshot(env, "2026-T2")
+    messages = []
+    assert demo_cmd.ensure_demo("21", out=messages.append) == []
+    assert "Données réelles présentes" in messages[0]
+    assert [m["quarter"] for m in storage.list_snapshots()] == ["2026-T2"]
+    _fake_real_snapshot(env, "2026-T4")
+    assert main(["demo", "--force"]) == 1
+    assert "real data" in capsys.readouterr().err
+    assert [m["demo"] for m in storage.list_snapshots()] == [False, False]
+
+
+def test_status_separates_territories(env):
+    assert demo_cmd.demo_status("21") == {"demo": [], "other_demo": [], "real": []}
+    demo_cmd.ensure_demo("21", progress=False, out=lambda m: None)
+    assert demo_cmd.demo_status("21")["demo"] == ["2026-T3", "2026-T4"]
+    assert demo_cmd.demo_status("58")["other_demo"] == ["2026-T3", "2026-T4"]
