@@ -267,6 +267,11 @@ def approximate_density_levels(communes: pd.DataFrame) -> pd.DataFrame:
     Known limits: a commune mean is lower than the density of its built-up cells, so
     small dense towns can land one level too rural; levels 3/4 cannot be told apart
     without the neighbours (4 needs a nearby centre).  A population of 0 gives level 7.
+    The commune mean also counts fields and forests, whereas the INSEE class follows the
+    cells where people live: level 7 is over-represented.  Measured on the 34 869 communes
+    with geometry of the shared COG 2025/2026 extract: levels 1–7 = 605, 1 085, 599, 1 243,
+    6 599, 6 160, 18 578 communes (53 % in level 7).  Not calibrated against the real
+    grid, which was not available.
 
     Parameters
     ----------
