@@ -53,6 +53,7 @@ __all__ = [
     "SEVEN_TO_THREE",
     "approximate_density_levels",
     "density_levels",
+    "load_density_grid",
     "read_density_grid",
 ]
 
@@ -220,6 +221,10 @@ def read_density_grid(path: str | Path, *, sheet: str | int | None = None,
     log.info("%s: %d communes, levels %s", source, len(out),
              out["dens7"].value_counts().sort_index().to_dict())
     return out
+
+
+#: Name used by ``observatory/commands/indicators.py`` and ``indicators/rural.py``.
+load_density_grid = read_density_grid
 
 
 def _check_labels(labels: pd.Series, dens7: pd.Series, source: str) -> None:

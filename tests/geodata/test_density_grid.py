@@ -38,6 +38,9 @@ def test_seven_level_file(tmp_path):
     assert grid.loc["21003", "libelle"] == "Rural à habitat très dispersé"
     assert (grid["source"] == "insee").all() and (grid["millesime"] == 2024).all()
     assert str(grid["dens7"].dtype) == "Int8"
+    from geodata.density_grid import load_density_grid  # the name the indicators CLI uses
+
+    assert load_density_grid(path).equals(grid)
 
 
 def test_2025_file_sheet_maille_communale(tmp_path):
