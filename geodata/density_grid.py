@@ -238,7 +238,8 @@ def _check_labels(labels: pd.Series, dens7: pd.Series, source: str) -> None:
                         label, expected)
 
 
-def approximate_density_levels(communes: pd.DataFrame) -> pd.DataFrame:
+def approximate_density_levels(communes: pd.DataFrame, *,
+                               on_invalid: str = "na") -> pd.DataFrame:
     """Approximate the 7-level grid from each commune's population density.
 
     A documented approximation, for when the INSEE file is absent; labelled
@@ -282,17 +283,23 @@ def approximate_density_levels(communes: pd.DataFrame) -> pd.DataFrame:
     ----------
     communes : pandas.DataFrame
         Indexed by commune code, with ``population`` and ``superficie_km2`` (> 0).
+    on_invalid : {"na", "raise"}
+        Communes without a usable population or area (e.g. the few communes of the
+        embedded reference that have no geometry): leave their levels NA with
+        ``source = "indisponible"`` and list them in ``attrs["non_classees"]`` (default),
+        or raise.
 
     Returns
     -------
     pandas.DataFrame
         Same index; columns :data:`COLUMNS` with ``source = "approximation"`` and
-        ``millesime`` NA.
+        ``millesime`` NA; ``attrs["non_classees"]`` lists the communes left unclassified.
 
     Raises
     ------
     DataValidationError
-        Missing columns, missing/negative population, missing or non-positive area.
+        Missing columns; with ``on_invalid="raise"``, missing/negative population, missing
+        or non-positive area (offenders listed).
 
     Examples
     --------
@@ -301,6 +308,9 @@ def approximate_density_levels(communes: pd.DataFrame) -> pd.DataFrame:
     >>> approximate_density_levels(frame)["dens7"].tolist()
     [1, 7]
     """
+    if on_invalid not in ("na", "raise"):
+        raise ValueError(explain(f"on_invalid={on_invalid!r} is not an option.",
+                                 "Options: 'na', 'raise'.", "Pick one of them."))
     missing = [c for c in ("population", "superficie_km2") if c not in communes]
     if missing:
         raise DataValidationError(explain(
@@ -310,16 +320,19 @@ def approximate_density_levels(communes: pd.DataFrame) -> pd.DataFrame:
         ), offenders=missing)
     population = pd.to_numeric(communes["population"], errors="coerce").astype("float64")
     area = pd.to_numeric(communes["superficie_km2"], errors="coerce").astype("float64")
-    bad = population.isna() | (population < 0) | area.isna() | (area <= 0)
-    if bad.any():
-        offenders = communes.index[bad].tolist()
+    bad = (population.isna() | (population < 0) | area.isna() | (area <= 0)).to_numpy()
+    offenders = communes.index[bad].tolist()
+    if offenders and on_invalid == "raise":
         raise DataValidationError(explain(
-            f"{int(bad.sum())} commune(s) lack a usable population or area.",
+            f"{len(offenders)} commune(s) lack a usable population or area.",
             "The approximation needs population ≥ 0 and superficie_km2 > 0.",
             "Complete the population/area of those communes (or exclude them).",
             offenders=offenders,
         ), offenders=offenders)
-    d = (population / area).to_numpy()
+    if offenders:
+        log.warning("Density approximation: %d communes without usable population or area "
+                    "left unclassified: %s", len(offenders), ", ".join(map(str, offenders[:20])))
+    d = (population / area.where(area > 0)).to_numpy()
     p = population.to_numpy()
     conditions = [
         d >= URBAN_CENTRE_DENSITY,
@@ -330,8 +343,11 @@ def approximate_density_levels(communes: pd.DataFrame) -> pd.DataFrame:
         d >= LOW_DENSITY,
     ]
     dens7 = pd.Series(np.select(conditions, [1, 2, 4, 3, 5, 6], default=7),
-                      index=communes.index, dtype="Int8")
-    return _frame(dens7, "approximation", None)
+                      index=communes.index, dtype="Int8").mask(bad)
+    out = _frame(dens7, "approximation", None)
+    out.loc[bad, "source"] = "indisponible"
+    out.attrs["non_classees"] = offenders
+    return out
 
 
 def _frame(dens7: pd.Series, source: str, millesime) -> pd.DataFrame:

@@ -122,11 +122,17 @@ def test_approximation_thresholds_hand_computed():
     assert levels.loc["E", "libelle"] == "Bourgs ruraux"
 
 
-def test_approximation_refuses_unusable_rows():
+def test_approximation_unusable_rows_are_unclassified_or_refused():
     communes = pd.DataFrame({"population": [100, None, 5], "superficie_km2": [1.0, 2.0, 0.0]},
                             index=["X", "Y", "Z"])
+    levels = approximate_density_levels(communes)
+    assert levels.loc["X", "dens7"] == 6  # 100 inh/km²
+    assert levels.loc[["Y", "Z"], "dens7"].isna().all()
+    assert levels.loc[["Y", "Z"], "dens3"].isna().all()
+    assert levels["source"].tolist() == ["approximation", "indisponible", "indisponible"]
+    assert levels.attrs["non_classees"] == ["Y", "Z"]
     with pytest.raises(DataValidationError) as info:
-        approximate_density_levels(communes)
+        approximate_density_levels(communes, on_invalid="raise")
     assert info.value.offenders == ["Y", "Z"]
     with pytest.raises(DataValidationError, match="superficie_km2"):
         approximate_density_levels(communes[["population"]])
