@@ -58,9 +58,9 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         if args.skip_build:
-            from geodata.reference import load_reference
+            from geodata.build import build_reference
 
-            directory = str(load_reference().directory)
+            directory = str(build_reference(progress=False))  # no-op when already built
         else:
             directory = str(Path(tmp) / "reference")
             build = _run(_BUILD, directory)
