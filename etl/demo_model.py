@@ -389,8 +389,9 @@ def _dates(days: np.ndarray) -> pa.Array:
 
 
 def _stamps(seconds: np.ndarray) -> pa.Array:
-    return pc.strftime(pa.array(np.asarray(seconds, dtype="datetime64[s]")),
-                       format="%Y-%m-%dT%H:%M:%S")
+    """``YYYY-MM-DDTHH:MM:SS`` (cast + replace: much faster than Arrow's strftime)."""
+    text = pa.array(np.asarray(seconds, dtype="datetime64[s]")).cast(pa.string())
+    return pc.replace_substring(text, " ", "T")
 
 
 def _digits(values: np.ndarray, width: int) -> np.ndarray:
@@ -463,17 +464,21 @@ def _declared_codes(codes: np.ndarray, changes, rng: np.random.Generator,
     if len(changes) == 0 or codes.size == 0:
         return declared, kind
     changes = changes[changes["ancien_code"] != changes["code"]]
-    for nature, k in (("arrondissement_municipal", 2), (None, 1)):
-        sub = changes[changes["nature"] == nature] if nature else \
-            changes[changes["nature"] != "arrondissement_municipal"]
-        groups = sub.groupby("code")["ancien_code"].apply(list).to_dict()
-        for code in np.intersect1d(np.unique(codes), np.array(list(groups), dtype=object)):
-            rows = np.flatnonzero(codes == code)
-            if k == 1:
-                rows = rows[rng.random(rows.size) < share]
-            olds = sorted(groups[code])
-            declared[rows] = np.asarray(olds, dtype=object)[rng.integers(0, len(olds), rows.size)]
-            kind[rows] = k
+    for nature_is_arr, k in ((True, 2), (False, 1)):
+        sub = changes[(changes["nature"] == "arrondissement_municipal") == nature_is_arr]
+        sub = sub.sort_values(["code", "ancien_code"])
+        targets = sub["code"].to_numpy(dtype=object)
+        olds = sub["ancien_code"].to_numpy(dtype=object)
+        uniq, first, count = np.unique(targets, return_index=True, return_counts=True)
+        pos = np.searchsorted(uniq, codes) if uniq.size else np.zeros(codes.size, int)
+        pos = np.minimum(pos, max(uniq.size - 1, 0))
+        has = (uniq.size > 0) & (uniq[pos] == codes) if uniq.size else np.zeros(codes.size, bool)
+        if k == 1:
+            has &= (rng.random(codes.size) < share) & (kind == 0)
+        rows = np.flatnonzero(has)
+        pick = first[pos[rows]] + (rng.random(rows.size) * count[pos[rows]]).astype(np.int64)
+        declared[rows] = olds[pick]
+        kind[rows] = k
     return declared, kind
 
 
