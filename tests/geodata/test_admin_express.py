@@ -240,3 +240,72 @@ def test_build_reference_from_admin_express_alone(tmp_path, monkeypatch):
     assert reference.communes.loc["75056", "population"] == 2103778
     assert reference.vintages["cog"] == "COG 2024"
     assert "ADMIN-EXPRESS-COG-CARTO 3-2 2024-02-22" in reference.vintages["geometrie"]
+
+
+def _admin_express_from_shared(shared_data, path):
+    """Rewrite the shared real Côte-d'Or boundaries as an ADMIN EXPRESS COG GeoPackage
+    (IGN class and field names, Lambert-93), at test time."""
+    import geopandas as gpd
+    import pyogrio
+
+    boundaries = shared_data / "boundaries"
+    communes = gpd.read_file(boundaries / "communes_21.geojson")
+    nature = {"CC": "Communauté de communes", "CA": "Communauté d'agglomération",
+              "CU": "Communauté urbaine", "METRO": "Métropole"}
+    layers = {
+        "COMMUNE": communes.rename(columns={
+            "code": "INSEE_COM", "nom": "NOM", "departement": "INSEE_DEP",
+            "region": "INSEE_REG", "epci": "SIREN_EPCI", "population": "POPULATION"})[
+            ["INSEE_COM", "NOM", "INSEE_DEP", "INSEE_REG", "SIREN_EPCI", "POPULATION",
+             "geometry"]],
+    }
+    epci = gpd.read_file(boundaries / "epci_bourgogne-franche-comte.geojson")
+    epci = epci[epci["code"].isin(communes["epci"])]
+    layers["EPCI"] = gpd.GeoDataFrame({"CODE_SIREN": epci["code"], "NOM": epci["nom"],
+                                       "NATURE": epci["type"].map(nature)},
+                                      geometry=epci.geometry)
+    deps = gpd.read_file(f"/vsigzip/{boundaries / 'departements_france.geojson.gz'}")
+    deps = deps[deps["code"] == "21"]
+    layers["DEPARTEMENT"] = gpd.GeoDataFrame({"INSEE_DEP": deps["code"], "NOM": deps["nom"],
+                                              "INSEE_REG": deps["region"]},
+                                             geometry=deps.geometry)
+    regs = gpd.read_file(f"/vsigzip/{boundaries / 'regions_france.geojson.gz'}")
+    regs = regs[regs["code"] == "27"]
+    layers["REGION"] = gpd.GeoDataFrame({"INSEE_REG": regs["code"], "NOM": regs["nom"]},
+                                        geometry=regs.geometry)
+    for name, frame in layers.items():
+        pyogrio.write_dataframe(frame.set_crs(4326, allow_override=True).to_crs(2154), path,
+                                layer=name, driver="GPKG")
+    return path
+
+
+@pytest.mark.integration
+def test_official_build_on_real_cote_d_or(shared_data, tmp_path, monkeypatch):
+    """End to end on real values: Côte-d'Or boundaries as an ADMIN EXPRESS GeoPackage
+    (Lambert-93), the real populations as donnees_communes.csv, the real DGCL composition
+    as epcicom (members in Côte-d'Or)."""
+    import test_dgcl
+    import test_populations
+
+    from geodata.official import build_reference_from_official
+    from geodata.reference import load_reference
+
+    monkeypatch.setenv("OBSERVATOIRE_DATA_DIR", str(tmp_path / "data"))
+    gpkg = _admin_express_from_shared(
+        shared_data, tmp_path / "ADMIN-EXPRESS-COG_3-2__GPKG_LAMB93_FXX_2026-01-01.gpkg")
+    populations = test_populations._official_layout_from_shared(
+        shared_data, tmp_path / "donnees_communes.csv")
+    dgcl = test_dgcl._epcicom_from_shared(shared_data, tmp_path / "epcicom2026.xlsx",
+                                          departements=["21"])
+    target = build_reference_from_official(gpkg, populations=populations, dgcl=dgcl,
+                                           directory=tmp_path / "reference",
+                                           population_millesime=2023, progress=False)
+    reference = load_reference(build=False, directory=target)
+    communes = reference.communes
+    assert len(communes) == 698
+    assert (communes["epci"] == "242100410").sum() == 23
+    assert reference.departements.loc["21", "population"] == 540_100
+    assert reference.departements.loc["21", "superficie_km2"] == pytest.approx(8763, rel=0.02)
+    assert communes.loc["21231", "population"] == 161_830
+    assert reference.epci.loc["242100410", "nom"] == "Dijon Métropole"
+    assert reference.vintages["population"] == 2023
