@@ -71,13 +71,25 @@ class Reference:
         level : str
             commune, epci, departement or region.
         within : str, optional
-            Code of a département, EPCI or région: keep the territories inside it.
+            Code of a département, EPCI or région: keep the territories inside it.  A
+            bare code is tried as a département first, then EPCI, then région; prefix
+            it to be explicit (``"region:84"``, since 84 is also Vaucluse).
         """
         layer = _read_display(self.directory, _check_level(level))
         if within is None:
             return layer
         within = str(within)
-        for column in _WITHIN[level]:
+        columns = _WITHIN[level]
+        if ":" in within:  # explicit kind, e.g. "region:84" (84 is also a département)
+            kind, within = within.split(":", 1)
+            if kind not in columns:
+                raise ValueError(explain(
+                    f"Cannot filter {level} layer by {kind!r}.",
+                    f"'within' kinds for this level: {', '.join(columns) or 'none'}.",
+                    "Use e.g. within='region:84' or within='departement:21'.",
+                ))
+            columns = (kind,)
+        for column in columns:
             mask = layer[column] == within
             if mask.any():
                 return layer[mask.fillna(False)]

@@ -23,6 +23,11 @@ def test_display_within(fake_reference):
     assert len(fake_reference.display("commune", within="200000001")) == 7
     assert list(fake_reference.display("departement", within="84").index) == ["01"]
     assert list(fake_reference.display("epci", within="971").index) == ["200000003"]
+    assert sorted(fake_reference.display("commune", within="region:32").index) == [
+        "02001", "02002", "02003"]
+    assert len(fake_reference.display("commune", within="region:84")) == 7
+    with pytest.raises(ValueError, match="Cannot filter"):
+        fake_reference.display("region", within="departement:01")
     with pytest.raises(ValueError, match="No commune within"):
         fake_reference.display("commune", within="99")
     layer = fake_reference.display("departement")
@@ -49,3 +54,17 @@ def test_cli_geo_info_text(fake_reference, monkeypatch, capsys):
     assert "communes      11" in text
     assert "Communes sans géométrie (conservées, géométrie vide) : 1 — 02003" in text
     assert "DGCL 2026" in text
+
+
+def test_cli_geo_build_through_fetch_package(tmp_path, fake_packages, monkeypatch, capsys):
+    import sys
+    import types
+
+    module = types.ModuleType("observatory.registries")
+    module.fetch_package = lambda name, progress=False: fake_packages[name]
+    monkeypatch.setitem(sys.modules, "observatory.registries", module)
+    monkeypatch.setenv("OBSERVATOIRE_REFERENCE_DIR", str(tmp_path / "ref"))
+    assert main(["geo", "build"]) == 0
+    assert (tmp_path / "ref" / "manifest.json").is_file()
+    assert "prête" in capsys.readouterr().out
+    assert main(["geo", "build", "--force"]) == 0
