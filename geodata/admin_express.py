@@ -61,6 +61,7 @@ from observatory.errors import ConfigurationError, DataValidationError, explain
 __all__ = [
     "AdminExpress",
     "EPCI_TYPES",
+    "KNOWN_CRS",
     "LAYERS",
     "choose_epci",
     "epci_type",
@@ -130,6 +131,9 @@ EPCI_TYPES = {
     "metropole de lyon": "MET69",
     "etablissement public territorial": "EPT",
 }
+# CRS of the IGN deliveries: WGS84G, LAMB93 and the legal projections overseas.
+KNOWN_CRS = {"EPSG:4326", "EPSG:2154", "EPSG:5490", "EPSG:2972", "EPSG:2975", "EPSG:4471",
+             "EPSG:32620", "EPSG:32622", "EPSG:32740", "EPSG:32738"}
 _LYON = "200046977"  # Métropole de Lyon, a collectivité à statut particulier (MET69)
 _NO_EPCI = {"", "NC", "NR", "ZZZZZZZZZ", "SANS OBJET"}
 # Parent commune of the municipal arrondissements of Paris, Lyon and Marseille.
@@ -299,6 +303,10 @@ def _read_sources(layer: str, sources) -> tuple[gpd.GeoDataFrame, str]:
         frame = pyogrio.read_dataframe(file, layer=name) if name else \
             pyogrio.read_dataframe(file)
         frame, crs_name = to_wgs84(frame, label)
+        if crs_name not in KNOWN_CRS:
+            log.warning("%s: unexpected CRS %s (IGN delivers WGS84G, LAMB93 or the legal "
+                        "overseas projections); reprojected to EPSG:4326 anyway", label,
+                        crs_name[:80])
         crs_names.add(crs_name)
         columns = find_columns(frame.columns, _ALIASES[layer], _REQUIRED[layer], label)
         renamed = frame[[*columns.values(), "geometry"]].rename(

@@ -309,3 +309,12 @@ def test_official_build_on_real_cote_d_or(shared_data, tmp_path, monkeypatch):
     assert communes.loc["21231", "population"] == 161_830
     assert reference.epci.loc["242100410", "nom"] == "Dijon Métropole"
     assert reference.vintages["population"] == 2023
+
+
+def test_unexpected_crs_is_reprojected_and_logged(tmp_path, caplog):
+    path = write_admin_express_gpkg(tmp_path / "mercator.gpkg", crs="EPSG:3857")
+    with caplog.at_level("WARNING", logger="geodata.admin_express"):
+        ae = read_admin_express(path)
+    _check_fixture(ae)
+    assert ae.source_crs["COMMUNE"] == "EPSG:3857"
+    assert "unexpected CRS EPSG:3857" in caplog.text
