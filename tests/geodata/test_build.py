@@ -164,3 +164,32 @@ def test_dissolve_skips_empty_geometries():
     assert out.loc["a", "population"] == 3
     assert out.loc["a", "superficie_km2"] == 1.0
     assert out.geometry["a"].equals(cell(0, 0))
+
+
+def test_local_epsg_per_territory():
+    from geodata.crs import local_epsg
+
+    assert [local_epsg(d) for d in ("21", "2A", "971", "972", "973", "974", "976")] == [
+        2154, 2154, 5490, 5490, 2972, 2975, 4471]
+    with pytest.raises(ValueError, match="975"):
+        local_epsg("975")
+
+
+def test_area_km2_of_a_known_square():
+    from geodata.crs import area_km2
+
+    # A 10 km x 10 km square drawn in Lambert-93 then expressed in WGS84.
+    square = gpd.GeoSeries([shapely.box(800_000, 6_600_000, 810_000, 6_610_000)], crs=2154)
+    lonlat = square.to_crs(4326)
+    assert area_km2(lonlat, ["21"])[0] == pytest.approx(100.0, rel=1e-6)
+    assert pd.isna(area_km2([shapely.Polygon(), None], ["21", "21"])).all()
+
+
+def test_check_crs():
+    from geodata.crs import check_crs
+    from observatory.errors import CRSMismatchError
+
+    layer = gpd.GeoDataFrame(geometry=[cell(0, 0)], crs=4326)
+    check_crs(layer)
+    with pytest.raises(CRSMismatchError, match="to_crs"):
+        check_crs(layer.to_crs(2154))
