@@ -145,6 +145,19 @@ def display_layer(level: str, within: tuple[str, str] | None = None) -> gpd.GeoD
     return logic.display_geometries(load_reference(), level, within)
 
 
+# --------------------------------------------------------------------------- map assets
+@st.cache_resource
+def map_assets() -> dict[str, str]:
+    """URL paths of the Leaflet files served by the app (fetched once from npm if missing)."""
+    try:
+        from observatory.assets import ensure_map_assets
+
+        return maps.map_assets(ensure_map_assets())
+    except Exception as exc:  # noqa: BLE001 - the page still shows tables and exports
+        st.warning(f"Les fichiers de cartographie (Leaflet) n'ont pas pu être préparés : {exc}")
+        return maps.map_assets()
+
+
 # --------------------------------------------------------------------------- tiles
 _TILE_STATE: dict[str, object] = {}
 
@@ -190,6 +203,13 @@ def tiles() -> maps.TileSpec | None:
 
 
 # --------------------------------------------------------------------------- display
+def coverage_note(ctx: logic.Context) -> None:
+    """Say which territory a partial snapshot covers."""
+    text = logic.coverage_text(ctx.reference, ctx.snapshot)
+    if text:
+        st.info(text)
+
+
 def demo_banner(ctx: logic.Context) -> None:
     """Prominent banner on every page showing demonstration data."""
     if ctx.is_demo:
@@ -210,18 +230,24 @@ def show_map(m, *, height: int = 560, alt: str = "Carte") -> None:
 
 def download_buttons(df: pd.DataFrame, name: str, *, key: str,
                      about: Mapping[str, str] | None = None, geo: bool = False) -> None:
-    """CSV (``;`` + BOM), XLSX and optionally GeoJSON downloads of exactly ``df``."""
+    """CSV (``;`` + BOM), XLSX and optionally GeoJSON downloads of exactly ``df``.
+
+    The files are built only when the user clicks (deferred ``data`` callables), so the
+    page does not pay for exports nobody asks for.
+    """
+    frame = df.copy()
     cols = st.columns(3 if geo else 2)
-    cols[0].download_button("Télécharger en CSV", exports.csv_bytes(df),
+    cols[0].download_button("Télécharger en CSV", lambda: exports.csv_bytes(frame),
                             file_name=exports.export_filename(name, "csv"),
                             mime="text/csv", key=f"{key}_csv", on_click="ignore")
-    cols[1].download_button("Télécharger en XLSX", exports.xlsx_bytes(df, about=about),
+    cols[1].download_button("Télécharger en XLSX",
+                            lambda: exports.xlsx_bytes(frame, about=about),
                             file_name=exports.export_filename(name, "xlsx"),
                             mime="application/vnd.openxmlformats-officedocument."
                                  "spreadsheetml.sheet",
                             key=f"{key}_xlsx", on_click="ignore")
     if geo:
-        cols[2].download_button("Télécharger en GeoJSON", exports.geojson_bytes(df),
+        cols[2].download_button("Télécharger en GeoJSON", lambda: exports.geojson_bytes(frame),
                                 file_name=exports.export_filename(name, "geojson"),
                                 mime="application/geo+json", key=f"{key}_geojson",
                                 on_click="ignore")
@@ -313,7 +339,8 @@ def about(ctx: logic.Context, title: str) -> dict[str, str]:
 def reference_rows(ctx: logic.Context, parent_level: str, parent: str) -> pd.DataFrame:
     """Rows of the parent territory and its région, used as a reference in comparisons."""
     rows = [indicator_table(ctx.quarter, parent_level).loc[[parent]]]
-    if parent_level != "region":
+    covered, _ = logic._territoire(ctx.snapshot)
+    if parent_level != "region" and covered in (None, "region"):
         region = common_region(ctx, parent_level, parent)
         if region is not None:
             rows.append(indicator_table(ctx.quarter, "region").loc[[region]])
@@ -328,6 +355,29 @@ def common_region(ctx: logic.Context, level: str, code: str) -> str | None:
     if "region" in layer.columns and code in layer.index:
         return str(layer.at[code, "region"])
     return None
+
+
+_SHORT = {
+    "structures": "Structures actives",
+    "structures_per_10k": "Pour 10 000 habitants",
+    "structures_per_100km2": "Pour 100 km²",
+    "emplois_estimes": "Emplois estimés (salariés)",
+}
+
+
+def short_label(name: str, label: str) -> str:
+    """Short label of a key figure (metric cards truncate long labels)."""
+    return _SHORT.get(name, label)
+
+
+def view_title(view: str, parent_name: str) -> str:
+    """"EPCI du département Côte-d'Or"-style subtitle of a comparison view."""
+    return {
+        "departements": f"départements de la région {parent_name}",
+        "epci": f"EPCI du département {parent_name}",
+        "communes_epci": f"communes de l'EPCI {parent_name}",
+        "communes_dep": f"communes du département {parent_name}",
+    }[view]
 
 
 def comparison_table(df: pd.DataFrame, names: list[str]) -> pd.DataFrame:
@@ -453,9 +503,15 @@ def snapshots_table(ctx: logic.Context) -> pd.DataFrame:
 
 @st.cache_data(max_entries=8)
 def snapshot_diff(previous: str, current: str, level: str) -> pd.DataFrame:
-    """New / closed / moved structures per territory between two snapshots."""
-    return logic.diff_snapshots(load_snapshot(previous).structures,
-                                load_snapshot(current).structures, level)
+    """New / closed / moved structures per territory between two snapshots
+    (:func:`indicators.change.change_by_territory`), territories of the scope only."""
+    from indicators.change import change_by_territory
+
+    scope_ = _scope(current)
+    out = change_by_territory(load_snapshot(previous).structures,
+                              load_snapshot(current).structures, level, scope_)
+    keep = scope_.index if level == "commune" else scope_[level].dropna().unique()
+    return out[out.index.isin(keep)].drop(columns=["motif_na"], errors="ignore")
 
 
 def accounting_table(ctx: logic.Context) -> pd.DataFrame:
@@ -514,7 +570,7 @@ def _fiche_pdf(quarter: str, level: str, code: str) -> bytes:
     background = background_for(ctx, level, code, sub_level)
     return pdf.fiche_territoire(
         nom=str(table.at[code, "nom"]), niveau=fr.NIVEAUX[level], code=code,
-        figures=figures.drop(columns=["indicateur", "valeur"]),
+        figures=figures.drop(columns=["indicateur", "valeur", "unite", "nombre"]),
         territoires=background, structures=structures_in(ctx, level, code),
         source=logic.source_text(ctx), demo=ctx.is_demo, trimestre=quarter,
         comparables=peer_label(ctx, level, code),

@@ -9,6 +9,7 @@ from observatory import fr, maps
 common.page_setup("Comparer les territoires")
 ctx = common.data_context()
 common.demo_banner(ctx)
+common.coverage_note(ctx)
 INDICATORS = common.indicators()
 
 views = list(logic.COMPARISONS)
@@ -48,7 +49,7 @@ if scheme == "manuel":
         st.error("Saisissez au moins un seuil numérique, par exemple « 5 ; 10 ; 20 ».")
         st.stop()
 
-title = f"{ind.label_fr} — {logic.COMPARISONS[view][0].lower()} : {parents.at[parent, 'nom']}"
+title = f"{ind.label_fr} — {common.view_title(view, parents.at[parent, 'nom'])}"
 st.subheader(title)
 geo = common.display_layer(level, (parent_level, parent))
 gdf = geo.join(sub[[indicator, "structures", "population"]], how="left")
@@ -57,7 +58,7 @@ try:
                             scheme=scheme, k=k, thresholds=thresholds,
                             decimales=common.decimals(ind),
                             extra_fields={"structures": "Structures", "population": "Population"},
-                            tiles=common.tiles())
+                            tiles=common.tiles(), assets=common.map_assets())
 except ValueError as exc:
     st.error(f"Classification impossible : {exc}")
     st.stop()
@@ -83,7 +84,8 @@ common.download_buttons(ranking.reset_index(names="code"), f"classement {indicat
 st.markdown("#### Comparaison détaillée")
 picked = st.multiselect("Choisissez de deux à quatre territoires", list(sub.index),
                         default=list(ranking.index[:2]), max_selections=4,
-                        format_func=lambda c: f"{sub.at[c, 'nom']} ({c})", key="comparaison")
+                        format_func=lambda c: f"{sub.at[c, 'nom']} ({c})", key="comparaison",
+                        placeholder="Choisissez des territoires")
 if len(picked) < 2:
     st.info("Choisissez au moins deux territoires pour les comparer.")
 else:

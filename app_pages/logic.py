@@ -21,7 +21,6 @@ __all__ = [
     "LEVELS",
     "Context",
     "compute_table",
-    "diff_snapshots",
     "display_geometries",
     "fr_table",
     "key_figures",
@@ -77,15 +76,47 @@ def _layer(reference, level: str) -> pd.DataFrame:
                    .get(level, level if level == "epci" else level + "s"))
 
 
+def _territoire(snapshot) -> tuple[str | None, str | None]:
+    """(level, code) of the snapshot's territory from its manifest ("departement:21")."""
+    text = str((getattr(snapshot, "manifest", {}) or {}).get("territoire") or "").strip()
+    if ":" in text:
+        level, code = text.split(":", 1)
+        level = level.strip().lower()
+        if level in LEVELS:
+            return level, code.strip()
+    return None, None
+
+
 def scope_communes(reference, snapshot) -> gpd.GeoDataFrame:
-    """Communes of the régions covered by the snapshot (all communes for a national one)."""
+    """Communes covered by the snapshot: its territory ("departement:21", "region:27"), all
+    communes for a national snapshot ("france"), else the régions where structures are."""
     communes = reference.communes
+    level, code = _territoire(snapshot)
+    if level == "commune":
+        return communes.loc[[code]]
+    if level is not None:
+        inside = communes[(communes[level].astype("string") == code).fillna(False)]
+        if len(inside):
+            return inside
+    territoire = str((getattr(snapshot, "manifest", {}) or {}).get("territoire", "")).lower()
     structures = snapshot.structures
     regions = structures["region"].dropna().unique() if "region" in structures else []
-    territoire = str((getattr(snapshot, "manifest", {}) or {}).get("territoire", "")).lower()
     if len(regions) == 0 or territoire in ("france", "national", "fr"):
         return communes
     return communes[communes["region"].isin(list(regions))]
+
+
+def coverage_text(reference, snapshot) -> str | None:
+    """French sentence naming the territory a partial snapshot covers (None if national)."""
+    level, code = _territoire(snapshot)
+    if level is None:
+        return None
+    layer = reference.communes if level == "commune" else _layer(reference, level)
+    nom = layer.at[code, "nom"] if code in layer.index else code
+    return (f"L'instantané couvre un seul territoire : {nom} ({fr.NIVEAUX[level].lower()} "
+            f"{code}). Les comparaisons et les rangs se limitent aux territoires couverts ; "
+            "un EPCI à cheval sur plusieurs départements n'est compté que pour sa partie "
+            "couverte.")
 
 
 def compute_table(structures: pd.DataFrame, communes: pd.DataFrame, level: str, *,
@@ -234,8 +265,10 @@ def key_figures(table: pd.DataFrame, previous: pd.DataFrame | None, code: str,
             "Indicateur": ind.label_fr,
             "Valeur": fr.nombre(value, dec) + (f" {ind.unit_fr}" if ind.unit_fr not in (
                 "structures", "habitants", "salariés") else ""),
-            "Rang": (f"{rank}e sur {n}" if rank and rank > 1 else f"1er sur {n}")
-            if rank else "–",
+            "unite": ind.unit_fr,
+            "nombre": fr.nombre(value, dec),
+            "Rang": "–" if not rank or n < 2 else (f"{rank}e sur {n}" if rank > 1
+                                                     else f"1er sur {n}"),
             "Évolution depuis le trimestre précédent": fr.variation(change, dec),
             "valeur": value,
         })
@@ -312,46 +345,7 @@ def underserved_zones(communes: gpd.GeoDataFrame, distance_km: pd.Series, max_km
     return flags, zones[cols]
 
 
-# --------------------------------------------------------------------------- snapshots
-def _active(frame: pd.DataFrame) -> pd.DataFrame:
-    if "etat_administratif" in frame:
-        frame = frame[frame["etat_administratif"] == "A"]
-    return frame
-
-
-def diff_snapshots(previous: pd.DataFrame, current: pd.DataFrame, level: str) -> pd.DataFrame:
-    """New, closed and moved active structures between two snapshots, per territory.
-
-    A structure is *new* when active now and not active before, *closed* when active
-    before and not now, *moved* when active in both but assigned to another commune.
-    Counted in the territory of ``level`` of the current (new, moved) or previous (closed) row.
-    """
-    prev = _active(previous).drop_duplicates("siret").set_index("siret")
-    cur = _active(current).drop_duplicates("siret").set_index("siret")
-    new_ids = cur.index.difference(prev.index)
-    closed_ids = prev.index.difference(cur.index)
-    both = cur.index.intersection(prev.index)
-    moved_ids = both[(cur.loc[both, "commune"].astype("string").to_numpy()
-                      != prev.loc[both, "commune"].astype("string").to_numpy())]
-    parts = {
-        "nouvelles": cur.loc[new_ids, level],
-        "fermees": prev.loc[closed_ids, level],
-        "deplacees": cur.loc[moved_ids, level],
-    }
-    counts = pd.DataFrame({k: v.astype("string").fillna("(inconnu)").value_counts()
-                           for k, v in parts.items()}).fillna(0).astype(int)
-    before = prev[level].astype("string").value_counts()
-    after = cur[level].astype("string").value_counts()
-    counts["avant"] = before.reindex(counts.index).fillna(0).astype(int)
-    counts["apres"] = after.reindex(counts.index).fillna(0).astype(int)
-    idx = counts.index.union(before.index).union(after.index)
-    counts = counts.reindex(idx).fillna(0).astype(int)
-    counts["avant"] = before.reindex(idx).fillna(0).astype(int)
-    counts["apres"] = after.reindex(idx).fillna(0).astype(int)
-    counts.index.name = "code"
-    return counts[["avant", "apres", "nouvelles", "fermees", "deplacees"]].sort_index()
-
-
+# --------------------------------------------------------------------------- sources
 def source_text(ctx: Context) -> str:
     """"Source : ..." line with vintages, written under every map and table."""
     manifest = ctx.manifest

@@ -1,10 +1,8 @@
 """Page « Méthode et sources »: definitions, ESS perimeter, sources, licences, limits."""
 
-import pandas as pd
 import streamlit as st
 
-from app_pages import common
-from observatory import fr
+from app_pages import common, tables
 
 common.page_setup("Méthode et sources")
 ctx = common.data_context()
@@ -48,6 +46,4 @@ limits = common.geography_limits(ctx)
 for line in limits:
     st.markdown(f"- {line}")
 vintages = getattr(ctx.reference, "vintages", {}) or {}
-st.dataframe(pd.DataFrame({"Élément": list(vintages), "Millésime": [
-    fr.date_fr(v) if k == "built_at" else str(v) for k, v in vintages.items()]}),
-    hide_index=True)
+st.caption("Millésimes de la géographie embarquée : " + tables.vintages_text(vintages) + ".")

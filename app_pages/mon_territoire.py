@@ -37,16 +37,20 @@ previous = common.indicator_table(ctx.previous, level) if ctx.previous else None
 peers = logic.peers_of(ctx.reference, level, code)
 figures = logic.key_figures(table, previous, code, peers, INDICATORS)
 
+change_col = "Évolution depuis le trimestre précédent"
 cols = st.columns(4)
-for col, row in zip(cols, figures.head(4).itertuples(), strict=False):
-    col.metric(row.Indicateur, row.Valeur,
-               delta=None if row[5] == "–" else f"{row[5]} depuis {ctx.previous}",
-               delta_color="off", help=f"Rang parmi les territoires comparables : {row.Rang}")
+for col, (_, row) in zip(cols, figures.head(4).iterrows(), strict=False):
+    col.metric(common.short_label(row["indicateur"], row["Indicateur"]), row["nombre"],
+               delta=None if row[change_col] == "–" else f"{row[change_col]} depuis "
+               f"{ctx.previous}", delta_color="off",
+               help=f"Rang parmi les territoires comparables : {row['Rang']}")
 st.markdown("#### Chiffres clés")
-shown_figures = figures.drop(columns=["indicateur", "valeur"])
+shown_figures = figures.drop(columns=["indicateur", "valeur", "unite", "nombre"])
 st.dataframe(shown_figures, hide_index=True)
-st.caption(f"Rang parmi {len(peers)} territoires comparables ("
-           f"{common.peer_label(ctx, level, code)}). Les emplois sont **estimés** à partir des "
+n_peers = int(table.index.isin(peers).sum())
+st.caption(f"Rang parmi les {n_peers} territoires comparables couverts par l'instantané ("
+           f"{common.peer_label(ctx, level, code)} ; « – » quand il n'y en a qu'un). "
+           "Les emplois sont **estimés** à partir des "
            "tranches d'effectif SIRENE (approximation). " + logic.source_text(ctx))
 common.download_buttons(shown_figures, f"chiffres cles {nom}", key="chiffres",
                         about=common.about(ctx, f"Chiffres clés : {nom}"))
@@ -58,7 +62,7 @@ background = common.background_for(ctx, level, code, communes_level)
 m = maps.structures_map(structures, background=background, background_column="structures_per_10k",
                         background_label="Structures pour 10 000 habitants",
                         highlight=[code] if level == communes_level else [],
-                        tiles=common.tiles())
+                        tiles=common.tiles(), assets=common.map_assets())
 common.show_map(m, height=600, alt=f"Carte des structures de l'ESS : {nom}")
 approx = int(structures["location_precision"].isin(
     ["commune_aleatoire", "centroide_commune"]).sum())

@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from app_pages import common, logic
+from app_pages import common, logic, tables
 from observatory import fr
 
 common.page_setup("Actualisation et qualité")
@@ -14,8 +14,7 @@ st.markdown("#### Instantanés disponibles")
 snapshots = common.snapshots_table(ctx)
 st.dataframe(snapshots, hide_index=True)
 vintages = getattr(ctx.reference, "vintages", {}) or {}
-st.caption("Géographie de référence : " + " ; ".join(
-    f"{k} : {v}" for k, v in vintages.items()) + ".")
+st.caption("Géographie de référence : " + tables.vintages_text(vintages) + ".")
 
 st.markdown(f"#### Évolution depuis le trimestre précédent ({ctx.previous or 'aucun'})")
 if ctx.previous is None:
@@ -26,10 +25,11 @@ else:
     diff = common.snapshot_diff(ctx.previous, ctx.quarter, level)
     names = common.territories_in_scope(ctx, level)["nom"]
     diff = diff.join(names, how="left")
-    shown = logic.fr_table(diff.reset_index(), {
-        "code": "Code", "nom": "Territoire", "avant": f"Actives {ctx.previous}",
-        "apres": f"Actives {ctx.quarter}", "nouvelles": "Nouvelles",
-        "fermees": "Fermées ou disparues", "deplacees": "Déplacées (autre commune)"})
+    shown = logic.fr_table(diff.reset_index(names="code"), {
+        "code": "Code", "nom": "Territoire", "structures_avant": f"Actives {ctx.previous}",
+        "structures_apres": f"Actives {ctx.quarter}", "nouveaux": "Nouvelles",
+        "fermes": "Fermées", "deplaces": "Déplacées", "variation_nette": "Variation nette",
+        "taux_evolution": "Évolution (%)"})
     st.dataframe(shown, hide_index=True)
     common.source_caption(ctx)
     common.download_buttons(diff, f"evolution {ctx.previous} {ctx.quarter}", key="diff",

@@ -19,6 +19,8 @@ __all__ = [
     "precision_table",
     "sections",
     "snapshots_table",
+    "territoire_fr",
+    "vintages_text",
     "sources_table",
     "structures_table",
 ]
@@ -102,12 +104,14 @@ def snapshots_table(snapshots: Sequence[dict]) -> pd.DataFrame:
     rows = []
     for s in snapshots:
         sources = s.get("sources", {}) or {}
-        kept = sum(int(a.get("kept", 0)) for a in (s.get("accounting", {}) or {}).values()
-                   if isinstance(a, dict))
+        kept = (s.get("rows", {}) or {}).get("structures")
+        if kept is None:
+            kept = max([int(a.get("kept", 0)) for a in (s.get("accounting", {}) or {}).values()
+                        if isinstance(a, dict)] or [0])
         rows.append({
             "Instantané": f"{s.get('quarter')} ({fr.trimestre_fr(str(s.get('quarter')))})",
             "Créé le": fr.date_fr(s.get("created_at")),
-            "Territoire": str(s.get("territoire", "–")),
+            "Territoire": territoire_fr(s.get("territoire")),
             "Nature": "démonstration (fictif)" if s.get("demo") else "données réelles",
             "Lignes conservées": fr.entier(kept),
             "Millésimes des sources": ", ".join(
@@ -116,6 +120,30 @@ def snapshots_table(snapshots: Sequence[dict]) -> pd.DataFrame:
             "COG": str(s.get("cog", "–")),
         })
     return pd.DataFrame(rows)
+
+
+def territoire_fr(text: object) -> str:
+    """"departement:21" -> "Département 21"; "france" -> "France entière"."""
+    value = str(text or "").strip()
+    if not value:
+        return "–"
+    if value.lower() == "france":
+        return "France entière"
+    level, _, code = value.partition(":")
+    return f"{fr.NIVEAUX.get(level, level)} {code}".strip()
+
+
+def vintages_text(vintages: dict) -> str:
+    """French sentence listing the vintages of the reference geography."""
+    labels = {"cog": "code officiel géographique", "geometrie": "contours",
+              "epci": "intercommunalités", "population_libelle": "populations",
+              "built_at": "construite le"}
+    parts = []
+    for key, label in labels.items():
+        if key in vintages and vintages[key]:
+            value = fr.date_fr(vintages[key]) if key == "built_at" else str(vintages[key])
+            parts.append(f"{label} : {value}")
+    return " ; ".join(parts)
 
 
 def accounting_table(manifest: dict) -> pd.DataFrame:
@@ -127,16 +155,19 @@ def accounting_table(manifest: dict) -> pd.DataFrame:
         reasons = acc.get("by_reason", {}) or {}
         rows.append({
             "Source": source,
-            "Lues": int(acc.get("read", 0)),
-            "Conservées": int(acc.get("kept", 0)),
-            "Rejetées": int(acc.get("rejected", 0)),
+            "Lues": fr.entier(acc.get("read", 0)),
+            "Conservées": fr.entier(acc.get("kept", 0)),
+            "Rejetées": fr.entier(acc.get("rejected", 0)),
+            "Hors périmètre (filtrées)": fr.entier(acc["filtered"]) if "filtered" in acc
+            else "–",
             "Équilibre": "oui" if int(acc.get("read", 0)) == int(acc.get("kept", 0))
             + int(acc.get("rejected", 0)) else "NON",
             "Raisons de rejet": "; ".join(f"{k} : {fr.entier(v)}" for k, v in reasons.items())
             or "–",
         })
     return pd.DataFrame(rows, columns=["Source", "Lues", "Conservées", "Rejetées",
-                                       "Équilibre", "Raisons de rejet"])
+                                       "Hors périmètre (filtrées)", "Équilibre",
+                                       "Raisons de rejet"])
 
 
 def precision_table(structures: pd.DataFrame) -> pd.DataFrame:

@@ -45,7 +45,8 @@ structures = common.structures_in(ctx, "departement", dep)
 if famille:
     structures = structures[structures["famille_ess"] == famille]
 m = maps.zones_map(communes, flags, distance_column="distance_structure_km",
-                   structures=structures, tiles=common.tiles())
+                   structures=structures, tiles=common.tiles(),
+                   assets=common.map_assets())
 common.show_map(m, alt=f"Carte des zones blanches : {departements.at[dep, 'nom']}")
 common.source_caption(ctx, "Distance à vol d'oiseau du centre de la commune à la structure "
                            "active la plus proche (approximation de l'accessibilité).")
@@ -59,7 +60,11 @@ zones_fr = logic.fr_table(zones, {"zone": "Zone", "communes": "Communes",
                                   "population": "Population",
                                   "superficie_km2": "Superficie (km²)",
                                   "distance_max_km": "Distance maximale (km)"})
-st.dataframe(zones_fr, hide_index=True)
+if zones.empty:
+    st.info(f"Aucune zone blanche à {max_km} km pour ce type de structure : essayez une "
+            "distance plus faible ou un type de structure plus rare.")
+else:
+    st.dataframe(zones_fr, hide_index=True)
 common.source_caption(ctx)
 common.download_buttons(zones, f"zones blanches {dep} {max_km} km", key="zones",
                         about=common.about(ctx, "Zones blanches"))

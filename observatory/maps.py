@@ -39,6 +39,7 @@ __all__ = [
     "base_map",
     "choropleth_map",
     "classify",
+    "jenks_breaks",
     "map_assets",
     "map_html",
     "structures_map",
@@ -88,17 +89,12 @@ class TileSpec:
 def map_assets(assets: Mapping[str, str] | None = None) -> dict[str, str]:
     """URL paths of Leaflet and markercluster files served by the app.
 
-    ``assets`` (for instance the answer of :func:`observatory.assets.ensure_map_assets`) may use
-    any key names: files are recognised by their path.  Missing entries fall back to the
-    conventional ``/app/static/vendor/...`` paths.
+    ``assets`` (the answer of :func:`observatory.assets.ensure_map_assets`, which the app calls
+    once) may use any key names: files are recognised by their path.  Missing entries fall
+    back to the conventional ``/app/static/vendor/...`` paths (builders never touch the
+    network).
     """
-    if assets is None:
-        try:
-            from observatory.assets import ensure_map_assets
-        except ImportError:
-            assets = {}
-        else:
-            assets = ensure_map_assets()
+    assets = assets or {}
     found = dict(_DEFAULT_ASSETS)
     for key, value in dict(assets).items():
         path = str(value)
@@ -188,7 +184,7 @@ def classify(values: pd.Series | Sequence[float], scheme: str = "quantiles", k: 
     elif scheme == "quantiles":
         classifier = mapclassify.Quantiles(yv, k=k)
     else:
-        classifier = mapclassify.FisherJenks(yv, k=min(k, len(distinct)))
+        classifier = mapclassify.UserDefined(yv, jenks_breaks(yv, min(k, len(distinct))))
     bins_arr = np.asarray(classifier.bins, dtype=float)
     classes[valid] = np.asarray(classifier.yb, dtype=int)
     labels = []
@@ -204,6 +200,42 @@ def classify(values: pd.Series | Sequence[float], scheme: str = "quantiles", k: 
     counts = tuple(int((classes == i).sum()) for i in range(len(bins_arr)))
     return Classification(classes, tuple(float(b) for b in bins_arr), tuple(labels),
                           _palette(len(bins_arr)), scheme, counts)
+
+
+def jenks_breaks(values: np.ndarray, k: int, max_points: int = 1000) -> list[float]:
+    """Upper bounds of the ``k`` Fisher-Jenks natural-break classes (exact dynamic programme).
+
+    Vectorised with numpy (mapclassify's pure-Python version takes seconds on a few hundred
+    values without numba).  Above ``max_points`` values, the breaks are computed on
+    ``max_points`` evenly spaced quantiles of the data (deterministic approximation).
+    """
+    x = np.sort(np.asarray(values, dtype=float))
+    if len(x) > max_points:
+        x = np.quantile(x, np.linspace(0, 1, max_points))
+    n = len(x)
+    k = max(1, min(k, n))
+    s1 = np.concatenate([[0.0], np.cumsum(x)])
+    s2 = np.concatenate([[0.0], np.cumsum(x * x)])
+    start = np.arange(n)[:, None]
+    end = np.arange(n)[None, :]
+    count = end - start + 1
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cost = (s2[end + 1] - s2[start]) - (s1[end + 1] - s1[start]) ** 2 / count
+    cost[count <= 0] = np.inf
+    best = cost[0].copy()  # one class covering x[0..i]
+    starts = []
+    for _ in range(1, k):
+        total = best[:-1, None] + cost[1:, :]  # last class starts at m = row + 1
+        arg = np.argmin(total, axis=0)
+        best = total[arg, np.arange(n)]
+        starts.append(arg + 1)
+    breaks = [float(x[-1])]
+    i = n - 1
+    for step in reversed(starts):
+        m = int(step[i])
+        breaks.append(float(x[m - 1]))
+        i = m - 1
+    return sorted(set(breaks))
 
 
 # --------------------------------------------------------------------------- base map
@@ -224,7 +256,10 @@ def base_map(bounds: Sequence[float] | None = None, *, tiles: TileSpec | None = 
     """
     urls = map_assets(assets)
     m = folium.Map(location=[46.6, 2.4], zoom_start=6, tiles=None, control_scale=True,
-                   height=height, prefer_canvas=False)
+                   height=height, prefer_canvas=False, zoom_snap=0.25, zoom_delta=0.5)
+    # Without a tile layer Leaflet has no zoom range, which markercluster requires.
+    m.options["maxZoom"] = 18
+    m.options["minZoom"] = 4
     m.default_js = [("leaflet", urls["leaflet_js"])]
     m.default_css = [("leaflet_css", urls["leaflet_css"])]
     css = (
@@ -306,7 +341,8 @@ class _GeoJsonLayer(Layer):
 def _features(gdf: gpd.GeoDataFrame, props: pd.DataFrame) -> dict:
     geoms = _rounded_geometry(gdf)
     features = []
-    records = props.to_dict("records")
+    props = props.astype(object)
+    records = props.where(props.notna(), None).to_dict("records")
     for geom, rec in zip(shapely.to_geojson(geoms.to_numpy()), records, strict=True):
         features.append({"type": "Feature", "geometry": _json_loads(geom), "properties": rec})
     return {"type": "FeatureCollection", "features": features}
@@ -488,8 +524,9 @@ def structures_map(
                                       scheme, k, None, 1, "", None, highlight, "Communes")
         legend_rows = [(st, lab, "") for st, lab, _ in legend_rows]
         title = f"Structures de l'ESS sur fond : {background_label}"
-    if max_points is not None:
-        pts = pts.head(max_points)
+    counts = pts["famille_ess"].fillna("autre").value_counts()
+    if max_points is not None and len(pts) > max_points:
+        pts = pts.sample(n=max_points, random_state=0)  # spread over the whole territory
     fam_codes = list(FAMILY_STYLE)
     families = [[html.escape(fr.libelle_famille(f)), FAMILY_STYLE[f][0], FAMILY_STYLE[f][1]]
                 for f in fam_codes]
@@ -509,7 +546,6 @@ def structures_map(
         rows.append([float(lat), float(lon), int(fi), nom_txt, _text(sec), _text(adr),
                      _text(siret), int(pi), f"{nom_txt} – {families[int(fi)][0]}"])
     _StructuresLayer(rows, families, precisions, "Structures de l'ESS", urls).add_to(m)
-    counts = pts["famille_ess"].fillna("autre").value_counts()
     for f in fam_codes:
         colour, letter = FAMILY_STYLE[f]
         legend_rows.append((f"background:{colour};border-radius:50%;color:#fff;"
@@ -517,7 +553,8 @@ def structures_map(
                             f"{letter} = {fr.libelle_famille(f)}",
                             fr.entier(counts.get(f, 0))))
     folium.LayerControl(collapsed=True).add_to(m)
-    note = "Les nombres sur les cercles gris comptent les structures regroupées."
+    note = ("Un cercle numéroté regroupe plusieurs structures proches (le nombre indique "
+            "combien) ; zoomez ou cliquez pour les séparer.")
     m.get_root().html.add_child(_legend(title, legend_rows, note))
     return m
 
@@ -555,7 +592,7 @@ def zones_map(
         "_f": np.where(flags, "#f4a261", "#ffffff"),
         "_o": np.where(flags, "#7a2e00", "#8a8a8a"),
         "_w": np.where(flags, 2.0, 0.5),
-        "_d": np.where(flags, "5 4", None),
+        "_d": ["5 4" if f else None for f in flags],
         "_t": tips,
     })
     m = base_map(communes.total_bounds, tiles=tiles, assets=assets)
@@ -588,8 +625,8 @@ class _PointsLayer(Layer):
         (function () {
             var rows = {{ this.rows|tojson }};
             for (var i = 0; i < rows.length; i++) {
-                L.circleMarker([rows[i][0], rows[i][1]], {radius: 3, color: "#1b4f72",
-                    weight: 1, fillOpacity: 0.9}).bindTooltip(rows[i][2])
+                L.circleMarker([rows[i][0], rows[i][1]], {radius: 2, stroke: false,
+                    fillColor: "#1b4f72", fillOpacity: 0.8}).bindTooltip(rows[i][2])
                     .addTo({{ this.get_name() }});
             }
         })();

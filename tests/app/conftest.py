@@ -1,0 +1,45 @@
+"""Fixtures of the app tests: the synthetic world patched into the page loaders."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import app_synthetic as synthetic
+
+REPO = Path(__file__).resolve().parents[2]
+PAGES = {
+    "comparer": "Comparer les territoires",
+    "mon_territoire": "Mon territoire",
+    "zones_blanches": "Zones blanches",
+    "annuaire": "Annuaire des acteurs",
+    "qualite": "Actualisation et qualité",
+    "methode": "Méthode et sources",
+}
+
+
+@pytest.fixture(scope="session")
+def world():
+    """(reference, {quarter: snapshot}) of the synthetic world."""
+    return synthetic.build_world()
+
+
+@pytest.fixture
+def synthetic_app(world, monkeypatch):
+    """Page loaders answer from the synthetic world (no files, no network)."""
+    import streamlit as st
+
+    from app_pages import common
+
+    reference, snapshots = world
+    manifests = [s.manifest for s in snapshots.values()]
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    monkeypatch.setenv("OBSERVATOIRE_OFFLINE", "1")
+    monkeypatch.setattr(common, "_ensure_data", lambda: manifests)
+    monkeypatch.setattr(common, "load_reference", lambda: reference)
+    monkeypatch.setattr(common, "load_snapshot", lambda quarter: snapshots[quarter])
+    yield world
+    st.cache_data.clear()
+    st.cache_resource.clear()

@@ -1,0 +1,67 @@
+"""French formatting: numbers, percentages, dates, labels, accent-blind search keys."""
+
+import datetime as dt
+import math
+
+import pandas as pd
+import pytest
+
+from observatory import fr
+
+NB = fr.NBSP
+
+
+@pytest.mark.parametrize(("value", "dec", "expected"), [
+    (1234.5, 1, f"1{NB}234,5"),
+    (1234567, 0, f"1{NB}234{NB}567"),
+    (0.05, 2, "0,05"),
+    (-1234.56, 1, f"-1{NB}234,6"),
+    (-0.01, 1, "0,0"),
+    (999, 0, "999"),
+])
+def test_nombre(value, dec, expected):
+    assert fr.nombre(value, dec) == expected
+
+
+@pytest.mark.parametrize("missing", [None, float("nan"), pd.NA, pd.NaT])
+def test_missing_values_show_a_dash(missing):
+    assert fr.nombre(missing) == "–"
+    assert fr.pourcentage(missing) == "–"
+    assert fr.date_fr(missing) == "–"
+
+
+def test_infinite_is_not_a_crash():
+    assert fr.nombre(math.inf) == "∞"
+
+
+def test_pourcentage_ratio_and_percent():
+    assert fr.pourcentage(0.123) == f"12,3{NB}%"
+    assert fr.pourcentage(12.3, ratio=False) == f"12,3{NB}%"
+    assert fr.pourcentage(1, 0) == f"100{NB}%"
+
+
+def test_variation_signs():
+    assert fr.variation(12) == "+12"
+    assert fr.variation(-3.25, 1) == "\u22123,2" or fr.variation(-3.25, 1) == "\u22123,3"
+    assert fr.variation(0) == "0"
+
+
+def test_dates():
+    assert fr.date_fr(dt.date(2026, 11, 23)) == "23/11/2026"
+    assert fr.date_fr("2026-01-05T10:00:00") == "05/01/2026"
+    assert fr.date_longue(pd.Timestamp("2026-08-01")) == "1er août 2026"
+    assert fr.mois_annee(dt.datetime(2026, 2, 3)) == "février 2026"
+    assert fr.trimestre_fr("2026-T4") == "4e trimestre 2026"
+    assert fr.trimestre_fr("2026-T1") == "1er trimestre 2026"
+
+
+def test_normaliser_ignores_accents_case_punctuation():
+    assert fr.normaliser("Côte-d'Or") == fr.normaliser("cote d or") == "cote d or"
+    assert fr.normaliser("SAINT-ÉTIENNE") == "saint etienne"
+    assert fr.normaliser(None) == ""
+
+
+def test_labels():
+    assert fr.libelle_famille("cooperative") == "Coopérative"
+    assert fr.libelle_precision("centroide_commune").startswith("Approximation")
+    assert fr.libelle_famille("inconnue") == "inconnue"

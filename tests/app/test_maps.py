@@ -1,0 +1,182 @@
+"""Map builders, tested on their rendered HTML: layers, legend, tooltips, escaping, no CDN."""
+
+import json
+import re
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from shapely.geometry import box
+
+from observatory import maps
+
+XSS = ("<script>alert(1)</script>", "<img src=x onerror=alert(1)>")
+CDN = re.compile(r"cdn|jsdelivr|unpkg|cloudflare|bootstrapcdn|code\.jquery|googleapis",
+                 re.IGNORECASE)
+
+
+@pytest.fixture
+def territories():
+    # 4 squares; values 1, 2.5, missing, 10; the first name is a script injection attempt.
+    return gpd.GeoDataFrame(
+        {"nom": [XSS[0], "Beaune", "Semur", XSS[1]], "v": [1.0, 2.5, np.nan, 10.0],
+         "structures": [3, 5, 0, 12], "population": [1000, 2000, 3000, 12000]},
+        geometry=[box(4 + i * 0.1, 47, 4.1 + i * 0.1, 47.1) for i in range(4)],
+        index=pd.Index(["21001", "21002", "21003", "21004"], name="code"), crs=4326)
+
+
+@pytest.fixture
+def structures():
+    return pd.DataFrame({
+        "latitude": [47.05, 47.06, np.nan], "longitude": [4.05, 4.15, 4.2],
+        "nom": [XSS[1], XSS[0], "Sans coordonnées"],
+        "famille_ess": ["association", "cooperative", "mutuelle"],
+        "naf_libelle": ["Aide à domicile", "Commerce <b>gras</b>", None],
+        "adresse": ["1 rue A", None, "3 rue C"], "siret": ["1" * 14, "2" * 14, "3" * 14],
+        "location_precision": ["geoloc_insee", "centroide_commune", "ban_adresse"],
+    })
+
+
+def _assert_safe(html_text: str) -> None:
+    for probe in XSS:
+        assert probe not in html_text
+    assert "<b>gras</b>" not in html_text
+    assert "onerror=alert" not in html_text.replace("onerror=alert(1)\\u0026gt;", "") \
+        or "\\u0026lt;img" in html_text
+
+
+def _assets(html_text: str) -> list[str]:
+    return re.findall(r'(?:src|href)="([^"]+)"', html_text)
+
+
+def _embedded(html_text: str, start: str) -> object:
+    """Decode the JSON literal following ``start`` in the page."""
+    i = html_text.index(start) + len(start)
+    return json.JSONDecoder().raw_decode(html_text[i:].lstrip())[0]
+
+
+def test_classify_quantiles_and_labels():
+    cls = maps.classify([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], "quantiles", k=5)
+    assert len(cls.labels) == 5 and len(cls.colours) == 5
+    assert cls.labels[0] == "de 1,0 à 2,8"
+    assert cls.counts == (2, 2, 2, 2, 2)
+    assert cls.classes.tolist() == [0, 0, 1, 1, 2, 2, 3, 3, 4, 4]
+
+
+def test_classify_jenks_separates_obvious_groups():
+    cls = maps.classify([1, 1.1, 1.2, 10, 10.5, 11, 50, 51], "jenks", k=3)
+    assert cls.classes.tolist() == [0, 0, 0, 1, 1, 1, 2, 2]
+
+
+def test_classify_manual_adds_maximum_and_flags_missing():
+    cls = maps.classify([1, 6, 12, None], "manuel", thresholds=[5, 10])
+    assert cls.bins == (5.0, 10.0, 12.0)
+    assert cls.classes.tolist() == [0, 1, 2, -1]
+    assert cls.labels[1] == "plus de 5,0 à 10,0"
+
+
+def test_classify_errors_are_explicit():
+    with pytest.raises(ValueError, match="Valid schemes"):
+        maps.classify([1, 2], "equal")
+    with pytest.raises(ValueError, match="thresholds"):
+        maps.classify([1, 2], "manuel")
+
+
+def test_classify_few_distinct_values_does_not_fail():
+    cls = maps.classify([0, 0, 0, 1], "quantiles", k=5)
+    assert set(cls.classes.tolist()) <= {0, 1}
+
+
+def test_choropleth_html_layers_legend_tooltips(territories):
+    m = maps.choropleth_map(territories, "v", label="Structures pour 10 000 habitants",
+                            unit="pour 10 000 hab.", k=3, highlight=["21002"],
+                            extra_fields={"structures": "Structures"})
+    html_text = maps.map_html(m)
+    _assert_safe(html_text)
+    assert not [u for u in _assets(html_text) if CDN.search(u)]
+    assert "/app/static/vendor/leaflet/leaflet.js" in _assets(html_text)
+    assert "tile.openstreetmap" not in html_text and "L.tileLayer" not in html_text
+    # legend: title, one line per class, missing data, selected territory
+    assert 'class="legende-carte"' in html_text
+    assert "Structures pour 10 000 habitants (pour 10 000 hab.)" in html_text
+    assert "Donnée manquante" in html_text and "Territoire choisi" in html_text
+    geojson = _embedded(html_text, "L.geoJSON(")
+    props = {f["properties"]["code"]: f["properties"] for f in geojson["features"]}
+    assert set(props) == set(territories.index)
+    assert props["21001"]["_t"].startswith("<b>&lt;script&gt;alert(1)&lt;/script&gt;</b>")
+    assert "Classe : 1 sur 3" in props["21001"]["_t"]
+    assert "Structures : 3" in props["21001"]["_t"]
+    assert "donnée manquante" in props["21003"]["_t"]
+    assert props["21003"]["_f"] == maps.MISSING_COLOUR
+    assert props["21002"]["_w"] > props["21001"]["_w"]  # the chosen territory stands out
+
+
+def test_choropleth_coordinates_are_rounded(territories):
+    shifted = territories.copy()
+    shifted.geometry = shifted.geometry.translate(1.234567891, 0)
+    html_text = maps.map_html(maps.choropleth_map(shifted, "v", label="x"))
+    assert "1.234567891" not in html_text and "5.23457" in html_text
+
+
+def test_structures_map_clusters_escaped_popups(territories, structures):
+    m = maps.structures_map(structures, background=territories, background_column="v",
+                            background_label="Densité")
+    html_text = maps.map_html(m)
+    _assert_safe(html_text)
+    urls = _assets(html_text)
+    assert not [u for u in urls if CDN.search(u)]
+    assert any(u.endswith("leaflet.markercluster.js") for u in urls)
+    assert "L.markerClusterGroup" in html_text
+    rows = _embedded(html_text, "var rows =")
+    assert len(rows) == 2  # the row without coordinates is not drawn
+    assert rows[0][3] == "&lt;img src=x onerror=alert(1)&gt;"
+    assert rows[1][4] == "Commerce &lt;b&gt;gras&lt;/b&gt;"
+    families = _embedded(html_text, "var fam =")
+    assert families[rows[1][2]][0] == "Coopérative"
+    precisions = _embedded(html_text, "var prec =")
+    assert precisions[rows[1][7]].startswith("Approximation")
+    for field in ("Famille : ", "Secteur : ", "Adresse : ", "SIRET : ", "Localisation : "):
+        assert field in html_text
+    # legend names every family with its letter (colour is not the only carrier)
+    assert "A = Association" in html_text and "C = Coopérative" in html_text
+    assert "Communes" in html_text  # layer control name of the background
+
+
+def test_zones_map_marks_zones_with_dashes(territories, structures):
+    flags = pd.Series([False, True, True, False], index=territories.index)
+    territories["distance_structure_km"] = [1.0, 12.5, np.nan, 3.0]
+    m = maps.zones_map(territories, flags, distance_column="distance_structure_km",
+                       structures=structures.dropna(subset=["latitude"]))
+    html_text = maps.map_html(m)
+    _assert_safe(html_text)
+    props = {f["properties"]["code"]: f["properties"]
+             for f in _embedded(html_text, "L.geoJSON(")["features"]}
+    assert props["21002"]["_d"] == "5 4" and props["21001"]["_d"] is None
+    assert "Zone blanche : oui" in props["21002"]["_t"]
+    assert "12,5 km" in props["21002"]["_t"]
+    assert "Zone blanche (bordure en tirets)" in html_text
+    assert not [u for u in _assets(html_text) if CDN.search(u)]
+
+
+def test_assets_follow_observatory_assets_paths():
+    urls = maps.map_assets({"leaflet": "/app/static/vendor/leaflet@1.9.4/dist/leaflet.js",
+                            "leaflet_css": "/app/static/vendor/leaflet@1.9.4/dist/leaflet.css",
+                            "markercluster": "/app/static/vendor/mc/leaflet.markercluster.js"})
+    assert urls["leaflet_js"].endswith("leaflet@1.9.4/dist/leaflet.js")
+    assert urls["leaflet_css"].endswith("leaflet@1.9.4/dist/leaflet.css")
+    assert urls["markercluster_js"] == "/app/static/vendor/mc/leaflet.markercluster.js"
+
+
+def test_tiles_only_when_given(territories):
+    spec = maps.TileSpec("https://tiles.example/{z}/{x}/{y}.png", "© exemple")
+    html_text = maps.map_html(maps.choropleth_map(territories, "v", label="x", tiles=spec))
+    assert "https://tiles.example/{z}/{x}/{y}.png" in html_text
+
+
+def test_jenks_breaks_match_mapclassify_fisher_jenks():
+    import mapclassify
+
+    values = np.random.default_rng(3).lognormal(size=60)
+    expected = sorted(mapclassify.FisherJenks(values, k=4).bins)
+    assert np.allclose(maps.jenks_breaks(values, 4), expected)
