@@ -22,8 +22,17 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from indicators.checks import check_level, require_columns, require_string_codes
+from indicators.prepare import (
+    arrow,
+    duplicated_values,
+    encode,
+    siret_numbers,
+    territory_index,
+)
 from observatory.errors import DataValidationError, explain
 
 __all__ = ["MOVE_THRESHOLD_M", "STATUSES", "TRACKED_FIELDS", "change_by_territory",
@@ -44,20 +53,60 @@ def _haversine_m(lon1, lat1, lon2, lat2) -> np.ndarray:
     return 2 * _EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
 
 
-def _prepare(frame: pd.DataFrame, which: str) -> pd.DataFrame:
+def _check(frame: pd.DataFrame, which: str) -> pa.ChunkedArray:
     require_columns(frame, ["siret", "etat_administratif", "commune"], f"{which} structures")
     require_string_codes(frame["siret"], f"{which} siret")
-    if frame["siret"].duplicated().any():
-        dup = frame.loc[frame["siret"].duplicated(), "siret"].unique().tolist()
+    sirets = arrow(frame["siret"])
+    dup = duplicated_values(frame["siret"])
+    if dup:
         raise DataValidationError(explain(
             f"The {which} snapshot has duplicated SIRET.",
             "Changes are matched SIRET by SIRET; a duplicate makes the match ambiguous.",
             "Deduplicate the snapshot on siret.", dup), dup)
-    cols = ["siret", "etat_administratif", "commune", "longitude", "latitude",
-            *TRACKED_FIELDS]
-    out = pd.DataFrame({c: frame.get(c, pd.NA) for c in cols})
-    out["actif"] = out["etat_administratif"].astype("string").eq("A").fillna(False)
-    return out
+    return sirets
+
+
+def _positions(keys: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Position of each of ``values`` in the unique ``keys`` (-1 absent), by sorting."""
+    order = np.argsort(keys, kind="stable")
+    ordered = keys[order]
+    pos = np.clip(np.searchsorted(ordered, values), 0, max(len(keys) - 1, 0))
+    if len(keys) == 0:
+        return np.full(len(values), -1, dtype="int64")
+    return np.where(ordered[pos] == values, order[pos], -1).astype("int64")
+
+
+def _match(old_siret, new_siret, s_old, s_new) -> tuple[np.ndarray, np.ndarray]:
+    """(position in old of each new SIRET, position in new of each old SIRET)."""
+    a, b = siret_numbers(old_siret), siret_numbers(new_siret)
+    if a is not None and b is not None:
+        return _positions(a, b), _positions(b, a)
+    in_old = pc.fill_null(pc.index_in(s_new, value_set=s_old.combine_chunks()), -1)
+    in_new = pc.fill_null(pc.index_in(s_old, value_set=s_new.combine_chunks()), -1)
+    return in_old.to_numpy().astype("int64"), in_new.to_numpy().astype("int64")
+
+
+def _take(frame: pd.DataFrame, column: str, idx: np.ndarray) -> pa.ChunkedArray:
+    """Values of ``column`` at positions ``idx`` (null where idx < 0 or column absent)."""
+    if column not in frame:
+        return pa.chunked_array([pa.nulls(len(idx), type=pa.string())])
+    arr = arrow(frame[column].astype("string"))
+    indices = pa.array(np.maximum(idx, 0), mask=idx < 0)
+    return arr.take(indices)
+
+
+def _floats(frame: pd.DataFrame, column: str, idx: np.ndarray) -> np.ndarray:
+    if column not in frame:
+        return np.full(len(idx), np.nan)
+    values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype="float64",
+                                                                   na_value=np.nan)
+    return np.where(idx >= 0, values[np.maximum(idx, 0)], np.nan)
+
+
+def _differs(a: pa.ChunkedArray, b: pa.ChunkedArray) -> np.ndarray:
+    a = pc.fill_null(a.cast(pa.large_string()), "")
+    b = pc.fill_null(b.cast(pa.large_string()), "")
+    return pc.not_equal(a, b).to_numpy(zero_copy_only=False).astype(bool)
 
 
 def structure_changes(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
@@ -72,44 +121,52 @@ def structure_changes(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        Indexed by ``siret``: ``statut``, ``commune_avant``, ``commune_apres``,
-        ``distance_m`` (NaN when a position is missing), ``actif_avant``, ``actif_apres`` and
-        ``champs_modifies`` ("nom|naf", empty when none).
+        Indexed by ``siret`` (the SIRET of ``new`` in their order, then those found only in
+        ``old``): ``statut`` (categorical, :data:`STATUSES`), ``commune_avant``,
+        ``commune_apres``, ``distance_m`` (NaN when a position is missing), ``actif_avant``,
+        ``actif_apres`` and ``champs_modifies`` ("nom|naf", empty when none).
     """
-    a, b = _prepare(old, "old"), _prepare(new, "new")
-    m = a.merge(b, on="siret", how="outer", suffixes=("_avant", "_apres"), validate="1:1",
-                indicator=True)
-    act_a = m["actif_avant"].astype("boolean").fillna(False).to_numpy(dtype=bool)
-    act_b = m["actif_apres"].astype("boolean").fillna(False).to_numpy(dtype=bool)
-    dist = _haversine_m(m["longitude_avant"].astype("Float64").to_numpy(na_value=np.nan),
-                        m["latitude_avant"].astype("Float64").to_numpy(na_value=np.nan),
-                        m["longitude_apres"].astype("Float64").to_numpy(na_value=np.nan),
-                        m["latitude_apres"].astype("Float64").to_numpy(na_value=np.nan))
-    ca = m["commune_avant"].astype("string")
-    cb = m["commune_apres"].astype("string")
-    commune_changed = (ca.fillna("") != cb.fillna("")).to_numpy(dtype=bool)
+    s_old, s_new = _check(old, "old"), _check(new, "new")
+    in_old, in_new = _match(old["siret"], new["siret"], s_old, s_new)
+    only_old = np.flatnonzero(in_new < 0)
+    old_idx = np.concatenate([in_old, only_old])
+    new_idx = np.concatenate([np.arange(len(new)), np.full(len(only_old), -1)])
+    act_old = encode(old["etat_administratif"], ["A"]) == 0
+    act_new = encode(new["etat_administratif"], ["A"]) == 0
+    act_a = np.where(old_idx >= 0, act_old[np.maximum(old_idx, 0)], False)
+    act_b = np.where(new_idx >= 0, act_new[np.maximum(new_idx, 0)], False)
+    ca, cb = _take(old, "commune", old_idx), _take(new, "commune", new_idx)
+    commune_changed = _differs(ca, cb)
+    dist = _haversine_m(_floats(old, "longitude", old_idx), _floats(old, "latitude", old_idx),
+                        _floats(new, "longitude", new_idx), _floats(new, "latitude", new_idx))
     with np.errstate(invalid="ignore"):
         far = dist > MOVE_THRESHOLD_M
-    changed_fields = np.full(len(m), "", dtype=object)
-    for field in TRACKED_FIELDS:
-        va = m[f"{field}_avant"].astype("string").fillna("")
-        vb = m[f"{field}_apres"].astype("string").fillna("")
-        diff = (va != vb).to_numpy(dtype=bool)
-        changed_fields[diff] = np.where(changed_fields[diff] == "", field,
-                                        changed_fields[diff] + "|" + field)
     both = act_a & act_b
-    status = np.full(len(m), "inchange", dtype=object)
-    status[both & (changed_fields != "")] = "modifie"
-    status[both & (commune_changed | far)] = "deplace"
-    status[act_b & ~act_a] = "nouveau"
-    status[act_a & ~act_b] = "ferme"
-    out = pd.DataFrame({
-        "statut": pd.array(status, dtype="string"),
-        "commune_avant": ca.to_numpy(), "commune_apres": cb.to_numpy(),
+    changed_fields = np.full(len(old_idx), "", dtype=object)
+    for fld in TRACKED_FIELDS:
+        if fld not in old and fld not in new:
+            continue
+        diff = _differs(_take(old, fld, old_idx), _take(new, fld, new_idx)) & (
+            (old_idx >= 0) & (new_idx >= 0))
+        changed_fields[diff] = np.where(changed_fields[diff] == "", fld,
+                                        changed_fields[diff] + "|" + fld)
+    status = np.full(len(old_idx), STATUSES.index("inchange"), dtype="int8")
+    status[both & (changed_fields != "")] = STATUSES.index("modifie")
+    status[both & (commune_changed | far)] = STATUSES.index("deplace")
+    status[act_b & ~act_a] = STATUSES.index("nouveau")
+    status[act_a & ~act_b] = STATUSES.index("ferme")
+    sirets = pa.chunked_array([
+        s_new.combine_chunks().cast(pa.large_string()),
+        s_old.take(pa.array(only_old, type=pa.int64())).combine_chunks().cast(
+            pa.large_string())])
+    index = pd.Index(pd.arrays.ArrowStringArray(sirets), name="siret")
+    return pd.DataFrame({
+        "statut": pd.Categorical.from_codes(status, categories=list(STATUSES)),
+        "commune_avant": pd.arrays.ArrowStringArray(ca.cast(pa.large_string())),
+        "commune_apres": pd.arrays.ArrowStringArray(cb.cast(pa.large_string())),
         "distance_m": dist, "actif_avant": act_a, "actif_apres": act_b,
         "champs_modifies": pd.array(changed_fields, dtype="string"),
-    }, index=pd.Index(m["siret"].astype("string"), name="siret"))
-    return out.sort_index()
+    }, index=index)
 
 
 def change_by_territory(old: pd.DataFrame, new: pd.DataFrame, level: str,
@@ -138,21 +195,22 @@ def change_by_territory(old: pd.DataFrame, new: pd.DataFrame, level: str,
     """
     check_level(level)
     ch = structure_changes(old, new) if changes is None else changes
-    if level == "commune":
-        mapping = pd.Series(communes.index, index=communes.index).astype("string")
-    else:
-        mapping = communes[level].astype("string")
-    t_a = ch["commune_avant"].astype("string").map(mapping)
-    t_b = ch["commune_apres"].astype("string").map(mapping)
-    territories = pd.Index(sorted(mapping.dropna().unique()), name="code", dtype="string")
+    terr, codes = territory_index(communes, level)
+    n = len(codes)
 
-    def count(mask, keys) -> pd.Series:
-        return keys[np.asarray(mask, dtype=bool)].value_counts().reindex(
-            territories, fill_value=0).astype("int64")
+    def place(column: str) -> np.ndarray:
+        pos = encode(ch[column], communes.index)
+        return np.where(pos >= 0, terr[np.maximum(pos, 0)], -1)
+
+    t_a, t_b = place("commune_avant"), place("commune_apres")
+
+    def count(mask, keys) -> np.ndarray:
+        sel = np.asarray(mask, dtype=bool) & (keys >= 0)
+        return np.bincount(keys[sel], minlength=n).astype("int64")
 
     st = ch["statut"].to_numpy(dtype=object)
     moved = st == "deplace"
-    across = moved & (t_a.fillna("") != t_b.fillna("")).to_numpy(dtype=bool)
+    across = moved & (t_a != t_b)
     out = pd.DataFrame({
         "structures_avant": count(ch["actif_avant"], t_a),
         "structures_apres": count(ch["actif_apres"], t_b),
@@ -161,7 +219,7 @@ def change_by_territory(old: pd.DataFrame, new: pd.DataFrame, level: str,
         "deplaces": count(moved, t_b),
         "entrees_deplacement": count(across, t_b),
         "sorties_deplacement": count(across, t_a),
-    }, index=territories)
+    }, index=pd.Index(codes, name="code"))
     out["variation_nette"] = out["structures_apres"] - out["structures_avant"]
     before = out["structures_avant"].to_numpy(dtype="float64")
     with np.errstate(divide="ignore", invalid="ignore"):

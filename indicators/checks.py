@@ -12,7 +12,6 @@ from collections.abc import Iterable
 
 import pandas as pd
 
-from indicators.registry import FAMILIES
 from observatory.errors import CRSMismatchError, DataValidationError, explain
 
 __all__ = [
@@ -146,17 +145,24 @@ def active_structures(structures: pd.DataFrame) -> pd.DataFrame:
 def validate_inputs(structures: pd.DataFrame, communes: pd.DataFrame, *,
                     structures_cog: str | None = None, reference_cog: str | None = None,
                     columns: Iterable[str] = ("siret", "famille_ess", "etat_administratif",
-                                              "commune")) -> None:
-    """Check structures and communes before computing indicators.
+                                              "commune")):
+    """Check structures and communes before computing indicators, and encode the structures.
 
-    Checks the COG vintage and the CRS, the columns, that codes are text, that every
-    commune code of a structure exists in the reference, that ``famille_ess`` values are
-    known and that SIRET are unique.
+    Checks the COG vintage and the CRS, the columns, that codes are text, that SIRET are
+    unique, and (while encoding) that every commune code of a structure exists in the
+    reference and that ``famille_ess`` and ``tranche_effectif`` values are known.
+
+    Returns
+    -------
+    indicators.prepare.PreparedStructures
+        The encoded structures, to pass on as ``prepared=``.
 
     Raises
     ------
     DataValidationError, CRSMismatchError
     """
+    from indicators.prepare import duplicated_values, prepare_structures
+
     check_cog(structures_cog, reference_cog)
     check_crs(communes, structures)
     require_columns(structures, list(columns), "structures")
@@ -171,28 +177,12 @@ def validate_inputs(structures: pd.DataFrame, communes: pd.DataFrame, *,
     for col in ("commune", "epci", "departement", "region"):
         if col in structures.columns:
             require_string_codes(structures[col], f"structures.{col}")
-    if "siret" in structures.columns and structures["siret"].duplicated().any():
-        dup = structures.loc[structures["siret"].duplicated(), "siret"].unique().tolist()
-        raise DataValidationError(explain(
-            "Some SIRET appear more than once in the structures.",
-            "One row is one establishment; duplicates would be counted twice.",
-            "Deduplicate the structures on siret (the ETL does this when it builds a snapshot).",
-            dup), dup)
-    codes = structures["commune"].dropna()
-    unknown = codes[~codes.isin(communes.index)].unique().tolist()
-    if unknown:
-        raise DataValidationError(explain(
-            f"{len(unknown)} commune code(s) of the structures are not in the reference "
-            "geography.",
-            "The structures were probably assigned with another COG vintage, or the reference "
-            "is incomplete.",
-            "Use a snapshot and a reference built on the same COG (map old codes with "
-            "reference.map_codes), then recompute.", unknown), unknown)
-    if "famille_ess" in structures.columns:
-        fam = structures["famille_ess"].dropna()
-        bad = fam[~fam.isin(FAMILIES)].unique().tolist()
-        if bad:
+    if "siret" in structures.columns:
+        dup = duplicated_values(structures["siret"])
+        if dup:
             raise DataValidationError(explain(
-                f"Unknown ESS family value(s) {bad[:5]}.",
-                f"famille_ess must be one of {list(FAMILIES)}.",
-                "Normalise the family with the ETL (etl.schema.FAMILIES).", bad), bad)
+                "Some SIRET appear more than once in the structures.",
+                "One row is one establishment; duplicates would be counted twice.",
+                "Deduplicate the structures on siret (the ETL does this when it builds a "
+                "snapshot).", dup), dup)
+    return prepare_structures(structures, communes)

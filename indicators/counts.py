@@ -10,28 +10,28 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from indicators.checks import active_structures, require_columns
-from indicators.employment import employment_columns
+from indicators.employment import BANDS
+from indicators.prepare import PreparedStructures, prepare_structures
 from indicators.registry import FAMILIES, family_column, section_column, sector_column
-from indicators.sectors import NAF_SECTIONS, SECTORS, ess_sector
+from indicators.sectors import NAF_SECTIONS, SECTORS
 
-__all__ = ["commune_counts", "commune_position", "count_by"]
+__all__ = ["commune_counts", "count_by", "employment_by_commune"]
 
-
-def commune_position(structures: pd.DataFrame, communes: pd.DataFrame) -> np.ndarray:
-    """Row position of each structure's commune in ``communes`` (-1 when missing/unknown)."""
-    codes = structures["commune"].astype("string")
-    pos = communes.index.get_indexer(codes.fillna("\x00"))
-    return pos
+_BAND_VALUES = np.array(list(BANDS.values()), dtype="float64")  # (16, 3): low, central, high
 
 
-def _bincount(pos: np.ndarray, n: int, weights: np.ndarray | None = None) -> np.ndarray:
-    ok = pos >= 0
-    w = None if weights is None else weights[ok]
-    return np.bincount(pos[ok], weights=w, minlength=n)[:n]
+def _prepared(structures, communes, prepared):
+    return prepared if prepared is not None else prepare_structures(structures, communes)
 
 
-def count_by(structures: pd.DataFrame, communes: pd.DataFrame, by: str) -> pd.DataFrame:
+def _cross(pos: np.ndarray, cat: np.ndarray, n: int, k: int) -> np.ndarray:
+    ok = (pos >= 0) & (cat >= 0)
+    flat = np.bincount(pos[ok] * k + cat[ok], minlength=n * k)
+    return flat.reshape(n, k)
+
+
+def count_by(structures: pd.DataFrame | None, communes: pd.DataFrame, by: str, *,
+             prepared: PreparedStructures | None = None) -> pd.DataFrame:
     """Number of active structures per commune and per category.
 
     Parameters
@@ -42,6 +42,8 @@ def count_by(structures: pd.DataFrame, communes: pd.DataFrame, by: str) -> pd.Da
         Reference communes indexed by code.
     by : {"famille_ess", "naf_section", "secteur_ess"}
         Category; ``secteur_ess`` is derived from ``naf`` by :func:`indicators.sectors.ess_sector`.
+    prepared : PreparedStructures, optional
+        :func:`indicators.prepare.prepare_structures` output, to encode only once.
 
     Returns
     -------
@@ -49,53 +51,64 @@ def count_by(structures: pd.DataFrame, communes: pd.DataFrame, by: str) -> pd.Da
         Indexed like ``communes``, one integer column per category (``n_association``,
         ``n_section_Q``, ``n_secteur_sante``...), 0 where there is none.
     """
-    active = active_structures(structures)
-    pos = commune_position(active, communes)
-    n = len(communes)
+    prep = _prepared(structures, communes, prepared)
     if by == "famille_ess":
-        values, cats, name = active["famille_ess"].astype("string"), FAMILIES, family_column
+        codes, cats, name = prep.family, FAMILIES, family_column
     elif by == "naf_section":
-        values = active["naf_section"].astype("string").str.upper()
-        cats, name = tuple(NAF_SECTIONS), section_column
+        codes, cats, name = prep.section, tuple(NAF_SECTIONS), section_column
     elif by == "secteur_ess":
-        values = ess_sector(active["naf"], active.get("naf_section"))
-        cats, name = SECTORS, sector_column
+        codes, cats, name = prep.sector, SECTORS, sector_column
     else:
         raise ValueError(f"by must be 'famille_ess', 'naf_section' or 'secteur_ess', not {by!r}")
-    cat_pos = pd.Index(cats).get_indexer(values.fillna("\x00"))
-    ok = (pos >= 0) & (cat_pos >= 0)
-    flat = np.bincount(pos[ok] * len(cats) + cat_pos[ok], minlength=n * len(cats))
-    table = flat.reshape(n, len(cats))
+    pos = np.where(prep.active, prep.commune, -1)
+    table = _cross(pos, codes, len(communes), len(cats))
     return pd.DataFrame(table.astype("int64"), index=communes.index,
                         columns=[name(c) for c in cats])
 
 
-def commune_counts(structures: pd.DataFrame, communes: pd.DataFrame) -> pd.DataFrame:
+def employment_by_commune(prep: PreparedStructures, n_communes: int,
+                          index: pd.Index) -> pd.DataFrame:
+    """Sum per commune of the low / central / high employment of active structures.
+
+    ``effectif_inconnu`` counts active structures without a band (see
+    :mod:`indicators.employment`).
+    """
+    pos = np.where(prep.active, prep.commune, -1)
+    ok = pos >= 0
+    band = prep.band[ok]
+    known = band >= 0
+    values = np.zeros((len(band), 3))
+    values[known] = _BAND_VALUES[band[known]]
+    out = {}
+    for j, col in enumerate(("emplois_bas", "emplois_estimes", "emplois_haut")):
+        out[col] = np.bincount(pos[ok], weights=values[:, j], minlength=n_communes)
+    out["effectif_inconnu"] = np.bincount(pos[ok], weights=(band == -1).astype(float),
+                                          minlength=n_communes)
+    return pd.DataFrame(out, index=index)
+
+
+def commune_counts(structures: pd.DataFrame | None, communes: pd.DataFrame, *,
+                   prepared: PreparedStructures | None = None) -> pd.DataFrame:
     """All extensive structure counts and the employment estimate per commune.
 
     Returns
     -------
     DataFrame
         Indexed like ``communes``: ``structures``, ``n_<famille>`` (6), ``n_secteur_<s>`` (10),
-        ``n_section_<A..U>`` (21, when ``naf_section`` is present), ``emplois_bas``,
-        ``emplois_estimes``, ``emplois_haut``, ``effectif_inconnu``. Active structures without a
-        commune are not counted here: their number is in ``attrs["structures_sans_commune"]``.
+        ``n_section_<A..U>`` (21), ``emplois_bas``, ``emplois_estimes``, ``emplois_haut``,
+        ``effectif_inconnu`` (when ``tranche_effectif`` is present). Active structures without
+        a commune are not counted here: their number is in
+        ``attrs["structures_sans_commune"]``.
     """
-    require_columns(structures, ["commune", "famille_ess", "etat_administratif"], "structures")
-    active = active_structures(structures)
-    pos = commune_position(active, communes)
+    prep = _prepared(structures, communes, prepared)
     n = len(communes)
-    out = pd.DataFrame({"structures": _bincount(pos, n).astype("int64")}, index=communes.index)
-    parts = [out, count_by(structures, communes, "famille_ess")]
-    if "naf" in structures.columns:
-        parts.append(count_by(structures, communes, "secteur_ess"))
-    if "naf_section" in structures.columns:
-        parts.append(count_by(structures, communes, "naf_section"))
-    if "tranche_effectif" in structures.columns:
-        emp = employment_columns(active)
-        parts.append(pd.DataFrame(
-            {c: _bincount(pos, n, emp[c].to_numpy()) for c in emp.columns},
-            index=communes.index))
+    pos = np.where(prep.active, prep.commune, -1)
+    total = np.bincount(pos[pos >= 0], minlength=n).astype("int64")
+    parts = [pd.DataFrame({"structures": total}, index=communes.index)]
+    for by in ("famille_ess", "secteur_ess", "naf_section"):
+        parts.append(count_by(None, communes, by, prepared=prep))
+    if (prep.band != -2).any() or prep.n == 0:
+        parts.append(employment_by_commune(prep, n, communes.index))
     result = pd.concat(parts, axis=1)
-    result.attrs["structures_sans_commune"] = int((pos < 0).sum())
+    result.attrs["structures_sans_commune"] = int((prep.active & (prep.commune < 0)).sum())
     return result

@@ -13,10 +13,10 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
-from indicators.checks import active_structures
-from indicators.projection import commune_points, structure_points
-from indicators.registry import DISTANCE_THRESHOLDS_KM, family_column, sector_column
-from indicators.sectors import ess_sector
+from indicators.prepare import PreparedStructures, prepare_structures
+from indicators.projection import commune_points
+from indicators.registry import DISTANCE_THRESHOLDS_KM, FAMILIES, family_column, sector_column
+from indicators.sectors import SECTORS
 
 __all__ = [
     "NO_STRUCTURE_REASON",
@@ -57,7 +57,8 @@ def nearest_distance_km(points: pd.DataFrame, targets: pd.DataFrame, k: int = 1)
         sel_p = np.flatnonzero(p_ok & (pe == code))
         if len(sel_t) == 0:
             continue
-        tree = cKDTree(np.column_stack([tx[sel_t], ty[sel_t]]))
+        tree = cKDTree(np.column_stack([tx[sel_t], ty[sel_t]]), balanced_tree=False,
+                       compact_nodes=False)
         kk = min(k, len(sel_t))
         d, i = tree.query(np.column_stack([px[sel_p], py[sel_p]]), k=kk)
         d = d.reshape(len(sel_p), kk)
@@ -70,9 +71,10 @@ def nearest_distance_km(points: pd.DataFrame, targets: pd.DataFrame, k: int = 1)
     return dist, idx
 
 
-def structure_distances(structures: pd.DataFrame, communes: pd.DataFrame, *,
+def structure_distances(structures: pd.DataFrame | None, communes: pd.DataFrame, *,
                         by: str | None = None, points: pd.DataFrame | None = None,
-                        structure_xy: pd.DataFrame | None = None) -> pd.DataFrame:
+                        structure_xy: pd.DataFrame | None = None,
+                        prepared: PreparedStructures | None = None) -> pd.DataFrame:
     """Distance from each commune to the nearest active structure, overall or per category.
 
     Parameters
@@ -88,31 +90,34 @@ def structure_distances(structures: pd.DataFrame, communes: pd.DataFrame, *,
     points : DataFrame, optional
         Precomputed :func:`indicators.projection.commune_points` (saves the projection).
     structure_xy : DataFrame, optional
-        Precomputed :func:`indicators.projection.structure_points` of ``structures``.
+        Precomputed :func:`indicators.projection.structure_points`, row-aligned with
+        ``structures``.
+    prepared : PreparedStructures, optional
+        Encoded structures (:func:`indicators.prepare.prepare_structures`).
 
     Returns
     -------
     DataFrame of float indexed like ``communes``; ``inf`` = no structure in the zone.
     """
-    active = active_structures(structures)
+    prep = prepared if prepared is not None else prepare_structures(structures, communes)
     pts = commune_points(communes) if points is None else points
-    sxy = (structure_points(active, communes) if structure_xy is None
-           else structure_xy.loc[active.index])
+    sxy = prep.projected(communes) if structure_xy is None else structure_xy
+    sxy = sxy.reset_index(drop=True)
+    active = prep.active
     if by is None:
-        return pd.DataFrame({"distance_structure_km": nearest_distance_km(pts, sxy)},
+        return pd.DataFrame({"distance_structure_km": nearest_distance_km(pts, sxy[active])},
                             index=communes.index)
     if by == "famille_ess":
-        cats = active["famille_ess"].astype("string")
-        name = family_column
+        codes, cats, name = prep.family, FAMILIES, family_column
     elif by == "secteur_ess":
-        cats = ess_sector(active["naf"], active.get("naf_section"))
-        name = sector_column
+        codes, cats, name = prep.sector, SECTORS, sector_column
     else:
         raise ValueError(f"by must be None, 'famille_ess' or 'secteur_ess', not {by!r}")
     out = {}
-    values = cats.to_numpy(dtype=object, na_value=None)
-    for cat in sorted({v for v in values if v is not None}):
-        out[f"distance_{name(cat)}_km"] = nearest_distance_km(pts, sxy[values == cat])
+    for k, cat in enumerate(cats):
+        sel = active & (codes == k)
+        if sel.any():
+            out[f"distance_{name(cat)}_km"] = nearest_distance_km(pts, sxy[sel])
     return pd.DataFrame(out, index=communes.index)
 
 

@@ -102,25 +102,40 @@ def employment_columns(structures: pd.DataFrame) -> pd.DataFrame:
     }, index=structures.index)
 
 
-def band_year(years: pd.Series, keys: pd.Series) -> pd.Series:
-    """Most frequent ``annee_effectif`` per territory key (ties: the most recent year).
+def band_year(years, keys, codes: pd.Index) -> pd.Series:
+    """Most frequent ``annee_effectif`` per territory (ties: the most recent year).
 
     Parameters
     ----------
-    years : Series of Int64
-        ``annee_effectif`` of active structures.
-    keys : Series
-        Territory code of each structure (same index).
+    years : array of float
+        ``annee_effectif`` of each structure (NaN when unknown).
+    keys : array of int
+        Position of each structure's territory in ``codes`` (-1: none / not counted).
+    codes : Index
+        Territory codes.
 
     Returns
     -------
-    Series of Int64 indexed by key (keys with no known year are absent).
+    Series of Int64 indexed by ``codes`` (``pd.NA`` where no structure has a year).
+
+    Examples
+    --------
+    >>> band_year(np.array([2022, 2023, 2023, np.nan]), np.array([0, 0, 0, 1]),
+    ...           pd.Index(["a", "b"])).tolist()
+    [2023, <NA>]
     """
-    frame = pd.DataFrame({"k": keys.to_numpy(), "y": pd.array(years, dtype="Int64")}).dropna()
-    if frame.empty:
-        return pd.Series(dtype="Int64")
-    counts = frame.groupby(["k", "y"], observed=True).size().rename("n").reset_index()
-    counts = counts.sort_values(["k", "n", "y"], ascending=[True, False, False])
-    best = counts.drop_duplicates("k").set_index("k")["y"]
-    best.index.name = None
-    return best.astype("Int64")
+    years = np.asarray(years, dtype="float64")
+    keys = np.asarray(keys, dtype="int64")
+    ok = (keys >= 0) & np.isfinite(years)
+    out = pd.Series(pd.NA, index=codes, dtype="Int64")
+    if not ok.any():
+        return out
+    y = years[ok].astype("int64")
+    y0, y1 = int(y.min()), int(y.max())
+    ny = y1 - y0 + 1
+    counts = np.bincount(keys[ok] * ny + (y - y0), minlength=len(codes) * ny).reshape(
+        len(codes), ny)
+    best = y1 - counts[:, ::-1].argmax(axis=1)
+    has = counts.sum(axis=1) > 0
+    out[has] = best[has]
+    return out

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["commune_points", "epsg_for_departements", "structure_points"]
+__all__ = ["commune_points", "epsg_for_departements", "project_lonlat", "structure_points"]
 
 _LOCAL_EPSG = {"971": 5490, "972": 5490, "973": 2972, "974": 2975, "976": 4471}
 _METRO = 2154
@@ -43,6 +43,24 @@ def _transform(lon: np.ndarray, lat: np.ndarray, epsg: int) -> tuple[np.ndarray,
 
     tr = Transformer.from_crs(4326, epsg, always_xy=True)
     return tr.transform(lon, lat)
+
+
+def project_lonlat(lon: np.ndarray, lat: np.ndarray, epsg: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Project WGS84 longitudes/latitudes, each in the CRS given by ``epsg`` (0 = none).
+
+    Returns ``x``, ``y`` in metres; NaN where the coordinates or the EPSG code are missing.
+    """
+    lon = np.asarray(lon, dtype="float64")
+    lat = np.asarray(lat, dtype="float64")
+    x = np.full(len(lon), np.nan)
+    y = np.full(len(lon), np.nan)
+    valid = np.isfinite(lon) & np.isfinite(lat)
+    for code in np.unique(epsg[epsg > 0]):
+        sel = np.flatnonzero((epsg == code) & valid)
+        if len(sel):
+            x[sel], y[sel] = _transform(lon[sel], lat[sel], int(code))
+    return x, y
 
 
 def commune_points(communes: pd.DataFrame) -> pd.DataFrame:
@@ -91,13 +109,9 @@ def structure_points(structures: pd.DataFrame, communes: pd.DataFrame) -> pd.Dat
     if "departement" in structures.columns:
         dep = dep.fillna(structures["departement"].astype("string"))
     epsg = epsg_for_departements(dep)
-    lon = pd.to_numeric(structures["longitude"], errors="coerce").to_numpy(dtype="float64")
-    lat = pd.to_numeric(structures["latitude"], errors="coerce").to_numpy(dtype="float64")
-    x = np.full(len(structures), np.nan)
-    y = np.full(len(structures), np.nan)
-    valid = np.isfinite(lon) & np.isfinite(lat)
-    for code in np.unique(epsg[epsg > 0]):
-        sel = np.flatnonzero((epsg == code) & valid)
-        if len(sel):
-            x[sel], y[sel] = _transform(lon[sel], lat[sel], int(code))
+    lon = pd.to_numeric(structures["longitude"], errors="coerce").to_numpy(
+        dtype="float64", na_value=np.nan)
+    lat = pd.to_numeric(structures["latitude"], errors="coerce").to_numpy(
+        dtype="float64", na_value=np.nan)
+    x, y = project_lonlat(lon, lat, epsg)
     return pd.DataFrame({"x": x, "y": y, "epsg": epsg}, index=structures.index)

@@ -10,10 +10,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from indicators.checks import LEVELS, active_structures, check_level, validate_inputs
+from indicators.checks import LEVELS, check_cog, check_crs, check_level, validate_inputs
 from indicators.counts import commune_counts
 from indicators.coverage import NO_STRUCTURE_REASON, coverage_columns, structure_distances
 from indicators.employment import band_year
+from indicators.prepare import PreparedStructures, encode, prepare_structures
 from indicators.registry import FAMILIES, family_column
 from indicators.rollup import compute_intensive, rollup
 from indicators.rural import density_levels, rural_mask
@@ -30,9 +31,10 @@ MAIN_COLUMNS = (
 )
 
 
-def commune_base(structures: pd.DataFrame, communes: pd.DataFrame, *,
+def commune_base(structures: pd.DataFrame | None, communes: pd.DataFrame, *,
                  density: pd.DataFrame | None = None, points: pd.DataFrame | None = None,
-                 with_distance: bool = True) -> pd.DataFrame:
+                 with_distance: bool = True,
+                 prepared: PreparedStructures | None = None) -> pd.DataFrame:
     """Extensive indicators per commune, plus ``distance_structure_km``.
 
     Parameters
@@ -48,13 +50,16 @@ def commune_base(structures: pd.DataFrame, communes: pd.DataFrame, *,
         Precomputed projected centroids (:func:`indicators.projection.commune_points`).
     with_distance : bool
         Compute distances (needs geometries and coordinates).
+    prepared : PreparedStructures, optional
+        Encoded structures (saves the encoding when several tables are built).
 
     Returns
     -------
     DataFrame indexed by commune code. ``distance_structure_km`` is ``inf`` when no structure
     exists in the commune's projection zone.
     """
-    counts = commune_counts(structures, communes)
+    prep = prepared if prepared is not None else prepare_structures(structures, communes)
+    counts = commune_counts(None, communes, prepared=prep)
     pop = pd.to_numeric(communes["population"]).astype("Float64").fillna(0)
     base = pd.DataFrame({
         "population": pop.to_numpy(dtype="float64").round().astype("int64"),
@@ -63,7 +68,8 @@ def commune_base(structures: pd.DataFrame, communes: pd.DataFrame, *,
     }, index=communes.index)
     base = pd.concat([base, counts], axis=1)
     if with_distance:
-        dist = structure_distances(structures, communes, points=points)["distance_structure_km"]
+        dist = structure_distances(None, communes, points=points, prepared=prep)[
+            "distance_structure_km"]
     else:
         dist = pd.Series(np.nan, index=communes.index)
     base = pd.concat([base, coverage_columns(counts["structures"], pop, dist)], axis=1)
@@ -128,7 +134,8 @@ def indicator_table(structures: pd.DataFrame, communes: pd.DataFrame, level: str
                     *, groups=None, territories=None, density: pd.DataFrame | None = None,
                     names: pd.Series | None = None, structures_cog: str | None = None,
                     reference_cog: str | None = None, points: pd.DataFrame | None = None,
-                    base: pd.DataFrame | None = None) -> pd.DataFrame:
+                    base: pd.DataFrame | None = None,
+                    prepared: PreparedStructures | None = None) -> pd.DataFrame:
     """One row per territory with the main ESS indicators.
 
     Parameters
@@ -151,6 +158,8 @@ def indicator_table(structures: pd.DataFrame, communes: pd.DataFrame, level: str
         COG vintages of the snapshot manifest and of the reference; they must match.
     points, base : DataFrame, optional
         Precomputed commune centroids / commune base (to reuse across levels).
+    prepared : PreparedStructures, optional
+        Encoded structures (to reuse across levels); the checks then run only on the COG/CRS.
 
     Returns
     -------
@@ -158,11 +167,15 @@ def indicator_table(structures: pd.DataFrame, communes: pd.DataFrame, level: str
         Indexed by ``code``: :data:`MAIN_COLUMNS` first (``distance_structure_km`` only at
         commune level), then every other indicator and ``motif_na``.
     """
-    validate_inputs(structures, communes, structures_cog=structures_cog,
-                    reference_cog=reference_cog)
+    if prepared is None:
+        prepared = validate_inputs(structures, communes, structures_cog=structures_cog,
+                                   reference_cog=reference_cog)
+    else:
+        check_cog(structures_cog, reference_cog)
+        check_crs(communes, structures)
     if base is None:
-        base = commune_base(structures, communes, density=density, points=points)
-    active = active_structures(structures)
+        base = commune_base(structures, communes, density=density, points=points,
+                            prepared=prepared)
     commune_rows = groups is None and check_level(level) == "commune"
     if commune_rows:
         out = compute_intensive(base.drop(columns="distance_structure_km"))
@@ -176,7 +189,7 @@ def indicator_table(structures: pd.DataFrame, communes: pd.DataFrame, level: str
         motif[no_struct] = [NO_STRUCTURE_REASON if pd.isna(m) else f"{m} ; {NO_STRUCTURE_REASON}"
                             for m in motif[no_struct]]
         out["motif_na"] = pd.array(motif, dtype="string")
-        keys = active["commune"].astype("string")
+        commune_key = np.arange(len(communes), dtype="int64")
         if density is not None:
             levels = density_levels(communes.index, density)
             for col in levels.columns:
@@ -185,12 +198,15 @@ def indicator_table(structures: pd.DataFrame, communes: pd.DataFrame, level: str
         out = rollup(base, communes, level, groups=groups, names=names)
         if "nom" not in out.columns:
             out.insert(0, "nom", pd.array(out.index.astype(str), dtype="string"))
-        mapping = (pd.Series(groups) if groups is not None else communes[level]).astype("string")
-        keys = active["commune"].astype("string").map(mapping)
+        if groups is not None:
+            mapping = pd.Series(groups).astype("string").reindex(communes.index)
+        else:
+            mapping = communes[level].astype("string")
+        commune_key = encode(mapping, out.index.astype(str))
     out.index = pd.Index(out.index.astype("string"), name="code")
-    year = band_year(active["annee_effectif"], keys) if "annee_effectif" in active else None
-    out["annee_effectifs"] = (year.reindex(out.index).astype("Int64") if year is not None
-                              else pd.Series(pd.NA, index=out.index, dtype="Int64"))
+    key = np.where(prepared.active & (prepared.commune >= 0),
+                   commune_key[np.maximum(prepared.commune, 0)], -1)
+    out["annee_effectifs"] = band_year(prepared.year, key, out.index).array
     if territories is not None:
         wanted = pd.Index([str(t) for t in territories])
         out = out.loc[out.index.isin(wanted)]

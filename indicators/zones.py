@@ -17,11 +17,13 @@ import shapely
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from indicators.checks import active_structures, check_crs
+from indicators.checks import check_crs
 from indicators.coverage import nearest_distance_km
-from indicators.projection import commune_points, structure_points
+from indicators.prepare import PreparedStructures, prepare_structures
+from indicators.projection import commune_points
+from indicators.registry import FAMILIES
 from indicators.rural import density_levels, rural_mask
-from indicators.sectors import ess_sector
+from indicators.sectors import NAF_SECTIONS, SECTORS
 
 __all__ = ["ZonesBlanches", "adjacent_groups", "zones_blanches"]
 
@@ -76,26 +78,25 @@ def adjacent_groups(geometries, tolerance: float = 0.0) -> np.ndarray:
     return labels
 
 
-def _targets(structures: pd.DataFrame, by: str | None, category: str | None) -> pd.DataFrame:
-    active = active_structures(structures)
+def _target_mask(prep: PreparedStructures, by: str | None, category: str | None) -> np.ndarray:
     if by is None:
-        return active
-    if by == "famille_ess":
-        values = active["famille_ess"].astype("string")
-    elif by == "secteur_ess":
-        values = ess_sector(active["naf"], active.get("naf_section"))
-    elif by == "naf_section":
-        values = active["naf_section"].astype("string")
-    else:
+        return prep.active.copy()
+    tables = {"famille_ess": (prep.family, FAMILIES), "secteur_ess": (prep.sector, SECTORS),
+              "naf_section": (prep.section, tuple(NAF_SECTIONS))}
+    if by not in tables:
         raise ValueError(f"by must be None, 'famille_ess', 'secteur_ess' or 'naf_section', "
                          f"not {by!r}")
-    return active.loc[values.eq(category).fillna(False).to_numpy(dtype=bool)]
+    codes, cats = tables[by]
+    if category not in cats:
+        raise ValueError(f"Unknown {by} category {category!r}; expected one of {list(cats)}")
+    return prep.active & (codes == cats.index(category))
 
 
 def zones_blanches(communes: pd.DataFrame, structures: pd.DataFrame, density: pd.DataFrame,
                    *, distance_km: float = 10.0, by: str | None = None,
                    category: str | None = None, n_nearest: int = 3,
-                   points: pd.DataFrame | None = None) -> ZonesBlanches:
+                   points: pd.DataFrame | None = None,
+                   prepared: PreparedStructures | None = None) -> ZonesBlanches:
     """Contiguous rural zones without a structure of the chosen kind within ``distance_km``.
 
     Parameters
@@ -116,18 +117,21 @@ def zones_blanches(communes: pd.DataFrame, structures: pd.DataFrame, density: pd
         Number of nearest structures outside each zone to list.
     points : DataFrame, optional
         Precomputed projected centroids.
+    prepared : PreparedStructures, optional
+        Encoded structures.
 
     Returns
     -------
     ZonesBlanches
     """
     check_crs(communes, structures if hasattr(structures, "crs") else None)
-    targets = _targets(structures, by, category)
+    prep = prepared if prepared is not None else prepare_structures(structures, communes)
+    rows_t = np.flatnonzero(_target_mask(prep, by, category))
     pts = commune_points(communes) if points is None else points
-    txy = structure_points(targets, communes)
+    txy = prep.projected(communes).iloc[rows_t].reset_index(drop=True)
     dist = nearest_distance_km(pts, txy)
-    counts = targets["commune"].astype("string").value_counts()
-    has_inside = counts.reindex(communes.index, fill_value=0).to_numpy() > 0
+    inside = prep.commune[rows_t]
+    has_inside = np.bincount(inside[inside >= 0], minlength=len(communes)) > 0
     levels = density_levels(communes.index, density)
     rural = rural_mask(levels)
     with np.errstate(invalid="ignore"):
@@ -151,7 +155,7 @@ def zones_blanches(communes: pd.DataFrame, structures: pd.DataFrame, density: pd
     k = max(1, n_nearest) * 2
     near_d, near_i = nearest_distance_km(pts.iloc[sel], txy, k=k) if len(sel) else (
         np.zeros((0, k)), np.zeros((0, k), dtype=int))
-    names = targets["nom"].astype("string") if "nom" in targets else None
+    has_name = "nom" in structures.columns
     rows = []
     for rank, z in enumerate(order):
         in_zone = np.flatnonzero(labels == z)
@@ -164,12 +168,12 @@ def zones_blanches(communes: pd.DataFrame, structures: pd.DataFrame, density: pd
             cpts = shapely.points(txy["x"].to_numpy()[cand], txy["y"].to_numpy()[cand])
             dd = shapely.distance(zone_proj, cpts) / 1000.0
             for j in np.argsort(dd, kind="stable")[:n_nearest]:
-                pos = cand[j]
+                row = int(rows_t[cand[j]])
+                name = structures["nom"].iloc[row] if has_name else None
                 nearest.append({
-                    "siret": str(targets["siret"].iloc[pos]),
-                    "nom": None if names is None or pd.isna(names.iloc[pos])
-                    else str(names.iloc[pos]),
-                    "commune": str(targets["commune"].iloc[pos]),
+                    "siret": str(structures["siret"].iloc[row]),
+                    "nom": None if name is None or pd.isna(name) else str(name),
+                    "commune": str(structures["commune"].iloc[row]),
                     "distance_km": float(dd[j]),
                 })
         codes = sub.index[in_zone].astype(str).tolist()
