@@ -54,7 +54,6 @@ def peak_rss_mb() -> float:
 def synthetic_structures(communes, n: int, seed: int = 1) -> pd.DataFrame:
     """``n`` structures spread like the population (seeded)."""
     from etl.schema import FAMILIES, STRUCTURE_DTYPES
-
     from indicators.employment import BANDS
 
     rng = np.random.default_rng(seed)
@@ -116,7 +115,6 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     from geodata.reference import load_reference
-
     from indicators.change import change_by_territory, structure_changes
     from indicators.checks import validate_inputs
     from indicators.concentration import location_quotients
@@ -182,13 +180,18 @@ def main(argv=None) -> int:
     with step("ranks (EPCI in département, départements in région)"):
         ranks(tables["epci"], peer_groups(ref.epci, "departement"))
         ranks(tables["departement"], peer_groups(ref.departements, "region"))
+    # previous quarter: 2 % of the SIRET absent, 1 % 800 m away (built outside the timing)
+    t_pause = time.perf_counter()
+    c_pause = cpu_s()
+    rng = np.random.default_rng(2)
+    keep = rng.random(len(structures)) >= 0.02
+    old = structures[["siret", "etat_administratif", "commune", "longitude", "latitude",
+                      "nom", "famille_ess", "naf", "tranche_effectif"]].loc[keep].copy()
+    moved = rng.random(len(old)) < 0.01
+    old.loc[moved, "longitude"] = old.loc[moved, "longitude"] + 0.01
+    t_all += time.perf_counter() - t_pause
+    c_all += cpu_s() - c_pause
     with step("structure changes + change by territory (4 levels)"):
-        rng = np.random.default_rng(2)
-        old = structures.copy()
-        drop = rng.random(len(old)) < 0.02
-        old = old.loc[~drop]
-        moved = rng.random(len(old)) < 0.01
-        old.loc[moved, "longitude"] = old.loc[moved, "longitude"] + 0.01
         ch = structure_changes(old, structures)
         for level in ("commune", "epci", "departement", "region"):
             change_by_territory(old, structures, level, communes, changes=ch)

@@ -52,33 +52,31 @@ def compute_intensive(frame: pd.DataFrame) -> pd.DataFrame:
         A copy with the intensive columns (``Float64``, ``pd.NA`` where the denominator is 0)
         and ``motif_na`` (French reasons joined by " ; ", ``pd.NA`` when nothing is missing).
     """
-    out = frame.copy()
-    new: dict[str, pd.Series] = {}
+    new: dict[str, pd.arrays.FloatingArray] = {}
     reasons: dict[str, np.ndarray] = {}
     for name, ind in intensive_indicators().items():
         if ind.compute is not None:
-            needed = {"structures"}
-            if not needed <= set(frame.columns) or not any(
+            if "structures" not in frame.columns or not any(
                     c.startswith("n_secteur_") for c in frame.columns):
                 continue
-            new[name] = ind.compute(frame)
+            new[name] = pd.array(ind.compute(frame), dtype="Float64")
             zero = frame["structures"].to_numpy(dtype="float64") == 0
             reasons.setdefault("structures", np.zeros(len(frame), bool))
             reasons["structures"] |= zero
             continue
         if ind.numerator not in frame.columns or ind.denominator not in frame.columns:
             continue
-        num = pd.to_numeric(frame[ind.numerator]).to_numpy(dtype="float64", na_value=np.nan)
-        den = pd.to_numeric(frame[ind.denominator]).to_numpy(dtype="float64", na_value=np.nan)
+        num = frame[ind.numerator].to_numpy(dtype="float64", na_value=np.nan)
+        den = frame[ind.denominator].to_numpy(dtype="float64", na_value=np.nan)
         zero = ~(den > 0)
         with np.errstate(divide="ignore", invalid="ignore"):
             value = num / den * ind.scale
-        series = pd.Series(value, index=frame.index, dtype="Float64")
-        new[name] = series.mask(zero | np.isnan(value))
+        missing = zero | np.isnan(value)
+        new[name] = pd.arrays.FloatingArray(np.where(missing, 0.0, value), missing)
         reasons.setdefault(ind.denominator, np.zeros(len(frame), bool))
         reasons[ind.denominator] |= zero
-    for name, series in new.items():
-        out[name] = series
+    out = pd.concat([frame.drop(columns=[c for c in new if c in frame.columns]),
+                     pd.DataFrame(new, index=frame.index)], axis=1)
     motif = np.full(len(frame), "", dtype=object)
     for den, mask in reasons.items():
         if mask.any():

@@ -112,11 +112,13 @@ def density_split(base: pd.DataFrame, communes: pd.DataFrame, density: pd.DataFr
     classes = levels[grid].astype("string").fillna(UNCLASSIFIED)
     out = rollup(base, communes, level, groups=groups, split=classes, names=names)
     labels = DENS7_LABELS if grid == "dens7" else DENS3_LABELS
-    cls = out.index.get_level_values("classe")
-    out.insert(0, "classe_libelle", pd.array(
-        [labels.get(int(c), UNCLASSIFIED) if c != UNCLASSIFIED else UNCLASSIFIED for c in cls],
-        dtype="string"))
-    src = pd.DataFrame({"classe": classes, "source": levels["densite_source"]})
-    sources = src.groupby("classe")["source"].agg(lambda s: "+".join(sorted(set(s.dropna()))))
-    out.insert(1, "densite_source", pd.array(sources.reindex(cls).to_numpy(), dtype="string"))
+    text_labels = {str(k): v for k, v in labels.items()} | {UNCLASSIFIED: UNCLASSIFIED}
+    cls = pd.Series(out.index.get_level_values("classe"), dtype="string")
+    out.insert(0, "classe_libelle", pd.array(cls.map(text_labels).fillna(UNCLASSIFIED),
+                                             dtype="string"))
+    pairs = pd.DataFrame({"classe": classes.to_numpy(),
+                          "source": levels["densite_source"].to_numpy()}).drop_duplicates()
+    sources = pairs.dropna().sort_values("source").groupby("classe")["source"].agg("+".join)
+    out.insert(1, "densite_source", pd.array(sources.reindex(cls.to_numpy()).to_numpy(),
+                                             dtype="string"))
     return out
