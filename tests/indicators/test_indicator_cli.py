@@ -1,0 +1,111 @@
+"""``python -m observatory indicators`` on a tiny snapshot written with the snapshot store.
+
+The snapshot holds 5 structures in 3 real communes of Côte-d'Or (placed at each commune's
+representative point) and one closed structure: the CSV of the communes of département 21
+must list every commune of 21 in the reference, 4 active structures in all, 2 in the first
+commune.
+"""
+
+from __future__ import annotations
+
+import io
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+
+from etl.schema import STRUCTURE_DTYPES, empty_rejects
+from observatory import storage
+from observatory.cli import main
+
+
+def _snapshot_structures(reference) -> gpd.GeoDataFrame:
+    communes = reference.communes
+    dep21 = communes[communes["departement"] == "21"].sort_index()
+    codes = list(dep21.index[:3])
+    pts = dep21.loc[codes].geometry.representative_point()
+    layout = [(codes[0], "association", "A"), (codes[0], "cooperative", "A"),
+              (codes[1], "mutuelle", "A"), (codes[2], "fondation", "A"),
+              (codes[2], "association", "F")]
+    rows = []
+    for i, (code, fam, state) in enumerate(layout):
+        rows.append({"siret": f"{i + 1:014d}", "siren": f"{i + 1:09d}", "nom": f"S{i}",
+                     "famille_ess": fam, "etat_administratif": state, "commune": code,
+                     "epci": communes.loc[code, "epci"], "departement": "21", "region": "27",
+                     "naf": "88.99B", "naf_section": "Q", "tranche_effectif": "02",
+                     "annee_effectif": 2023, "longitude": pts[code].x,
+                     "latitude": pts[code].y, "location_precision": "geoloc_insee"})
+    frame = pd.DataFrame(rows)
+    for col, dtype in STRUCTURE_DTYPES.items():
+        if col not in frame:
+            frame[col] = pd.Series(pd.NA, index=frame.index)
+        frame[col] = frame[col].astype(dtype)
+    frame = frame[list(STRUCTURE_DTYPES)]
+    return gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(frame["longitude"],
+                                                               frame["latitude"]), crs=4326)
+
+
+@pytest.fixture()
+def store(tmp_path, monkeypatch, reference):
+    monkeypatch.setenv("OBSERVATOIRE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("OBSERVATOIRE_REFERENCE_DIR", str(reference.directory))
+
+    def write(quarter: str, cog: str):
+        structures = _snapshot_structures(reference)
+        storage.write_snapshot(structures, empty_rejects(), {
+            "quarter": quarter, "territoire": "departement:21", "demo": False, "cog": cog,
+            "accounting": {"sirene": {"read": 5, "kept": 5, "rejected": 0}}})
+        return structures
+    return write
+
+
+def test_cli_commune_csv(store, reference, tmp_path, capsys):
+    structures = store("2026-T4", reference.vintages["cog"])
+    out = tmp_path / "out" / "communes_21.csv"
+    code = main(["indicators", "--snapshot", "2026-T4", "--level", "commune",
+                 "--territory", "21", "--output", str(out)])
+    assert code == 0
+    raw = out.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    table = pd.read_csv(io.StringIO(raw.decode("utf-8-sig")), sep=";", decimal=",",
+                        dtype={"code": str})
+    expected = reference.communes.index[reference.communes["departement"] == "21"]
+    assert sorted(table["code"]) == sorted(expected)
+    for col in ("code", "nom", "population", "superficie_km2", "structures",
+                "structures_per_10k", "structures_per_100km2", "n_association",
+                "emplois_estimes", "emplois_bas", "emplois_haut", "distance_structure_km"):
+        assert col in table.columns, col
+    assert table["structures"].sum() == 4
+    first = structures["commune"].iloc[0]
+    row = table.set_index("code").loc[first]
+    assert row["structures"] == 2 and row["emplois_estimes"] == pytest.approx(8.0)
+    assert row["distance_structure_km"] < 10
+    assert "territoire(s)" in capsys.readouterr().out
+
+
+def test_cli_departements_of_region_xlsx(store, reference, tmp_path):
+    store("2026-T4", reference.vintages["cog"])
+    out = tmp_path / "deps.xlsx"
+    code = main(["indicators", "--level", "departement", "--territory", "27",
+                 "--territory-level", "region", "--output", str(out)])
+    assert code == 0
+    table = pd.read_excel(out, sheet_name="Indicateurs", dtype={"code": str})
+    deps = reference.departements.index[reference.departements["region"] == "27"]
+    assert sorted(table["code"]) == sorted(deps)
+    assert table.set_index("code").loc["21", "structures"] == 4
+    assert table.set_index("code").loc["21", "nom"] == reference.departements.loc["21", "nom"]
+    about = pd.read_excel(out, sheet_name="À propos")
+    assert "2026-T4" in about["Information"].astype(str).tolist()
+
+
+def test_cli_refuses_cog_mismatch_and_bad_extension(store, tmp_path, capsys):
+    store("2026-T3", "COG 2019")
+    code = main(["indicators", "--snapshot", "2026-T3", "--level", "region",
+                 "--output", str(tmp_path / "r.csv")])
+    assert code == 1
+    assert "COG 2019" in capsys.readouterr().err
+    assert not (tmp_path / "r.csv").exists()
+    code = main(["indicators", "--snapshot", "2026-T3", "--level", "region",
+                 "--output", str(tmp_path / "r.json")])
+    assert code == 1
+    assert ".csv or .xlsx" in capsys.readouterr().err
