@@ -24,6 +24,7 @@ Rules
 
 from __future__ import annotations
 
+import time
 from typing import NamedTuple
 
 import numpy as np
@@ -36,6 +37,19 @@ from geodata.codes import map_commune_codes
 from geodata.crs import check_crs
 
 __all__ = ["Assignment", "assign_communes", "commune_centroids"]
+
+
+class _Clock:
+    """Step durations (seconds) reported in the stats."""
+
+    def __init__(self) -> None:
+        self.last = time.perf_counter()
+        self.laps: dict[str, float] = {}
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = round(now - self.last, 3)
+        self.last = now
 
 
 class Assignment(NamedTuple):
@@ -57,17 +71,18 @@ def commune_centroids(communes, codes) -> pd.DataFrame:
                         index=codes)
 
 
-def _pick(matches_input: np.ndarray, matches_code: np.ndarray, declared: np.ndarray,
+def _pick(point: np.ndarray, commune: np.ndarray, declared: np.ndarray, codes: np.ndarray,
           n: int) -> np.ndarray:
-    """One commune per input point from (input index, code) pairs (border rule)."""
-    out = np.full(n, None, dtype=object)
-    if len(matches_input) == 0:
+    """One commune position per point from (point, commune position) pairs (border rule:
+    the declared commune if among the matches, else the smallest commune code)."""
+    out = np.full(n, -1, dtype=np.int64)
+    if len(point) == 0:
         return out
-    pairs = pd.DataFrame({"i": matches_input, "code": matches_code})
-    pairs["is_declared"] = pairs["code"].to_numpy() == declared[pairs["i"].to_numpy()]
+    pairs = pd.DataFrame({"i": point, "pos": commune, "code": codes[commune]})
+    pairs["is_declared"] = pairs["pos"].to_numpy() == declared[pairs["i"].to_numpy()]
     pairs = pairs.sort_values(["i", "is_declared", "code"], ascending=[True, False, True])
     first = pairs.drop_duplicates("i", keep="first")
-    out[first["i"].to_numpy()] = first["code"].to_numpy()
+    out[first["i"].to_numpy()] = first["pos"].to_numpy()
     return out
 
 
@@ -95,83 +110,78 @@ def assign_communes(structures: pd.DataFrame, communes, code_changes: pd.DataFra
         ``commune_desaccord`` filled, coordinates and ``location_precision`` updated for the
         centroid fallbacks), ``rejects`` (schema rejects) and ``stats`` (counts).
     """
+    import pyarrow as pa
+
     check_crs(communes, name="communes layer")
-    frame = structures.reset_index(drop=True).copy()
+    frame = structures.reset_index(drop=True)
     n = len(frame)
-    changes = code_changes if code_changes is not None else pd.DataFrame(
-        {"ancien_code": pd.Series(dtype="string"), "code": pd.Series(dtype="string"),
-         "nature": pd.Series(dtype="string")})
-    codes_index = pd.Index(communes.index.astype("string"))
+    codes = np.asarray(communes.index.astype(str), dtype=object)
+    clock = _Clock()
     declared_raw = frame["commune_declaree"].astype("string")
-    declared = map_commune_codes(declared_raw, changes, codes_index)["code"].astype("string")
-    declared_arr = declared.to_numpy(dtype=object, na_value=None)
+    declared_pos = _declared_positions(declared_raw, codes, code_changes)
     lon = np.array(frame["longitude"].to_numpy(dtype=float, na_value=np.nan), copy=True)
     lat = np.array(frame["latitude"].to_numpy(dtype=float, na_value=np.nan), copy=True)
     has_point = np.isfinite(lon) & np.isfinite(lat)
+    has_declared = declared_pos >= 0
     geoms = communes.geometry.to_numpy()
     shapely.prepare(geoms)
-    position = pd.Series(np.arange(len(codes_index)), index=codes_index)
-    assigned = np.full(n, None, dtype=object)
-    # 1. Fast path: each point against its own declared polygon.
-    fast = has_point & declared.notna().to_numpy()
-    fast_idx = np.flatnonzero(fast)
+    assigned = np.full(n, -1, dtype=np.int64)
+    clock.lap("codes")
+    # 1. Fast path: each point against its own declared polygon, grouped by commune so that
+    #    consecutive tests hit the same prepared polygon (cache-friendly, ~7x faster).
+    fast_idx = np.flatnonzero(has_point & has_declared)
+    key = declared_pos[fast_idx]
+    key = key.astype(np.uint16) if len(codes) <= np.iinfo(np.uint16).max else key  # radix sort
+    fast_idx = fast_idx[np.argsort(key, kind="stable")]
     n_inside = 0
     if len(fast_idx):
-        pos = position.reindex(declared_arr[fast_idx]).to_numpy()
-        inside = shapely.contains_xy(geoms[pos], lon[fast_idx], lat[fast_idx])
-        assigned[fast_idx[inside]] = declared_arr[fast_idx[inside]]
+        inside = shapely.contains_xy(geoms[declared_pos[fast_idx]], lon[fast_idx], lat[fast_idx])
+        assigned[fast_idx[inside]] = declared_pos[fast_idx[inside]]
         n_inside = int(inside.sum())
-    # 2. The rest of the points: spatial index over all communes.
-    rest = np.flatnonzero(has_point & pd.isna(assigned))
+    clock.lap("commune_declaree")
+    # 2. The other points: an STRtree of those points queried with every (prepared) commune
+    #    polygon; 'intersects' so that a point on a border matches both neighbours.
+    rest = np.flatnonzero(has_point & (assigned < 0))
     n_multi = 0
     if len(rest):
-        tree = shapely.STRtree(geoms)
-        points = shapely.points(lon[rest], lat[rest])
-        q_in, q_tree = tree.query(points, predicate="intersects")
-        n_multi = int((np.bincount(q_in, minlength=len(rest)) > 1).sum()) if len(q_in) else 0
-        picked = _pick(q_in, codes_index.to_numpy(dtype=object)[q_tree],
-                       declared_arr[rest], len(rest))
-        assigned[rest] = picked
+        tree = shapely.STRtree(shapely.points(lon[rest], lat[rest]))
+        q_commune, q_point = tree.query(geoms, predicate="intersects")
+        n_multi = int((np.bincount(q_point, minlength=len(rest)) > 1).sum()) if len(q_point) \
+            else 0
+        assigned[rest] = _pick(q_point, q_commune, declared_pos[rest], codes, len(rest))
+    clock.lap("index_spatial")
     # 3. Outside every commune, or no point: declared commune's centroid, or reject.
-    outside = has_point & pd.isna(assigned)
+    outside = has_point & (assigned < 0)
     no_point = ~has_point
-    fallback = (outside | no_point) & declared.notna().to_numpy()
-    precision = frame["location_precision"].astype("string").copy()
+    fallback = (outside | no_point) & has_declared
+    precision = frame["location_precision"].astype("string")
     if fallback.any():
-        centres = commune_centroids(communes, declared_arr[fallback])
-        chosen = centres.reindex(declared_arr[fallback])
+        centres = commune_centroids(communes, codes[np.unique(declared_pos[fallback])])
+        chosen = centres.reindex(codes[declared_pos[fallback]])
         lon[fallback] = chosen["longitude"].to_numpy()
         lat[fallback] = chosen["latitude"].to_numpy()
-        assigned[fallback] = declared_arr[fallback]
-        precision[fallback] = "centroide_commune"
-    rejected = pd.isna(assigned)
-    raisons = [
-        (f"hors_commune: point ({x:.5f}, {y:.5f}) hors de toute commune et code commune "
-         f"déclaré inconnu: {code if isinstance(code, str) else '(vide)'}") if out_flag else
-        ("commune_inconnue: pas de coordonnées et code commune déclaré inconnu: "
-         f"{code if isinstance(code, str) else '(vide)'}")
-        for x, y, code, out_flag in zip(lon[rejected], lat[rejected],
-                                        declared_raw[rejected].astype(object)
-                                        .where(declared_raw[rejected].notna(), None),
-                                        outside[rejected], strict=True)
-    ]
-    rejects = (make_rejects(source, frame.loc[rejected].drop(columns="geometry", errors="ignore"),
-                            pd.Series(raisons, index=frame.index[rejected], dtype="string"))
-               if rejected.any() else empty_rejects())
-    frame["longitude"], frame["latitude"] = lon, lat
-    frame["location_precision"] = precision
-    frame["commune"] = pd.array(assigned, dtype="string")
+        assigned[fallback] = declared_pos[fallback]
+        precision = precision.mask(fallback, "centroide_commune")
+    clock.lap("centroides")
+    rejected = assigned < 0
+    rejects = _rejects(frame, rejected, outside, lon, lat, declared_raw, source)
     keep = ~rejected
-    out = frame.loc[keep].reset_index(drop=True)
-    hierarchy = communes[["epci", "departement", "region"]].copy()
-    hierarchy.index = codes_index
-    filled = hierarchy.reindex(out["commune"].to_numpy()).reset_index(drop=True)
+    out = frame.copy(deep=False)
+    out["longitude"], out["latitude"] = lon, lat
+    out["location_precision"] = precision.array
+    final = pa.array(assigned, mask=rejected)
+    out["commune"] = _take(pa.array(codes.tolist(), type=pa.string()), final)
     for column in ("epci", "departement", "region"):
-        out[column] = filled[column].astype("string").to_numpy()
-    decl_kept = declared[keep].reset_index(drop=True)
-    raw_kept = declared_raw[keep].reset_index(drop=True)
-    desaccord = (out["commune"] != decl_kept).fillna(raw_kept.notna())
-    out["commune_desaccord"] = desaccord.astype("boolean")
+        values = pa.array(communes[column].astype("string").to_numpy(dtype=object,
+                                                                     na_value=None),
+                          type=pa.string())
+        out[column] = _take(values, final)
+    desaccord = np.where(declared_pos >= 0, assigned != declared_pos,
+                         declared_raw.notna().to_numpy()) & keep
+    out["commune_desaccord"] = pd.array(desaccord, dtype="boolean")
+    clock.lap("colonnes")
+    if rejected.any():
+        out = out[keep].reset_index(drop=True)
     stats = {
         "points": int(has_point.sum()),
         "dans_commune_declaree": n_inside,
@@ -181,5 +191,54 @@ def assign_communes(structures: pd.DataFrame, communes, code_changes: pd.DataFra
         "sans_point_centroide": int((no_point & fallback).sum()),
         "rejetes": int(rejected.sum()),
         "desaccords": int(desaccord.sum()),
+        "durees_s": {**clock.laps, "filtre": round(time.perf_counter() - clock.last, 3)},
     }
     return Assignment(out, rejects, stats)
+
+
+def _declared_positions(declared: pd.Series, codes: np.ndarray,
+                        code_changes: pd.DataFrame | None) -> np.ndarray:
+    """Row position in ``codes`` of each declared commune (current, or old code mapped through
+    ``code_changes``), -1 when missing or unknown.  Exact matches go through one vectorised
+    Arrow lookup; only the distinct leftover codes go through :func:`map_commune_codes`."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    values = pa.array(declared.astype("string").array)
+    found = pc.index_in(values, value_set=pa.array(codes.tolist(), type=pa.string()))
+    pos = found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    leftover = (pos < 0) & declared.notna().to_numpy()
+    if leftover.any():
+        changes = code_changes if code_changes is not None else pd.DataFrame(
+            {"ancien_code": pd.Series(dtype="string"), "code": pd.Series(dtype="string"),
+             "nature": pd.Series(dtype="string")})
+        unique = pd.Series(pd.unique(declared[leftover]), dtype="string")
+        mapped = map_commune_codes(unique, changes, pd.Index(codes, dtype="string"))
+        lookup = dict(zip(unique.tolist(), mapped["code"].tolist(), strict=True))
+        where = {c: i for i, c in enumerate(codes)}
+        targets = [lookup.get(c) for c in declared[leftover].tolist()]
+        pos[leftover] = [where.get(t, -1) if isinstance(t, str) else -1 for t in targets]
+    return pos
+
+
+def _take(values, positions) -> pd.arrays.ArrowStringArray:
+    """``values[positions]`` as a pandas "string" array, without Python objects."""
+    import pyarrow as pa
+
+    taken = values.take(positions)
+    return pd.arrays.ArrowStringArray(taken.cast(pa.large_string()))
+
+
+def _rejects(frame, rejected, outside, lon, lat, declared_raw, source) -> pd.DataFrame:
+    if not rejected.any():
+        return empty_rejects()
+    raw = declared_raw[rejected].astype(object).where(declared_raw[rejected].notna(), None)
+    raisons = [
+        (f"hors_commune: point ({x:.5f}, {y:.5f}) hors de toute commune et code commune "
+         f"déclaré inconnu: {code or '(vide)'}") if out_flag else
+        f"commune_inconnue: pas de coordonnées et code commune déclaré inconnu: {code or '(vide)'}"
+        for x, y, code, out_flag in zip(lon[rejected], lat[rejected], raw, outside[rejected],
+                                        strict=True)
+    ]
+    return make_rejects(source, frame.loc[rejected].drop(columns="geometry", errors="ignore"),
+                        pd.Series(raisons, index=frame.index[rejected], dtype="string"))
