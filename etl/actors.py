@@ -199,7 +199,7 @@ def read_table(path: str | Path, *, separator: str | None = None, encoding: str 
         sep = separator or _sniff_separator(text)
         try:
             frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False,
-                                skip_blank_lines=False, engine="python")
+                                skip_blank_lines=False)
         except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
             raise DataValidationError(explain(
                 f"The CSV file {path.name!r} cannot be parsed ({used}, separator {sep!r}): {exc}.",
@@ -319,15 +319,24 @@ def siret_luhn_ok(siret: str) -> bool:
     return total % 10 == 0
 
 
+def _map_unique(values: pd.Series, func) -> pd.Series:
+    """Apply ``func`` to the distinct non-NA values only (lists repeat the same values)."""
+    values = values.astype("string")
+    mapping = {v: func(v) for v in values.dropna().unique()}
+    return values.map(mapping).astype("string")
+
+
+def _family_of_text(text: str) -> object:
+    norm = normalise_header(text)
+    for keyword, family in _FAMILY_KEYWORDS:
+        if re.search(rf"\b{keyword}", norm):
+            return family
+    return pd.NA
+
+
 def family_from_text(values: pd.Series) -> pd.Series:
     """ESS family from a free-text status ("Association loi 1901", "SCOP"...), NA if unknown."""
-    def one(text: object) -> object:
-        norm = normalise_header(text)
-        for keyword, family in _FAMILY_KEYWORDS:
-            if re.search(rf"\b{keyword}", norm):
-                return family
-        return pd.NA
-    return values.astype("string").map(one, na_action="ignore").astype("string")
+    return _map_unique(values, _family_of_text)
 
 
 def _digits(values: pd.Series) -> pd.Series:
@@ -338,7 +347,11 @@ def _digits(values: pd.Series) -> pd.Series:
 def _join(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
     if not columns:
         return pd.Series(pd.NA, index=frame.index, dtype="string")
-    joined = frame[columns].astype("string").fillna("").agg(" ".join, axis=1)
+    if len(columns) == 1:  # cells are already stripped, blanks are NA (read_table)
+        return frame[columns[0]].astype("string")
+    joined = frame[columns[0]].astype("string").fillna("")
+    for column in columns[1:]:
+        joined = joined + " " + frame[column].astype("string").fillna("")
     joined = joined.str.replace(r"\s+", " ", regex=True).str.strip()
     return joined.mask(joined == "").astype("string")
 
@@ -352,11 +365,11 @@ def _commune_from_name(name: pd.Series, postcode: pd.Series,
     from etl.geocode import departement_of_postcode, normalise_commune_name
 
     table = pd.DataFrame({"code": communes.index.astype(str),
-                          "cle": normalise_commune_name(communes["nom"]).map(
-                              normalise_header, na_action="ignore"),
+                          "cle": _map_unique(normalise_commune_name(communes["nom"]),
+                                             normalise_header),
                           "dep": communes["departement"].astype(str)})
     table = table[~table.duplicated(["cle", "dep"], keep=False)]
-    key = normalise_commune_name(name).map(normalise_header, na_action="ignore")
+    key = _map_unique(normalise_commune_name(name), normalise_header)
     dep = departement_of_postcode(postcode)
     wanted = pd.DataFrame({"cle": key, "dep": dep}).dropna()
     corsica = wanted["dep"] == "2A|2B"

@@ -108,7 +108,18 @@ def normalise_address(values: pd.Series) -> pd.Series:
     ...                              "  ", None])).tolist()
     ['12 av. Jean Jaurès', '3 rue SAINT Michel', <NA>, <NA>]
     """
-    text = values.astype("string")
+    return _on_distinct(values, _clean_address)
+
+
+def _on_distinct(values: pd.Series, func) -> pd.Series:
+    """Apply a vectorised text function to the distinct values only, then map back."""
+    values = values.astype("string")
+    distinct = pd.Series(values.dropna().unique(), dtype="string")
+    mapping = dict(zip(distinct, func(distinct), strict=True))
+    return values.map(mapping).astype("string")
+
+
+def _clean_address(text: pd.Series) -> pd.Series:
     text = text.str.replace(_POSTAL_NOISE, " ", regex=True)
     for pattern, repl in _SAINT:
         text = text.str.replace(pattern, repl, regex=True)
@@ -123,8 +134,8 @@ def normalise_commune_name(values: pd.Series) -> pd.Series:
     ...                                   "Lyon 3e Arrondissement"])).tolist()
     ['DIJON', 'SAINT APOLLINAIRE', 'PARIS', 'Lyon']
     """
-    text = normalise_address(values)
-    return text.str.replace(_ARRONDISSEMENT_LABEL, r"\1", regex=True)
+    return _on_distinct(values, lambda text: _clean_address(text).str.replace(
+        _ARRONDISSEMENT_LABEL, r"\1", regex=True))
 
 
 def is_cedex(values: pd.Series) -> pd.Series:
@@ -170,11 +181,16 @@ def build_csv_chunks(frame: pd.DataFrame, columns: Sequence[str], *,
             f"The frame has {list(frame.columns)}.",
             "Pass existing column names in columns=, postcode=, citycode=.",
         ))
-    sent = pd.DataFrame({c: _clean(frame[c]) for c in wanted}, index=frame.index)
+    # one line per row: newlines inside a cell would break the file for the geocoder
+    sent = pd.DataFrame({c: _clean(frame[c].astype("string").str.replace(r"[\r\n]+", " ",
+                                                                         regex=True))
+                         for c in wanted}, index=frame.index)
     empty = sent[list(columns)].isna().all(axis=1)
-    key = sent.fillna("").astype(str).agg("\x1f".join, axis=1)
+    key = sent[wanted[0]].fillna("")
+    for column in wanted[1:]:
+        key = key + "\x1f" + sent[column].fillna("")
     key = key.where(~empty)
-    codes, uniques = pd.factorize(key, use_na_sentinel=True)
+    codes, _ = pd.factorize(key, use_na_sentinel=True)
     query_ids = pd.Series(codes, index=frame.index, dtype="Int64").mask(codes < 0)
     first = ~pd.Series(codes).duplicated().to_numpy() & (codes >= 0)
     unique_rows = sent.loc[first].assign(**{QUERY_ID: codes[first]})
@@ -187,25 +203,28 @@ def build_csv_chunks(frame: pd.DataFrame, columns: Sequence[str], *,
             "Every uploaded file needs at least its header and one row.",
             "Use the default size cap (40 MB).",
         ))
+    if unique_rows.empty:
+        return query_ids, []
+    text = unique_rows.to_csv(index=False, header=False, lineterminator="\n")
+    lines = [line.encode("utf-8") + b"\n" for line in text[:-1].split("\n")]
+    sizes = np.fromiter((len(line) for line in lines), dtype=np.int64, count=len(lines))
+    budget = max_bytes - len(header)
+    too_big = np.flatnonzero(sizes > budget)
+    if too_big.size:
+        raise GeocodingError(explain(
+            f"{too_big.size} address line(s) exceed max_bytes={max_bytes} on their own.",
+            "A file cannot be split below one row.",
+            "Raise max_bytes or clean the address column.",
+            offenders=[lines[i][:80] for i in too_big[:5]],
+        ))
+    ends = np.cumsum(sizes)
     chunks: list[bytes] = []
-    current: list[bytes] = [header]
-    size = len(header)
-    for values in unique_rows.itertuples(index=False, name=None):
-        line = _csv_line([str(v) for v in values])
-        if len(header) + len(line) > max_bytes:
-            raise GeocodingError(explain(
-                f"One address line is {len(line)} bytes, more than max_bytes={max_bytes}.",
-                "A file cannot be split below one row.",
-                "Raise max_bytes or clean the address column.",
-                offenders=[values[1:]],
-            ))
-        if size + len(line) > max_bytes:
-            chunks.append(b"".join(current))
-            current, size = [header], len(header)
-        current.append(line)
-        size += len(line)
-    if len(current) > 1:
-        chunks.append(b"".join(current))
+    start = 0
+    while start < len(lines):
+        offset = ends[start - 1] if start else 0
+        stop = int(np.searchsorted(ends, offset + budget, side="right"))
+        chunks.append(header + b"".join(lines[start:stop]))
+        start = stop
     return query_ids, chunks
 
 
