@@ -35,6 +35,7 @@ from geodata.repair import (
     find_holes,
     fix_invalid,
     merge_subcommunes,
+    union_polygons,
 )
 from geodata.validate import validate_reference
 from observatory.settings import get_settings
@@ -230,11 +231,12 @@ def build_reference(force: bool = False, progress: bool = True, *, directory: Pa
 
 # --------------------------------------------------------------------------- assembling
 
-def dissolve(communes: gpd.GeoDataFrame, by: str) -> gpd.GeoDataFrame:
+def dissolve(communes: gpd.GeoDataFrame, by: str, geometry: bool = True) -> gpd.GeoDataFrame:
     """Dissolve communes by ``by`` with ``nb_communes``, ``population``, ``superficie_km2``.
 
     Empty geometries are skipped in the union; population and area are sums (area
-    ignores communes without geometry).
+    ignores communes without geometry).  With ``geometry=False`` only the sums are
+    computed (a plain DataFrame indexed by code).
     """
     frame = communes[communes[by].notna()]
     keys = frame[by].astype("string")
@@ -244,15 +246,15 @@ def dissolve(communes: gpd.GeoDataFrame, by: str) -> gpd.GeoDataFrame:
         "superficie_km2": frame["superficie_km2"].groupby(keys).sum(min_count=1),
     })
     stats.index = stats.index.astype("string").rename("code")
+    if not geometry:
+        return stats
     geoms = np.asarray(frame.geometry.values, dtype=object)
     order = np.argsort(keys.to_numpy(dtype=object), kind="stable")
     sorted_keys = keys.to_numpy(dtype=object)[order]
     bounds = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1], True])
     unions = {}
     for start, stop in zip(bounds[:-1], bounds[1:], strict=True):
-        parts = [g for g in geoms[order[start:stop]] if g is not None and not g.is_empty]
-        union = shapely.union_all(parts) if parts else shapely.Polygon()
-        unions[sorted_keys[start]] = union if union.is_valid else shapely.make_valid(union)
+        unions[sorted_keys[start]] = union_polygons(geoms[order[start:stop]])
     geometry = gpd.GeoSeries([unions[k] for k in stats.index], index=stats.index,
                              crs=communes.crs)
     return gpd.GeoDataFrame(stats, geometry=geometry)
@@ -352,7 +354,13 @@ def assemble_reference(communes_gdf: gpd.GeoDataFrame, epci_names, departement_n
     departements = dissolve(communes, "departement")
     departements.insert(0, "nom", _names(departement_names, departements.index))
     departements.insert(1, "region", dep_region.reindex(departements.index))
-    regions = dissolve(communes, "region")
+    # Régions from the (already dissolved) départements: far fewer parts to union.
+    regions = dissolve(communes, "region", geometry=False)
+    dep_geoms = departements.geometry.groupby(departements["region"].astype("string"))
+    regions["geometry"] = gpd.GeoSeries(
+        [union_polygons(dep_geoms.get_group(code).values) for code in regions.index],
+        index=regions.index, crs=communes.crs)
+    regions = regions.set_geometry("geometry")
     regions.insert(0, "nom", _names(region_names, regions.index))
     layers = {"commune": communes, "epci": epci, "departement": departements,
               "region": regions}

@@ -97,3 +97,15 @@ def test_fix_invalid_makes_valid_and_reports():
     assert out["A"].is_valid and out["A"].area > 0
     assert [row["commune"] for row in log] == ["A"]
     assert "Self-intersection" in log[0]["detail"]
+
+
+def test_union_polygons_coverage_and_overlaps():
+    from geodata.repair import union_polygons
+
+    coverage = [cell(0, 0), cell(1, 0), cell(0, 1)]
+    assert abs(union_polygons(coverage).area - 3 * cell(0, 0).area) < 1e-15
+    # Overlapping parts (not a coverage): the exact union, not a sum.
+    overlapping = [cell(0, 0), cell(0, 0).buffer(-0.001), cell(1, 0)]
+    union = union_polygons(overlapping)
+    assert union.is_valid and abs(union.area - 2 * cell(0, 0).area) < 1e-15
+    assert union_polygons([None, shapely.Polygon()]).is_empty
