@@ -100,7 +100,7 @@ def normalise_ess_france_rows(frame: pd.DataFrame, lines: pd.Series | None = Non
     rejects : DataFrame
         Rows with an invalid or duplicated SIREN (:data:`etl.schema.REJECT_COLUMNS`).
     """
-    from etl.actors import normalise_header
+    from etl.actors import _map_unique, normalise_header
     from etl.normalise import make_rejects
 
     wanted = {normalise_header(k): v for k, v in COLUMNS.items()}
@@ -134,7 +134,7 @@ def normalise_ess_france_rows(frame: pd.DataFrame, lines: pd.Series | None = Non
     postcode = entries["code_postal"].str.replace(r"\.0$", "", regex=True)
     entries["code_postal"] = postcode.where(~postcode.str.fullmatch(r"\d{4}").fillna(False),
                                             postcode.str.zfill(5))
-    key = entries["famille_juridique"].map(normalise_header, na_action="ignore")
+    key = _map_unique(entries["famille_juridique"], normalise_header)
     entries["famille_ess"] = key.map(_FAMILY).astype("string").fillna("autre")
     entries["ligne"] = lines[kept].astype("Int64")
     order = ["siren", "nom", "famille_juridique", "famille_ess", "code_postal",
