@@ -72,8 +72,11 @@ def geo_info(args) -> int:
         "Provenance :",
     ]
     for name, p in info["provenance"].items():
-        lines.append(f"  {name}: {p.get('package')} {p.get('version')} ({p.get('registry')}), "
-                     f"sha256 {p.get('sha256')}, licence {p.get('licence')}")
+        what = " ".join(str(x) for x in (p.get("package") or p.get("source") or name,
+                                         p.get("version") or p.get("edition") or "") if x)
+        where = f" ({p['registry']})" if p.get("registry") else ""
+        lines.append(f"  {name}: {what}{where}, sha256 {p.get('sha256', '?')}, "
+                     f"licence {p.get('licence', '?')}")
     repairs = info["repairs"]
     lines.append(f"Réparations géométriques : {repairs.get('total', 0)} "
                  f"({', '.join(f'{k} {n}' for k, n in repairs.get('by_kind', {}).items())}),"
