@@ -203,7 +203,8 @@ def main(argv=None) -> int:
         from indicators.hotspots import contiguity_weights, hot_spots
 
         values = tables["commune"]["structures_per_10k"]
-        keep = values.notna().to_numpy()
+        geom = communes.geometry
+        keep = values.notna().to_numpy() & ~(geom.isna().to_numpy() | geom.is_empty.to_numpy())
         with step("Queen contiguity weights (communes with a value)"):
             w, islands = contiguity_weights(communes.loc[keep])
         print(f"   islands attached: {len(islands)}")

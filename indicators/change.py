@@ -212,8 +212,8 @@ def change_by_territory(old: pd.DataFrame, new: pd.DataFrame, level: str,
     moved = st == "deplace"
     across = moved & (t_a != t_b)
     out = pd.DataFrame({
-        "structures_avant": count(ch["actif_avant"], t_a),
-        "structures_apres": count(ch["actif_apres"], t_b),
+        "structures_avant": count(ch["actif_avant"].to_numpy(dtype=bool), t_a),
+        "structures_apres": count(ch["actif_apres"].to_numpy(dtype=bool), t_b),
         "nouveaux": count(st == "nouveau", t_b),
         "fermes": count(st == "ferme", t_a),
         "deplaces": count(moved, t_b),

@@ -8,8 +8,8 @@ permutations (999 by default) drawn from a seeded generator, so a run is reprodu
 result is significant when its p-value is below the false-discovery-rate threshold
 (:func:`esda.fdr`) at ``alpha`` (0.05), or below ``alpha`` itself with ``fdr=False``.
 
-Territories whose value is missing (no population) are left out of the weights and reported
-with a reason.
+Territories whose value is missing (no population) or that have no geometry are left out of
+the weights and reported with a reason.
 """
 
 from __future__ import annotations
@@ -96,7 +96,9 @@ def hot_spots(territories, values: pd.Series, *, permutations: int = 999,
 
     vals = pd.to_numeric(pd.Series(values).reindex(territories.index), errors="coerce")
     vals = vals.astype("Float64")
-    keep = vals.notna().to_numpy()
+    geom = territories.geometry
+    has_geom = ~(geom.isna().to_numpy() | geom.is_empty.to_numpy())
+    keep = vals.notna().to_numpy() & has_geom
     if keep.sum() < 3:
         raise DataValidationError(explain(
             f"Only {int(keep.sum())} territories have a value.",
@@ -141,8 +143,9 @@ def hot_spots(territories, values: pd.Series, *, permutations: int = 999,
         "lisa_p": full(li_p, "Float64"),
         "lisa_quadrant": full(quad, "string"), "lisa_classe": full(li_class, "string"),
     }, index=territories.index)
-    out["motif_na"] = pd.array(np.where(keep, None, "valeur manquante (population nulle) : "
-                                        "exclu de l'analyse"), dtype="string")
+    reason = np.where(~has_geom, "contour inconnu : exclu de l'analyse",
+                      "valeur manquante (population nulle) : exclu de l'analyse")
+    out["motif_na"] = pd.array(np.where(keep, None, reason), dtype="string")
     out.attrs.update({"seuil_p_gi": gi_cut, "seuil_p_lisa": li_cut, "alpha": alpha,
                       "permutations": permutations, "seed": seed, "fdr": fdr})
     return out

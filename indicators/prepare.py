@@ -32,10 +32,17 @@ def arrow(values) -> pa.ChunkedArray:
     if chunked is not None and (pa.types.is_string(chunked.type)
                                 or pa.types.is_large_string(chunked.type)):
         return chunked
-    np_values = np.asarray(values, dtype=object)
+    np_values = _objects(values)
     clean = [None if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA
              else str(v) for v in np_values]
     return pa.chunked_array([pa.array(clean, type=pa.string())])
+
+
+def _objects(values) -> np.ndarray:
+    """Values as an object array (``to_numpy`` avoids pandas' slow attribute fallbacks)."""
+    if hasattr(values, "to_numpy"):
+        return values.to_numpy(dtype=object, na_value=None)
+    return np.asarray(values, dtype=object)
 
 
 def encode(values, categories) -> np.ndarray:
@@ -67,7 +74,7 @@ def duplicated_values(values) -> list:
             return []
     elif pc.count_distinct(arrow(values), mode="all").as_py() == len(values):
         return []
-    series = pd.Series(np.asarray(values, dtype=object))
+    series = pd.Series(_objects(values))
     return series[series.duplicated()].unique().tolist()
 
 
@@ -143,7 +150,7 @@ class PreparedStructures:
 def _check_unknown(values, positions: np.ndarray, what: str, allowed, fix: str) -> None:
     bad = (positions < 0) & ~_nulls(values)
     if bad.any():
-        offenders = sorted(set(np.asarray(values, dtype=object)[bad].tolist()))
+        offenders = sorted(set(_objects(values)[bad].tolist()))
         raise DataValidationError(explain(
             f"Unknown {what} value(s) {offenders[:5]}.",
             f"{what} must be one of {allowed}." if allowed else
