@@ -517,6 +517,8 @@ def load_actors(path: str | Path, mapping: str | Path | dict | None = None, geoc
     out["categorie_juridique_libelle"] = legal_form_labels(cj)
     family = family_from_text(out["famille"]).fillna(families_of(cj).where(cj.notna()))
     out["famille_ess"] = family.fillna("autre")
+    esus = out["famille"].str.contains(r"\bESUS\b", case=False, regex=True)
+    out["esus"] = esus.where(esus.fillna(False)).astype("boolean")  # True when said, else NA
     naf = out["naf"].str.upper().str.replace(r"^(\d\d)\.?(\d\d[A-Z])$", r"\1.\2", regex=True)
     out["naf"] = naf.where(naf.str.fullmatch(r"\d\d\.\d\d[A-Z]").fillna(False))
     sections = naf_sections(out["naf"])

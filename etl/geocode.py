@@ -307,7 +307,7 @@ def _same(left: pd.Series, right: pd.Series) -> pd.Series:
 
 def accept_results(answer: pd.DataFrame, expected_citycode: pd.Series | None = None,
                    expected_postcode: pd.Series | None = None, min_score: float = 0.8,
-                   ) -> pd.DataFrame:
+                   min_gap: float | None = None) -> pd.DataFrame:
     """Decide, row by row, whether a geocoding result is accepted at address level.
 
     Parameters
@@ -318,6 +318,9 @@ def accept_results(answer: pd.DataFrame, expected_citycode: pd.Series | None = N
         What the source gave for each row (aligned on ``answer.index``; NA when unknown).
     min_score
         Minimum ``result_score``.
+    min_gap
+        Optional minimum gap ``result_score - result_score_next`` (an ambiguous address has
+        two close candidates); off by default.
 
     Returns
     -------
@@ -358,6 +361,9 @@ def accept_results(answer: pd.DataFrame, expected_citycode: pd.Series | None = N
     reason = pd.Series(pd.NA, index=index, dtype="string")
     reason = reason.mask(~found, "adresse_non_trouvee")
     low = found & ~(score >= min_score).fillna(False)
+    if min_gap is not None and "result_score_next" in answer:
+        following = pd.to_numeric(answer["result_score_next"], errors="coerce").fillna(0.0)
+        low |= found & ((score - following) < min_gap).fillna(False)
     reason = reason.mask(reason.isna() & low, "score_insuffisant")
     municipal = found & (kind == "municipality").fillna(False)
     reason = reason.mask(reason.isna() & municipal, "niveau_commune")

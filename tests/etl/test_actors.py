@@ -170,6 +170,10 @@ def test_renamed_headers_with_yaml_mapping(tmp_path):
     assert row["nom"] == "Tiers-lieu La Fabrique"
     assert row["adresse"] == "2 rue des Forges Bât. B"
     assert row["famille_ess"] == "cooperative" and row["commune_declaree"] == "21231"
+    assert pd.isna(row["esus"])
+    esus = write(tmp_path / "esus.csv", "Nom;Ville;CP;Statut\nLa Régie;Dijon;21000;SAS ESUS\n",
+                 "utf-8")
+    assert bool(load_actors(esus, geocode=False, communes=COMMUNES).structures["esus"].iloc[0])
 
 
 def test_example_mapping_file_is_valid():

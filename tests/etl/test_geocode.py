@@ -93,6 +93,9 @@ def test_accept_citycode_and_postcode_rules():
     # a Dijon hit for a Besançon address is inconsistent
     assert verdict["accepted"].tolist() == [True, True, True, True, False]
     assert verdict["raison"].iloc[4] == "commune_incoherente"
+    answer["result_score_next"] = [0.94, 0.2, 0.2, 0.2, 0.2]  # first one is ambiguous
+    gap = accept_results(answer, expected_citycode=answer["result_citycode"], min_gap=0.1)
+    assert gap["accepted"].tolist() == [False, True, True, True, True]
     assert departement_of_postcode(pd.Series(["21000", "97400", "20000"])).tolist() == [
         "21", "974", "2A|2B"]
 
