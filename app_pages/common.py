@@ -114,6 +114,29 @@ def data_context() -> logic.Context:
                          previous=previous, snapshot=load_snapshot(current))
 
 
+@st.cache_resource(max_entries=4)
+def density(quarter: str) -> pd.DataFrame | None:
+    """Density levels of the scope's communes: the INSEE grid if downloaded, else the
+    approximation of :mod:`geodata.density_grid` (labelled ``source = "approximation"``)."""
+    try:
+        from geodata import density_grid
+        from observatory.settings import get_settings
+    except ImportError:
+        return None
+    communes = _scope(quarter)
+    grid = None
+    for path in sorted(get_settings().downloads_dir.glob("**/*densit*.xlsx")):
+        try:
+            grid = density_grid.read_density_grid(path)
+            break
+        except (ValueError, OSError):
+            continue
+    try:
+        return density_grid.density_levels(communes, grid)
+    except ValueError:
+        return density_grid.density_levels(communes, None)
+
+
 @st.cache_resource(show_spinner="Calcul des indicateurs…", max_entries=4)
 def commune_base(quarter: str, famille: str | None = None) -> pd.DataFrame:
     """Extensive indicators per commune of the scope (computed once, rolled up per level)."""
@@ -123,7 +146,7 @@ def commune_base(quarter: str, famille: str | None = None) -> pd.DataFrame:
     structures = snap.structures
     if famille:
         structures = structures[structures["famille_ess"] == famille]
-    return _base(structures, _scope(quarter))
+    return _base(structures, _scope(quarter), density=density(quarter))
 
 
 @st.cache_resource(show_spinner="Calcul des indicateurs…", max_entries=24)
@@ -136,7 +159,8 @@ def indicator_table(quarter: str, level: str, famille: str | None = None) -> pd.
         structures = structures[structures["famille_ess"] == famille]
     names = None if level == "commune" else logic._layer(ref, level)["nom"]
     return logic.compute_table(structures, _scope(quarter), level,
-                               base=commune_base(quarter, famille), names=names)
+                               base=commune_base(quarter, famille), names=names,
+                               density=density(quarter))
 
 
 @st.cache_resource(max_entries=32)
@@ -463,6 +487,39 @@ def underserved_communes(ctx: logic.Context, level: str, code: str,
     return logic.fr_table(far.reset_index(names="code"), {
         "code": "Code", "nom": "Commune", "population": "Population",
         "distance_structure_km": "Distance à la structure la plus proche (km)"})
+
+
+@st.cache_resource(max_entries=16, show_spinner="Recherche des zones blanches…")
+def _zones_scope(quarter: str, max_km: float, famille: str | None):
+    from indicators.zones import zones_blanches as _zones
+
+    levels = density(quarter)
+    if levels is None:
+        return None
+    return _zones(_scope(quarter), _active(quarter), levels, distance_km=float(max_km),
+                  by="famille_ess" if famille else None, category=famille or None)
+
+
+def zones_blanches(quarter: str, departement: str, max_km: float,
+                   famille: str | None) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """Zones blanches touching a département (:func:`indicators.zones.zones_blanches` over
+    the whole scope, so that structures across the border count): (zones, blanche
+    communes of the département), or None without density levels."""
+    result = _zones_scope(quarter, float(max_km), famille or None)
+    if result is None:
+        return None
+    scope_ = _scope(quarter)
+    inside = set(scope_.index[(scope_["departement"].astype("string") == departement)
+                              .fillna(False)])
+    communes = result.communes[result.communes.index.isin(inside)]
+    zones = result.zones[result.zones.index.isin(communes["zone"].unique())]
+    return zones, communes
+
+
+def nearest_text(nearest: list[dict]) -> str:
+    """"Nom (3,2 km); ..." for the nearest structures of a zone."""
+    return "; ".join(f"{s.get('nom') or s.get('siret')} ({fr.nombre(s.get('distance_km'), 1)}"
+                     " km)" for s in nearest)
 
 
 def rural_flags(table: pd.DataFrame) -> pd.Series | None:

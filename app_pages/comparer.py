@@ -52,7 +52,7 @@ if scheme == "manuel":
 title = f"{ind.label_fr} — {common.view_title(view, parents.at[parent, 'nom'])}"
 st.subheader(title)
 geo = common.display_layer(level, (parent_level, parent))
-gdf = geo.join(sub[[indicator, "structures", "population"]], how="left")
+gdf = geo.join(sub[list(dict.fromkeys([indicator, "structures", "population"]))], how="left")
 try:
     m = maps.choropleth_map(gdf, indicator, label=ind.label_fr, unit=ind.unit_fr,
                             scheme=scheme, k=k, thresholds=thresholds,

@@ -121,12 +121,12 @@ def coverage_text(reference, snapshot) -> str | None:
 
 def compute_table(structures: pd.DataFrame, communes: pd.DataFrame, level: str, *,
                   base: pd.DataFrame | None = None, names: pd.Series | None = None,
-                  structures_cog: str | None = None,
-                  reference_cog: str | None = None) -> pd.DataFrame:
+                  structures_cog: str | None = None, reference_cog: str | None = None,
+                  density: pd.DataFrame | None = None) -> pd.DataFrame:
     """Indicator table of ``level`` (delegates to :func:`indicators.table.indicator_table`)."""
     from indicators.table import indicator_table
 
-    return indicator_table(structures, communes, level, base=base,
+    return indicator_table(structures, communes, level, base=base, density=density,
                            names=None if level == "commune" else names,
                            structures_cog=structures_cog, reference_cog=reference_cog)
 
@@ -326,7 +326,8 @@ def underserved_zones(communes: gpd.GeoDataFrame, distance_km: pd.Series, max_km
     if chosen.empty:
         return flags, pd.DataFrame(columns=cols)
     geoms = chosen.geometry.reset_index(drop=True)
-    left, right = geoms.sindex.query(geoms, predicate="intersects")
+    # a tiny tolerance: shared borders of real (or computed) polygons differ by rounding
+    left, right = geoms.sindex.query(geoms, predicate="dwithin", distance=1e-7)
     n = len(chosen)
     graph = coo_matrix((np.ones(len(left)), (left, right)), shape=(n, n))
     _, labels = connected_components(graph, directed=False)

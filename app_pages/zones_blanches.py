@@ -1,5 +1,6 @@
-"""Page « Zones blanches »: communes far from any ESS structure, grouped into zones."""
+"""Page « Zones blanches »: rural communes far from any ESS structure, grouped into zones."""
 
+import pandas as pd
 import streamlit as st
 
 from app_pages import common, logic
@@ -8,8 +9,9 @@ from observatory import fr, maps
 common.page_setup("Zones blanches")
 ctx = common.data_context()
 common.demo_banner(ctx)
-st.markdown("Une **zone blanche** regroupe des communes voisines dont le centre est à plus "
-            "d'une distance donnée de la structure de l'ESS active la plus proche.")
+st.markdown("Une **zone blanche** regroupe des communes **rurales** voisines sans structure de "
+            "l'ESS du type choisi, dont le centre est à plus d'une distance donnée de la "
+            "structure active la plus proche.")
 
 departements = common.territories_in_scope(ctx, "departement")
 default = common.param("code") or common.default_territory(ctx, "departement")
@@ -17,9 +19,10 @@ codes = list(departements.index)
 dep = st.selectbox("Département", codes, index=codes.index(default) if default in codes else 0,
                    format_func=lambda c: f"{departements.at[c, 'nom']} ({c})", key="dep_zb")
 c1, c2 = st.columns(2)
+km_param = str(common.param("km", "10"))
 max_km = c1.slider("Distance minimale à la structure la plus proche (km)", 2, 30,
-                   int(common.param("km", "10")) if str(common.param("km", "10")).isdigit()
-                   else 10, key="km_zb")
+                   int(km_param) if km_param.isdigit() and 2 <= int(km_param) <= 30 else 10,
+                   key="km_zb")
 familles = ["", *fr.FAMILLES]
 famille = c2.selectbox("Type de structure", familles,
                        format_func=lambda f: "Toutes les structures de l'ESS" if not f
@@ -28,19 +31,32 @@ common.set_params(code=dep, km=str(max_km), niveau=None, indicateur=None)
 
 table = common.indicator_table(ctx.quarter, "commune", famille or None)
 communes = common.display_layer("commune", ("departement", dep))
-info = common.scope(ctx)
-communes = communes.join(info[["population", "superficie_km2"]], how="left")
-rural = common.rural_flags(table)
-only_rural = False
-if rural is not None:
-    only_rural = st.checkbox("Seulement les communes rurales (grille communale de densité)",
-                             value=True, key="rural_zb")
-flags, zones = logic.underserved_zones(communes, table["distance_structure_km"], max_km,
-                                       rural if only_rural else None)
+communes = communes.join(common.scope(ctx)[["population", "superficie_km2"]], how="left")
 communes = communes.join(table[["distance_structure_km"]], how="left")
-label_type = "structure" if not famille else fr.FAMILLES[famille].lower()
-st.subheader(f"{fr.entier(int(flags.sum()))} communes à plus de {max_km} km d'une "
-             f"{label_type} — {departements.at[dep, 'nom']}")
+result = common.zones_blanches(ctx.quarter, dep, max_km, famille or None)
+if result is not None:
+    zones, blanches = result
+    flags = pd.Series(communes.index.isin(blanches.index), index=communes.index)
+    zones_view = pd.DataFrame({
+        "zone": zones.index, "communes": [", ".join(n) for n in zones["noms"]],
+        "nb_communes": zones["nb_communes"].to_numpy(),
+        "population": zones["population"].to_numpy(),
+        "superficie_km2": zones["superficie_km2"].to_numpy(),
+        "distance_min_km": zones["distance_min_km"].to_numpy(),
+        "structures_proches": [common.nearest_text(near) for near in zones["structures_proches"]],
+    })
+    approx = bool((zones["densite_source"].astype(str).str.contains("approximation")).any()
+                  or (common.density(ctx.quarter) is not None and (
+                      common.density(ctx.quarter)["source"] == "approximation").any()))
+else:  # no density levels: every commune counts, said below
+    flags, zones_view = logic.underserved_zones(communes, table["distance_structure_km"], max_km)
+    approx = False
+    st.warning("Grille de densité indisponible : toutes les communes sont prises en compte, "
+               "pas seulement les communes rurales.")
+
+label_type = "structure de l'ESS" if not famille else fr.FAMILLES[famille].lower()
+st.subheader(f"{fr.entier(int(flags.sum()))} communes en zone blanche à plus de {max_km} km "
+             f"d'une {label_type} — {departements.at[dep, 'nom']}")
 structures = common.structures_in(ctx, "departement", dep)
 if famille:
     structures = structures[structures["famille_ess"] == famille]
@@ -50,23 +66,22 @@ m = maps.zones_map(communes, flags, distance_column="distance_structure_km",
 common.show_map(m, alt=f"Carte des zones blanches : {departements.at[dep, 'nom']}")
 common.source_caption(ctx, "Distance à vol d'oiseau du centre de la commune à la structure "
                            "active la plus proche (approximation de l'accessibilité).")
-note = common.density_note(table)
-if note:
-    st.caption(note)
+if approx:
+    st.caption("Communes rurales : grille de densité **approchée** à partir de la densité de "
+               "population (la grille communale de densité de l'INSEE n'est pas chargée).")
 
 st.markdown("#### Zones")
-zones_fr = logic.fr_table(zones, {"zone": "Zone", "communes": "Communes",
-                                  "nb_communes": "Nombre de communes",
-                                  "population": "Population",
-                                  "superficie_km2": "Superficie (km²)",
-                                  "distance_max_km": "Distance maximale (km)"})
-if zones.empty:
+labels = {"zone": "Zone", "communes": "Communes", "nb_communes": "Nombre de communes",
+          "population": "Population", "superficie_km2": "Superficie (km²)",
+          "distance_min_km": "Distance minimale (km)", "distance_max_km": "Distance maximale (km)",
+          "structures_proches": "Structures les plus proches"}
+if zones_view.empty:
     st.info(f"Aucune zone blanche à {max_km} km pour ce type de structure : essayez une "
             "distance plus faible ou un type de structure plus rare.")
 else:
-    st.dataframe(zones_fr, hide_index=True)
+    st.dataframe(logic.fr_table(zones_view, labels), hide_index=True)
 common.source_caption(ctx)
-common.download_buttons(zones, f"zones blanches {dep} {max_km} km", key="zones",
+common.download_buttons(zones_view, f"zones blanches {dep} {max_km} km", key="zones",
                         about=common.about(ctx, "Zones blanches"))
 with st.expander("Voir les données sous forme de tableau"):
     detail = communes.drop(columns="geometry").assign(zone_blanche=flags)

@@ -8,7 +8,7 @@ of four square communes (0.1° side), i.e. 16 communes on a 4 × 4 grid:
     row 1          71101 71102 | 71201 71202      EPCI 200000003 = 711xx, 200000004 = 712xx
     row 0 (south)  71103 71104 | 71203 71204      (département 71)
 
-Population of commune i (0-based, reading order above) is 1000 × (i + 1).  Structures sit at
+Population of commune i (0-based, reading order above) is 100 × (i + 1) (rural densities).  Structures sit at
 the centre of communes: the two 21 EPCI hold all of them (département 71 has none, so its
 communes are "zones blanches" at any distance below ~ 20 km).  Names include the XSS probes
 ``<script>alert(1)</script>`` and ``<img src=x onerror=alert(1)>``.
@@ -71,7 +71,7 @@ def build_reference() -> SyntheticReference:
             rows.append({
                 "code": code, "nom": f"Commune {code}" if code != "21104" else "Saint-Étienne",
                 "epci": _EPCI[code[:3]], "departement": code[:2], "region": "27",
-                "zone": "metro", "population": 1000 * (i + 1),
+                "zone": "metro", "population": 100 * (i + 1),  # sparse: rural
                 "superficie_km2": 85.0, "geometry_repaired": code == "71204",
                 "geometry": box(4.0 + 0.1 * c, 47.0 + 0.1 * (3 - r),
                                 4.1 + 0.1 * c, 47.1 + 0.1 * (3 - r)),

@@ -1,0 +1,118 @@
+"""Plain functions behind the pages, on the synthetic world (answers derived by hand)."""
+
+import pandas as pd
+import pytest
+
+from app_pages import logic, tables
+from observatory import fr
+
+
+@pytest.fixture(scope="module")
+def ref_snap(world):
+    reference, snapshots = world
+    return reference, snapshots["2026-T4"]
+
+
+def test_scope_follows_the_manifest_territory(ref_snap):
+    reference, snap = ref_snap
+    assert len(logic.scope_communes(reference, snap)) == 16  # "region:27"
+    snap_dep = type(snap)(**{**vars(snap), "manifest": {**snap.manifest,
+                                                        "territoire": "departement:21"}})
+    scope = logic.scope_communes(reference, snap_dep)
+    assert sorted(scope["departement"].unique()) == ["21"] and len(scope) == 8
+    assert "Côte-d'Or (département 21)" in logic.coverage_text(reference, snap_dep)
+
+
+def test_members_and_peers(ref_snap):
+    reference, _ = ref_snap
+    assert sorted(logic.members(reference, "epci", "departement", "21")) == [
+        "200000001", "200000002"]
+    assert len(logic.members(reference, "commune", "epci", "200000003")) == 4
+    assert sorted(logic.peers_of(reference, "commune", "21104")) == sorted(
+        reference.communes.index[reference.communes["departement"] == "21"])
+    assert list(logic.peers_of(reference, "region", "27")) == ["27"]
+
+
+def test_search_ignores_accents_case_and_finds_codes(ref_snap):
+    reference, snap = ref_snap
+    index = logic.territory_index(reference, logic.scope_communes(reference, snap))
+    assert len(index) == 16 + 4 + 2 + 1
+    found = logic.search_territories(index, "saint-etienne")
+    assert found.iloc[0]["code"] == "21104"
+    assert logic.search_territories(index, "COTE D'OR").iloc[0]["niveau"] == "departement"
+    assert logic.search_territories(index, "200000003").iloc[0]["niveau"] == "epci"
+    assert logic.search_territories(index, "   ").empty
+
+
+def test_rank_in_ties_missing_and_direction():
+    values = pd.Series([5, 9, 5, None], index=["a", "b", "c", "d"])
+    peers = pd.Index(["a", "b", "c", "d"])
+    assert logic.rank_in(values, "b", peers) == (1, 3)
+    assert logic.rank_in(values, "a", peers) == (2, 3)
+    assert logic.rank_in(values, "a", peers, ascending=True) == (1, 3)
+    assert logic.rank_in(values, "d", peers) == (None, 3)
+
+
+def test_key_figures_value_rank_change():
+    from indicators.registry import INDICATORS
+
+    now = pd.DataFrame({"structures": [10, 4], "structures_per_10k": [12.345, 3.0]},
+                       index=["x", "y"])
+    before = pd.DataFrame({"structures": [8, 4], "structures_per_10k": [10.0, 3.0]},
+                          index=["x", "y"])
+    figures = logic.key_figures(now, before, "x", pd.Index(["x", "y"]), INDICATORS)
+    row = figures.set_index("indicateur").loc["structures_per_10k"]
+    assert row["Valeur"] == "12,3 " + INDICATORS["structures_per_10k"].unit_fr
+    assert row["Rang"] == "1er sur 2"
+    assert row["Évolution depuis le trimestre précédent"] == "+2,3"
+    assert figures.set_index("indicateur").loc["structures", "Valeur"] == "10"
+
+
+def test_underserved_zones_group_adjacent_communes(ref_snap):
+    reference, _ = ref_snap
+    communes = reference.communes
+    # distances: département 71 communes far (NaN = no structure), 21 close
+    dist = pd.Series([1.0 if c.startswith("21") else float("nan") for c in communes.index],
+                     index=communes.index)
+    dist["21101"] = 25.0  # an isolated far commune in the north-west corner
+    flags, zones = logic.underserved_zones(communes, dist, 10)
+    assert int(flags.sum()) == 9
+    assert list(zones["nb_communes"]) == [8, 1]  # the 71 block, then 21101 alone
+    assert zones.iloc[0]["population"] == sum(range(9, 17)) * 100
+    assert zones.iloc[1]["communes"] == "Commune 21101"
+    rural = pd.Series(False, index=communes.index)
+    flags, zones = logic.underserved_zones(communes, dist, 10, rural)
+    assert not flags.any() and zones.empty
+
+
+def test_fr_table_formats_numbers_dates_booleans():
+    df = pd.DataFrame({"n": [1234567], "x": [0.5], "d": pd.to_datetime(["2026-11-23"]),
+                       "b": pd.array([True], dtype="boolean"), "s": ["<b>"]})
+    out = logic.fr_table(df, {"n": "N", "x": "X", "d": "D", "b": "B", "s": "S"})
+    assert out.iloc[0].tolist() == [f"1{fr.NBSP}234{fr.NBSP}567", "0,5", "23/11/2026", "oui",
+                                    "<b>"]
+
+
+def test_tables_filter_exactly_and_export_columns(ref_snap):
+    _, snap = ref_snap
+    structures = snap.structures
+    only = tables.filter_structures(structures, "  STRUCTURE démo 01", ["cooperative"])
+    assert len(only) > 0
+    assert set(only["famille_ess"]) == {"cooperative"}
+    assert all("structure demo 01" in fr.normaliser(n) for n in only["nom"])
+    assert len(tables.filter_structures(structures, "", (), (), "200000002", None)) == len(
+        structures[structures["epci"] == "200000002"])
+    exported = tables.export_columns(only)
+    assert list(exported.columns)[:3] == ["siret", "siren", "nom"]
+    assert len(exported) == len(only)
+
+
+def test_tables_quality(ref_snap):
+    reference, snap = ref_snap
+    acc = tables.accounting_table(snap.manifest)
+    assert acc.iloc[0]["Équilibre"] == "oui"
+    prec = tables.precision_table(snap.structures)
+    assert prec.iloc[0]["Précision"] == "Adresse (géolocalisation INSEE)"
+    assert tables.territoire_fr("departement:21") == "Département 21"
+    limits = tables.geography_limits(reference)
+    assert limits[0].startswith("1 contours de communes ont été réparés")  # commune 71204
