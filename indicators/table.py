@@ -207,6 +207,12 @@ def indicator_table(structures: pd.DataFrame, communes: pd.DataFrame, level: str
     key = np.where(prepared.active & (prepared.commune >= 0),
                    commune_key[np.maximum(prepared.commune, 0)], -1)
     out["annee_effectifs"] = band_year(prepared.year, key, out.index).array
+    no_year = (out["annee_effectifs"].isna() & (out["structures"] > 0)).to_numpy(dtype=bool)
+    if no_year.any():
+        text = "année des tranches d'effectif inconnue"
+        motif = out["motif_na"].astype("object").to_numpy(copy=True)
+        motif[no_year] = [text if pd.isna(m) else f"{m} ; {text}" for m in motif[no_year]]
+        out["motif_na"] = pd.array(motif, dtype="string")
     if territories is not None:
         wanted = pd.Index([str(t) for t in territories])
         out = out.loc[out.index.isin(wanted)]

@@ -125,3 +125,13 @@ def test_registry_is_consistent():
         if ind.kind == "intensive" and ind.compute is None:
             assert INDICATORS[ind.numerator].kind == "extensive", name
             assert INDICATORS[ind.denominator].kind == "extensive", name
+
+
+def test_every_output_column_has_a_french_label(grid, base_structures):
+    from indicators.registry import COLUMN_LABELS_FR
+
+    density = pd.DataFrame({"dens7": 5, "dens3": 3, "source": "insee"}, index=grid.index)
+    for level in ("commune", "epci"):
+        t = indicator_table(base_structures, grid, level, density=density)
+        unlabelled = [c for c in t.columns if c not in INDICATORS and c not in COLUMN_LABELS_FR]
+        assert unlabelled == [], level
