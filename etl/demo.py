@@ -232,7 +232,11 @@ def _quote_needed(arr: pa.Array, sep: str) -> pa.Array:
 
 
 def csv_chunk(columns: tuple[str, ...], data: dict[str, Any], n: int, sep: str) -> bytes:
-    """Serialise ``n`` rows (``data``: column -> array, constant string or None) as CSV text."""
+    """Serialise ``n`` rows (``data``: column -> array, constant string or None) as CSV text.
+
+    Only free-text columns (names, addresses: :data:`_FREE_TEXT`) are checked for values that
+    need quotes; the generator never puts a separator or a quote in codes, dates or numbers.
+    """
     if n == 0:
         return b""
     parts = []

@@ -17,7 +17,7 @@ Counts per commune
   commune, ``>= 1 500 inh/km2`` x1.3, ``300-1 500`` x1.1, ``60-300`` x1.0, ``< 60`` x0.8
   (ESS employers concentrate in towns: services, head offices).
 * Floor effect (model choice): ``lambda = max(rate x population x factor, 0.2)``; the count is
-  Poisson(lambda).  A village of 30 inhabitants still has about an 18 % chance of one ESS
+  Poisson(lambda).  A hamlet of 20 inhabitants still has about an 18 % chance of one ESS
   establishment and most tiny communes get none: these are the *zones blanches*.
   Check (measured, not calibrated): for Côte-d'Or the model puts at least one *employer* ESS
   establishment in 47 % of the 698 communes and no ESS establishment at all in 26 % of them;
@@ -252,11 +252,16 @@ def luhn_key(bodies: np.ndarray) -> np.ndarray:
 
 
 def luhn_valid(numbers: list[str] | np.ndarray) -> np.ndarray:
-    """True for each digit string whose Luhn checksum is valid."""
-    arr = np.array([[int(c) for c in s] for s in numbers], dtype=np.int64)
-    if arr.size == 0:
-        return np.zeros(0, dtype=bool)
-    return luhn_key(arr[:, :-1]) == arr[:, -1]
+    """True for each digit string whose Luhn checksum is valid (any mix of lengths)."""
+    numbers = [str(s) for s in numbers]
+    out = np.zeros(len(numbers), dtype=bool)
+    for length in {len(s) for s in numbers}:
+        idx = [i for i, s in enumerate(numbers) if len(s) == length and s.isdigit()]
+        if not idx or length < 2:
+            continue
+        arr = np.array([[int(c) for c in numbers[i]] for i in idx], dtype=np.int64)
+        out[idx] = luhn_key(arr[:, :-1]) == arr[:, -1]
+    return out
 
 
 def sample_points(geometries: np.ndarray, counts: np.ndarray,
