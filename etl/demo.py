@@ -63,6 +63,7 @@ __all__ = [
     "DEFAULT_SEED",
     "ETABLISSEMENT_COLUMNS",
     "FILE_NAMES",
+    "ensure_demo",
     "GEOLOCALISATION_COLUMNS",
     "UNITE_LEGALE_COLUMNS",
     "generate_demo_files",
@@ -562,3 +563,15 @@ def generate_demo_quarters(out_dir: Path | str, reference: Any,
         result[quarter] = paths
         previous = (quarter, out_dir / quarter)
     return result
+
+
+def ensure_demo(departement: str = "21", **kwargs: Any) -> list[str]:
+    """Build the two demo snapshots when missing; return their quarters (oldest first).
+
+    Thin re-export of :func:`observatory.commands.demo.ensure_demo` (same keywords:
+    ``force``, ``progress``, ``out``, ``reference``) for the app, which imports it from here.
+    Returns ``[]`` without building anything when snapshots of real data exist.
+    """
+    from observatory.commands.demo import ensure_demo as _ensure_demo  # noqa: PLC0415
+
+    return _ensure_demo(departement, **kwargs)

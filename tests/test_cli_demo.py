@@ -80,6 +80,9 @@ def test_demo_builds_then_reuses(env, capsys, monkeypatch):
     assert main(["demo"]) == 0
     assert "déjà présents" in capsys.readouterr().err
     assert demo_cmd.ensure_demo("21", out=lambda m: None) == ["2026-T3", "2026-T4"]
+    from etl.demo import ensure_demo  # the app's import path
+
+    assert ensure_demo(departement="21", out=lambda m: None) == ["2026-T3", "2026-T4"]
 
 
 def test_force_rebuilds_the_demo(env, capsys):
