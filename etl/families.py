@@ -118,11 +118,9 @@ def family_confidence(code: object) -> str | None:
 
 def families_of(codes: pd.Series) -> pd.Series:
     """Vectorised :func:`family_of` (maps the distinct codes only)."""
-    codes = codes.astype("string")
-    uniques = codes.dropna().unique()
-    mapping = {c: family_of(c) for c in uniques}
-    out = codes.map(mapping).astype("string")
-    return out.fillna("autre").astype("string")
+    from etl.normalise import map_values
+
+    return map_values(codes, family_of).fillna("autre")
 
 
 # Compact label table: the codes of the families plus the common commercial and public forms.
@@ -257,9 +255,9 @@ def legal_form_label(code: object) -> str | None:
 
 def legal_form_labels(codes: pd.Series) -> pd.Series:
     """Vectorised :func:`legal_form_label`."""
-    codes = codes.astype("string")
-    mapping = {c: legal_form_label(c) for c in codes.dropna().unique()}
-    return codes.map(mapping).astype("string")
+    from etl.normalise import map_values
+
+    return map_values(codes, legal_form_label)
 
 
 # NAF rév. 2: division (2 digits) ranges -> section.
@@ -313,10 +311,10 @@ def naf_section(naf: object) -> str | None:
 
 def naf_sections(naf: pd.Series) -> pd.DataFrame:
     """Vectorised: frame with ``naf_section`` and ``naf_libelle`` (the section label)."""
-    naf = naf.astype("string")
-    division = pd.to_numeric(naf.str.slice(0, 2).where(naf.str.match(r"^\d\d")), errors="coerce")
-    section = division.map(_DIVISION_SECTION).astype("string")
+    from etl.normalise import map_values
+
+    section = map_values(naf, naf_section)
     return pd.DataFrame({
         "naf_section": section,
-        "naf_libelle": section.map(NAF_SECTION_LABELS).astype("string"),
+        "naf_libelle": map_values(section, NAF_SECTION_LABELS.get),
     }, index=naf.index)

@@ -17,6 +17,7 @@ __all__ = [
     "conform_structures",
     "departement_of_commune",
     "make_rejects",
+    "map_values",
     "nd_to_na",
     "valid_lonlat",
 ]
@@ -42,6 +43,20 @@ def nd_to_na(values: pd.Series) -> pd.Series:
     return text.mask(text.isin(["", "[ND]", "nan", "NaN"]))
 
 
+def map_values(values: pd.Series, func) -> pd.Series:
+    """Apply ``func`` to each *distinct* value (few distinct codes, many rows): a "string"
+    Series aligned on ``values``; NA stays NA (``func`` may also return None)."""
+    import pyarrow as pa
+
+    arr = pa.array(values.astype("string").array)
+    encoded = arr.dictionary_encode()
+    if isinstance(encoded, pa.ChunkedArray):
+        encoded = encoded.combine_chunks()
+    mapped = pa.array([func(v) for v in encoded.dictionary.to_pylist()], type=pa.large_string())
+    out = mapped.take(encoded.indices)
+    return pd.Series(pd.arrays.ArrowStringArray(out), index=values.index)
+
+
 def assemble_address(numero: pd.Series, indice: pd.Series, type_voie: pd.Series,
                      libelle: pd.Series) -> pd.Series:
     """Postal street line from SIRENE's parts ("12", "B", "AV", "JEAN JAURES").
@@ -51,17 +66,23 @@ def assemble_address(numero: pd.Series, indice: pd.Series, type_voie: pd.Series,
     ...                  s("JEAN JAURES", None)).tolist()
     ['12 BIS AVENUE JEAN JAURES', <NA>]
     """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     parts = [
         nd_to_na(numero),
-        nd_to_na(indice).str.upper().map(lambda v: _INDICE.get(v, v), na_action="ignore"),
-        nd_to_na(type_voie).str.upper().map(lambda v: TYPE_VOIE.get(v, v), na_action="ignore"),
+        map_values(nd_to_na(indice), lambda v: _INDICE.get(v.upper(), v) if v else None),
+        map_values(nd_to_na(type_voie), lambda v: TYPE_VOIE.get(v.upper(), v) if v else None),
         nd_to_na(libelle),
     ]
-    joined = parts[0].astype("string").fillna("")
-    for part in parts[1:]:
-        joined = joined + " " + part.astype("string").fillna("")
-    joined = joined.str.replace(r"\s+", " ", regex=True).str.strip()
-    return joined.mask(joined == "").astype("string")
+    arrays = [pa.array(p.astype("string").array).cast(pa.large_string()) for p in parts]
+    # (null_handling="skip" drops all-null rows in this pyarrow version: replace + collapse)
+    joined = pc.binary_join_element_wise(*arrays, pa.scalar(" ", pa.large_string()),
+                                         null_handling="replace", null_replacement="")
+    joined = pc.utf8_trim_whitespace(pc.replace_substring_regex(joined, r"\s+", " "))
+    out = pd.Series(pd.arrays.ArrowStringArray(joined.cast(pa.large_string())),
+                    index=numero.index)
+    return out.mask(out == "").astype("string")
 
 
 def departement_of_commune(codes: pd.Series) -> pd.Series:

@@ -49,7 +49,7 @@ from etl.schema import (
     SourceResult,
     empty_rejects,
 )
-from etl.sirene_files import SireneFiles, file_sha256, find_sirene_files, open_table_file
+from etl.sirene_files import SireneFiles, file_digest, find_sirene_files, open_table_file
 from observatory.errors import DataValidationError, explain
 
 __all__ = [
@@ -122,8 +122,9 @@ def read_sirene(source: str | Path | SireneFiles, *, ess_sirens: Iterable[str] |
         ``ancien_code``/``code`` (reference geography) so that old codes are matched to the
         département of their current commune.
     count_filtered : bool
-        Count the establishments filtered out (non-ESS or outside the territory): one extra
-        pass over the establishment file (free for Parquet).
+        Count the establishments filtered out (non-ESS or outside the territory): rows of
+        the establishment file counted during the checksum pass (Parquet metadata; zips
+        while extracting), minus the establishments read.
     hash_files : bool
         Record the SHA-256 of each input file.
     workdir : path, optional
@@ -151,7 +152,7 @@ def read_sirene(source: str | Path | SireneFiles, *, ess_sirens: Iterable[str] |
                if files.geolocalisation else None)
         steps.update(1)
         con = duckdb.connect(config={"temp_directory": str(scratch / "duckdb"),
-                                     "memory_limit": "2GB"})
+                                     "memory_limit": "1536MB"})
         sirens = pd.DataFrame({"siren": pd.Series(list(ess_sirens or ()), dtype="string")})
         sirens["siren"] = sirens["siren"].str.strip().str.zfill(9)
         con.register("ess_list_df", sirens)
@@ -178,32 +179,45 @@ def read_sirene(source: str | Path | SireneFiles, *, ess_sirens: Iterable[str] |
                 FROM {et.select_sql(list(ET_COLUMNS), _PAD)} e
                 JOIN ul u ON e.siren = u.siren
                 WHERE {_territory_sql(departements)}""")
-            total = (con.execute(f"SELECT count(*) FROM {et.select_sql(['siren'])}").fetchone()[0]
-                     if count_filtered else None)
+            total = None
             steps.update(1)
             if geo is not None:
                 con.execute(f"""
                     CREATE TABLE geo AS
                     SELECT g.* FROM {geo.select_sql(list(GEO_COLUMNS), _PAD)} g
                     WHERE g.siret IN (SELECT siret FROM et)""")
-                geo_frame = con.execute("SELECT * FROM geo").df()
+                geo_frame = _fetch(con, "SELECT * REPLACE (" + ", ".join(
+                    f"{_num(c)} AS {c}" for c in ("x_longitude", "y_latitude", "x", "y", "epsg")
+                ) + ") FROM geo")
             else:
                 geo_frame = pd.DataFrame(columns=list(GEO_COLUMNS))
-            et_frame = con.execute("SELECT * FROM et").df()
+            et_frame = _fetch(con, "SELECT * REPLACE (" + ", ".join(
+                f"{_num(c)} AS {c}" for c in ("coordonneeLambertAbscisseEtablissement",
+                                              "coordonneeLambertOrdonneeEtablissement")
+            ) + ") FROM et")
             units_without = con.execute(
                 "SELECT count(*) FROM ul WHERE siren NOT IN (SELECT siren FROM et)"
-            ).fetchone()[0] if not departements else None
+            ).fetchall()[0][0] if not departements else None
         steps.update(1)
         con.close()
         structures, rejects = normalise_establishments(et_frame, geo_frame)
         steps.update(1)
         read = len(et_frame)
         vintage = _vintage(files)
+        digests = {}
+        for table in (ul, et, geo):
+            if table is None:
+                continue
+            count = count_filtered and table is et and table.rows is None
+            digest, rows = file_digest(table.path, hash_file=hash_files, count_lines=count)
+            digests[table.path.name] = digest or ""
+            if table is et and count_filtered:
+                total = table.rows if table.rows is not None else rows
         structures["millesimes"] = json.dumps({SOURCE: vintage})
         result = SourceResult(
             source=SOURCE, structures=structures, rejects=rejects, read=read, vintage=vintage,
             filtered=(total - read) if total is not None else 0,
-            files={p.name: (file_sha256(p) if hash_files else "") for p in files.paths()},
+            files=digests,
         )
         result.notes = {"ess_units_without_establishment": units_without,
                         "geolocalisation_file": files.geolocalisation is not None}
@@ -238,6 +252,25 @@ class _DuckdbErrors:
                                   offenders=[names]) from exc
 
 
+def _num(column: str) -> str:
+    """SQL turning a text coordinate ("843543.2", "843543,2", "[ND]", "") into a DOUBLE."""
+    return f"TRY_CAST(replace(\"{column}\", ',', '.') AS DOUBLE)"
+
+
+def _arrow_types(kind):
+    import pyarrow as pa
+
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return pd.StringDtype()
+    return None
+
+
+def _fetch(con, sql: str) -> pd.DataFrame:
+    """Query result as a frame of Arrow-backed strings (no Python objects: memory)."""
+    table = con.sql(sql).to_arrow_table()
+    return table.to_pandas(types_mapper=_arrow_types, self_destruct=True)
+
+
 def _vintage(files: SireneFiles) -> str:
     stamps = [dt.datetime.fromtimestamp(p.stat().st_mtime, tz=dt.UTC).date()
               for p in (files.unite_legale, files.etablissement)]
@@ -245,6 +278,8 @@ def _vintage(files: SireneFiles) -> str:
 
 
 def _to_float(values: pd.Series) -> np.ndarray:
+    if pd.api.types.is_float_dtype(values.dtype):  # already parsed by DuckDB
+        return np.array(values.to_numpy(dtype=float, na_value=np.nan), copy=True)
     text = nd_to_na(values).str.replace(",", ".", regex=False)
     return np.array(pd.to_numeric(text, errors="coerce").astype("float64")
                     .to_numpy(na_value=np.nan), copy=True)
@@ -335,11 +370,15 @@ def normalise_establishments(et: pd.DataFrame, geo: pd.DataFrame | None = None
     Pure function; rejects: ``siret_invalide``, ``siret_en_double`` (first kept),
     ``localisation_absente`` (no commune code and no usable coordinates).
     """
-    et = et.reset_index(drop=True).astype("string")
+    et = et.reset_index(drop=True)
+    et = et.astype({c: "string" for c in et.columns
+                    if not pd.api.types.is_float_dtype(et[c].dtype)})
     for column in ET_COLUMNS + UL_COLUMNS + ("liste_ess_france",):
         if column not in et:
             et[column] = pd.Series(pd.NA, index=et.index, dtype="string")
-    geo = (geo if geo is not None else pd.DataFrame(columns=list(GEO_COLUMNS))).astype("string")
+    geo = geo if geo is not None else pd.DataFrame(columns=list(GEO_COLUMNS))
+    geo = geo.astype({c: "string" for c in geo.columns
+                      if not pd.api.types.is_float_dtype(geo[c].dtype)})
     for column in GEO_COLUMNS:
         if column not in geo:
             geo[column] = pd.Series(pd.NA, index=geo.index, dtype="string")

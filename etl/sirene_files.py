@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import shutil
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ __all__ = [
     "OFFICIAL_NAMES",
     "SireneFiles",
     "TableFile",
+    "file_digest",
     "file_sha256",
     "find_sirene_files",
     "open_table_file",
@@ -85,11 +85,29 @@ def find_sirene_files(directory: str | Path) -> SireneFiles:
 
 def file_sha256(path: Path, chunk: int = 1 << 22) -> str:
     """SHA-256 of a file, read in chunks."""
-    digest = hashlib.sha256()
+    return file_digest(path, chunk=chunk)[0]
+
+
+def file_digest(path: Path, *, hash_file: bool = True, count_lines: bool = False,
+                chunk: int = 1 << 22) -> tuple[str | None, int | None]:
+    """SHA-256 and/or CSV data-row count of a file in one read.
+
+    The row count is the number of line ends minus the header (plus a last line without
+    line end); exact for SIRENE files, whose fields carry no line breaks.
+    """
+    digest = hashlib.sha256() if hash_file else None
+    lines, last = 0, b"\n"
     with open(path, "rb") as handle:
         while block := handle.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
+            if digest is not None:
+                digest.update(block)
+            if count_lines:
+                lines += block.count(b"\n")
+                last = block[-1:]
+    rows = None
+    if count_lines:
+        rows = max(lines + (0 if last == b"\n" else 1) - 1, 0)
+    return (digest.hexdigest() if digest is not None else None), rows
 
 
 @dataclass(frozen=True)
@@ -102,6 +120,7 @@ class TableFile:
     delimiter: str
     columns: tuple[str, ...]
     text_columns: frozenset[str]  # columns already stored as text
+    rows: int | None = None  # data rows when known without a pass (Parquet, extracted zip)
 
     def select_sql(self, columns: list[str], pad: dict[str, int] | None = None) -> str:
         """``(SELECT ... FROM read_xxx(...))`` selecting ``columns`` as VARCHAR.
@@ -206,15 +225,16 @@ def open_table_file(path: Path, *, delimiter: str, required: tuple[str, ...],
         text_columns = frozenset(f.name for f in schema
                                  if pa.types.is_string(f.type) or pa.types.is_large_string(f.type))
         readable, kind = path, "parquet"
+        rows = pq.ParquetFile(path).metadata.num_rows
     elif suffix == ".zip":
-        readable = _extract_member(path, workdir, name)
+        readable, rows = _extract_member(path, workdir, name)
         with open(readable, "rb") as handle:
             columns = _csv_header(handle.read(_SNIFF_BYTES), name, delimiter)
         text_columns, kind = frozenset(columns), "csv"
     else:
         with open(path, "rb") as handle:
             columns = _csv_header(handle.read(_SNIFF_BYTES), name, delimiter)
-        readable, kind, text_columns = path, "csv", frozenset(columns)
+        readable, kind, text_columns, rows = path, "csv", frozenset(columns), None
     missing = [c for c in required if c not in columns]
     if missing:
         other = ";" if delimiter == "," else ","
@@ -227,10 +247,11 @@ def open_table_file(path: Path, *, delimiter: str, required: tuple[str, ...],
             f"Found: {', '.join(columns[:40])}.",
             "Use the file as published by INSEE (columns may have been renamed or dropped).",
         ), offenders=missing)
-    return TableFile(path, readable, kind, delimiter, columns, text_columns)
+    return TableFile(path, readable, kind, delimiter, columns, text_columns, rows)
 
 
-def _extract_member(path: Path, workdir: Path, name: str) -> Path:
+def _extract_member(path: Path, workdir: Path, name: str) -> tuple[Path, int]:
+    """Stream the CSV of an official zip to ``workdir``; return it and its data-row count."""
     try:
         archive = zipfile.ZipFile(path)
     except zipfile.BadZipFile as exc:
@@ -252,6 +273,10 @@ def _extract_member(path: Path, workdir: Path, name: str) -> Path:
             ), offenders=[m.filename for m in archive.infolist()])
         workdir.mkdir(parents=True, exist_ok=True)
         target = workdir / Path(member.filename).name
+        lines, last = 0, b"\n"
         with archive.open(member) as src, open(target, "wb") as dst:
-            shutil.copyfileobj(src, dst, length=1 << 22)
-    return target
+            while block := src.read(1 << 22):
+                dst.write(block)
+                lines += block.count(b"\n")
+                last = block[-1:]
+    return target, max(lines + (0 if last == b"\n" else 1) - 1, 0)
