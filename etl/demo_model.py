@@ -468,7 +468,9 @@ def _declared_codes(codes: np.ndarray, changes, rng: np.random.Generator,
     kind = np.zeros(codes.size, dtype=np.int8)
     if len(changes) == 0 or codes.size == 0:
         return declared, kind
-    changes = changes[changes["ancien_code"] != changes["code"]]
+    # same département only: e.g. the pre-1976 Corsican codes 20xxx never appear in SIRENE
+    changes = changes[(changes["ancien_code"] != changes["code"])
+                      & (changes["ancien_code"].str.slice(0, 2) == changes["code"].str.slice(0, 2))]
     for nature_is_arr, k in ((True, 2), (False, 1)):
         sub = changes[(changes["nature"] == "arrondissement_municipal") == nature_is_arr]
         sub = sub.sort_values(["code", "ancien_code"])
