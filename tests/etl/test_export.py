@@ -1,0 +1,106 @@
+"""Export formats (pure function) and the fallback structure-level diff (etl.diff)."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+
+from etl import export
+from etl.diff import diff, diff_structures
+from etl.schema import empty_rejects, empty_structures
+from observatory.errors import ConfigurationError
+
+
+def _structures(rows: list[dict]) -> pd.DataFrame:
+    base = empty_structures()
+    return pd.concat([base, pd.DataFrame(rows)], ignore_index=True).astype(
+        base.dtypes.to_dict())
+
+
+ROWS = [
+    {"siret": "00000000000011", "siren": "000000000", "nom": "Café « Solidaire »",
+     "famille_ess": "association", "commune": "21104", "epci": "200070944",
+     "departement": "21", "region": "27", "longitude": 5.05, "latitude": 47.35,
+     "location_precision": "geoloc_insee", "etat_administratif": "A",
+     "date_creation": pd.Timestamp("2015-03-02"), "employeur": True, "annee_effectif": 2023},
+    {"siret": "00000000000029", "siren": "000000000", "nom": "Ressourcerie",
+     "famille_ess": "cooperative", "commune": "21100", "epci": "242100410",
+     "departement": "21", "region": "27", "longitude": 4.95, "latitude": 47.25,
+     "location_precision": "centroide_commune", "etat_administratif": "F"},
+]
+
+
+def test_csv_has_bom_semicolons_and_contract_columns(tmp_path):
+    path = export.export_table(_structures(ROWS), tmp_path / "s.csv")
+    raw = path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    header = raw[3:].split(b"\r\n" if b"\r\n" in raw else b"\n")[0].decode()
+    assert header.split(";")[:12] == list(export.STRUCTURE_EXPORT_COLUMNS)
+    back = pd.read_csv(path, sep=";", dtype=str, encoding="utf-8-sig")
+    assert back["nom"].tolist() == ["Café « Solidaire »", "Ressourcerie"]
+    assert back["date_creation"].tolist()[0] == "2015-03-02"
+    assert not list(tmp_path.glob(".*part*"))
+
+
+def test_xlsx_geojson_gpkg_roundtrip(tmp_path):
+    frame = _structures(ROWS)
+    xlsx = pd.read_excel(export.export_table(frame, tmp_path / "s.xlsx"), dtype=str)
+    assert xlsx["siret"].tolist() == ["00000000000011", "00000000000029"]
+    for name in ("s.geojson", "s.gpkg"):
+        geo = gpd.read_file(export.export_table(frame, tmp_path / name))
+        assert geo.crs.to_epsg() == 4326
+        np.testing.assert_allclose(geo.geometry.x, [5.05, 4.95])
+        assert geo["famille_ess"].tolist() == ["association", "cooperative"]
+
+
+def test_rejects_export_and_refusals(tmp_path, monkeypatch):
+    rejects = pd.concat([empty_rejects(), pd.DataFrame({
+        "source": ["sirene"], "ligne": [None], "siret": ["1"], "raison": ["siret_invalide: 1"],
+        "donnees": ['{"siret": "1"}']})], ignore_index=True)
+    back = pd.read_csv(export.export_table(rejects, tmp_path / "r.csv", kind="rejects"),
+                       sep=";", encoding="utf-8-sig", dtype=str)
+    assert back.columns.tolist()[:4] == ["source", "ligne", "siret", "raison"]
+    with pytest.raises(ConfigurationError, match="GeoJSON"):
+        export.export_table(rejects, tmp_path / "r.geojson", kind="rejects")
+    with pytest.raises(ConfigurationError, match="extension"):
+        export.export_table(rejects, tmp_path / "r.parquet", kind="rejects")
+    monkeypatch.setattr(export, "_EXCEL_MAX_ROWS", 1)
+    with pytest.raises(ConfigurationError, match="Excel"):
+        export.export_table(_structures(ROWS), tmp_path / "s.xlsx")
+    with pytest.raises(ConfigurationError, match="lacks column"):
+        export.export_table(_structures(ROWS).drop(columns="epci"), tmp_path / "x.csv")
+
+
+def test_diff_structures_and_counts():
+    a = _structures([
+        {**ROWS[0]},
+        {**ROWS[1], "etat_administratif": "A"},
+        {"siret": "3", "commune": "21105", "epci": "200070944", "departement": "21",
+         "region": "27", "longitude": 5.15, "latitude": 47.35, "etat_administratif": "A",
+         "nom": "Old"},
+        {"siret": "4", "commune": "21105", "epci": "200070944", "departement": "21",
+         "region": "27", "longitude": 5.15, "latitude": 47.35, "etat_administratif": "A"},
+    ])
+    b = _structures([
+        {**ROWS[0], "longitude": 5.0505},                      # ~38 m: not a move
+        {**ROWS[1]},                                           # closed
+        {"siret": "3", "commune": "21105", "epci": "200070944", "departement": "21",
+         "region": "27", "longitude": 5.15, "latitude": 47.351, "etat_administratif": "A",
+         "nom": "New"},                                        # renamed, 111 m: moved
+        {"siret": "5", "commune": "21101", "epci": "242100410", "departement": "21",
+         "region": "27", "longitude": 5.05, "latitude": 47.25, "etat_administratif": "A"},
+    ])
+    detail = diff_structures(a, b).set_index("siret")
+    assert detail["changement"].to_dict() == {
+        "00000000000011": "inchangee", "00000000000029": "fermee", "3": "deplacee",
+        "4": "disparue", "5": "nouvelle"}
+    assert detail.loc["3", "champs_modifies"] == "nom"
+    assert 100 < detail.loc["3", "distance_m"] < 125
+    table = diff(a, b, level="epci")
+    assert table.loc["200070944", ["deplacee", "disparue", "structures_a",
+                                   "structures_b"]].tolist() == [1, 1, 3, 2]
+    assert table.loc["242100410", ["fermee", "nouvelle"]].tolist() == [1, 1]
+    with pytest.raises(ConfigurationError):
+        diff(a, b, level="canton")
