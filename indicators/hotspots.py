@@ -108,6 +108,13 @@ def hot_spots(territories, values: pd.Series, *, permutations: int = 999,
     y = vals[keep].to_numpy(dtype="float64")
     w = contiguity_weights(sub)[0] if weights is None else weights
     if list(w.id_order) != list(sub.index):
+        if set(w.id_order) != set(sub.index):
+            raise DataValidationError(explain(
+                "The weights given do not cover exactly the territories with a value.",
+                f"{len(w.id_order)} ids in the weights, {len(sub)} territories with a value "
+                "and a geometry.",
+                "Build the weights on those territories (contiguity_weights), or omit "
+                "weights=."))
         w.id_order = list(sub.index)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -48,7 +48,10 @@ def _objects(values) -> np.ndarray:
 def encode(values, categories) -> np.ndarray:
     """Position of each value in ``categories`` (int64; -1 for missing or not found)."""
     arr = arrow(values)
-    cats = pa.array([str(c) for c in categories], type=pa.string()).cast(arr.type)
+    if isinstance(categories, pd.Index) and len(categories):
+        cats = arrow(categories).combine_chunks().cast(arr.type)
+    else:
+        cats = pa.array([str(c) for c in categories], type=pa.string()).cast(arr.type)
     idx = pc.fill_null(pc.index_in(arr, value_set=cats), -1)
     return idx.to_numpy().astype("int64", copy=False)
 
