@@ -20,7 +20,10 @@ from indicators.rollup import compute_intensive, rollup
 from indicators.rural import density_levels, rural_mask
 from observatory.errors import DataValidationError, explain
 
-__all__ = ["MAIN_COLUMNS", "commune_base", "indicator_table", "territory_codes"]
+__all__ = ["MAIN_COLUMNS", "NO_GEOMETRY_REASON", "commune_base", "indicator_table",
+           "territory_codes"]
+
+NO_GEOMETRY_REASON = "contour de la commune inconnu : distance non calculée"
 
 #: Columns shown first, in this order (contract with the CLI and the app).
 MAIN_COLUMNS = (
@@ -184,10 +187,10 @@ def indicator_table(structures: pd.DataFrame, communes: pd.DataFrame, level: str
         dist = base["distance_structure_km"].to_numpy()
         out["distance_structure_km"] = pd.array(np.where(np.isfinite(dist), dist, np.nan),
                                                 dtype="Float64")
-        no_struct = np.isinf(dist)
         motif = np.array(out["motif_na"].astype("object").to_numpy(), dtype=object)
-        motif[no_struct] = [NO_STRUCTURE_REASON if pd.isna(m) else f"{m} ; {NO_STRUCTURE_REASON}"
-                            for m in motif[no_struct]]
+        for mask, text in ((np.isinf(dist), NO_STRUCTURE_REASON),
+                           (np.isnan(dist), NO_GEOMETRY_REASON)):
+            motif[mask] = [text if pd.isna(m) else f"{m} ; {text}" for m in motif[mask]]
         out["motif_na"] = pd.array(motif, dtype="string")
         commune_key = np.arange(len(communes), dtype="int64")
         if density is not None:

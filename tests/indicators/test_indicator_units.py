@@ -95,3 +95,12 @@ def test_moved_structure_changes_distance_not_counts(grid):
     # centre of 21002 is (15, 5) km: from (1, 1) -> √(14² + 4²); from (9, 9) -> √(6² + 4²)
     assert ta.loc["21002", "distance_structure_km"] == pytest.approx(np.hypot(14, 4), abs=1e-3)
     assert tb.loc["21002", "distance_structure_km"] == pytest.approx(np.hypot(6, 4), abs=1e-3)
+
+
+def test_commune_without_geometry_gets_a_reason(grid, base_structures):
+    g = grid.copy()
+    g.loc["21002", "geometry"] = None
+    t = indicator_table(base_structures, g, "commune")
+    assert pd.isna(t.loc["21002", "distance_structure_km"])
+    assert "contour de la commune inconnu" in t.loc["21002", "motif_na"]
+    assert t.loc["21003", "distance_structure_km"] > 0
