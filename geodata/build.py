@@ -31,6 +31,7 @@ from geodata.crs import WGS84, area_km2, check_crs
 from geodata.display import build_display_layers
 from geodata.repair import (
     REPAIR_COLUMNS,
+    absorbing_communes,
     attribute_holes,
     find_holes,
     fix_invalid,
@@ -133,9 +134,11 @@ def communes_from_packages(df_communes: pd.DataFrame, dec_communes: list[dict],
     repairs += rows
     metro = frame["zone"] == "metro"
     holes = find_holes(geometry[metro], frame.loc[metro, "departement"])
-    absorbers = {r["code"] for r in dec_communes
-                 if r.get("type") == "commune-actuelle" and r.get("anciensCodes")}
-    geometry, rows = attribute_holes(holes, geometry, frame["departement"], absorbers)
+    absorbers = absorbing_communes(dec_communes)
+    with_geometry = set(df_communes.loc[df_communes["geometry"].notna(), "code"])
+    preferred = absorbing_communes(dec_communes, lambda old: old not in with_geometry)
+    geometry, rows = attribute_holes(holes, geometry, frame["departement"], absorbers,
+                                     preferred=preferred)
     repairs += rows
     geometry, rows = fix_invalid(geometry, frame["departement"])
     repairs += rows

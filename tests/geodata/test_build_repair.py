@@ -109,3 +109,52 @@ def test_union_polygons_coverage_and_overlaps():
     union = union_polygons(overlapping)
     assert union.is_valid and abs(union.area - 2 * cell(0, 0).area) < 1e-15
     assert union_polygons([None, shapely.Polygon()]).is_empty
+
+
+def test_absorbers_exclude_mere_renumberings():
+    from geodata.repair import absorbing_communes, is_recoding
+
+    assert is_recoding("78427", "95427") and is_recoding("20004", "2A004")
+    assert not is_recoding("93059", "93066") and not is_recoding("75059", "93066")
+    rows = [
+        {"code": "93066", "type": "commune-actuelle", "anciensCodes": ["75066", "93059"]},
+        {"code": "95427", "type": "commune-actuelle", "anciensCodes": ["78427"]},
+        {"code": "2A004", "type": "commune-actuelle", "anciensCodes": ["20004"]},
+        {"code": "01001", "type": "commune-actuelle"},
+        {"code": "01002", "type": "commune-deleguee", "anciensCodes": ["01003"]},
+    ]
+    assert absorbing_communes(rows) == {"93066": 1}
+    assert absorbing_communes(rows, lambda old: old != "93059") == {}
+
+
+def test_former_commune_without_geometry_is_preferred():
+    geometry, deps = layer(GRID)
+    holes = find_holes(geometry, deps)
+    out, log = attribute_holes(holes, geometry, deps, absorbers={"B", "D", "G"},
+                               preferred={"D": 1})
+    assert log[0]["commune"] == "D" and log[0]["rule"] == "ancienne_commune_sans_geometrie"
+    assert abs(out["D"].area - 3 * cell(0, 0).area) < 1e-12
+    _, log = attribute_holes(holes, geometry, deps, absorbers={"B", "D", "G"},
+                             preferred={"D": 1, "B": 2})
+    assert log[0]["commune"] == "B" and log[0]["rule"] == "plus_longue_frontiere_commune"
+
+
+def test_a_former_commune_explains_one_hole_only():
+    #   y=2  A   B  B  B  C
+    #   y=1  AA  .  E  .  F      two one-cell holes at (1, 1) and (3, 1)
+    #   y=0  G   H  H  H  I
+    grid = {"A": [(0, 2)], "B": [(1, 2), (2, 2), (3, 2)], "C": [(4, 2)], "AA": [(0, 1)],
+            "E": [(2, 1)], "F": [(4, 1)], "G": [(0, 0)], "H": [(1, 0), (2, 0), (3, 0)],
+            "I": [(4, 0)]}
+    geometry, deps = layer(grid)
+    holes = sorted(find_holes(geometry, deps), key=lambda h: h.centroid.x)
+    assert len(holes) == 2
+    # B and AA each lost one former commune without geometry; H absorbed one that has one.
+    out, log = attribute_holes(holes, geometry, deps, absorbers={"AA", "B", "H"},
+                               preferred={"AA": 1, "B": 1})
+    by_x = {round(h.centroid.x, 3): row for h, row in zip(holes, log, strict=True)}
+    left, right = by_x[round(holes[0].centroid.x, 3)], by_x[round(holes[1].centroid.x, 3)]
+    # Right hole: only B has a former commune left -> B; then left hole: only AA left.
+    assert right["commune"] == "B" and right["rule"] == "ancienne_commune_sans_geometrie"
+    assert left["commune"] == "AA" and left["rule"] == "ancienne_commune_sans_geometrie"
+    assert abs(out["AA"].area - 2 * cell(0, 0).area) < 1e-12

@@ -71,6 +71,7 @@ def test_hole_repairs_logged(reference):
     holes = repairs[repairs["kind"] == "trou"]
     assert 40 <= len(holes) <= 70
     assert set(holes["rule"]) <= {"voisin_unique_avec_anciens_codes",
+                                  "ancienne_commune_sans_geometrie",
                                   "plus_longue_frontiere_commune", "aucun_voisin_candidat"}
     attributed = holes["commune"].dropna()
     assert reference.communes.loc[attributed, "geometry_repaired"].all()
@@ -135,3 +136,61 @@ def test_population_equals_shared_population(reference, shared_data):
     expected = table.set_index("code")["population"].astype("Int64")
     got = reference.communes["population"].reindex(expected.index)
     assert (got == expected).all()
+
+
+@pytest.mark.integration
+def test_geometries_match_shared_boundaries(reference, shared_data):
+    import gzip
+
+    import geopandas as gpd
+
+    from geodata.crs import area_km2
+
+    theirs = gpd.read_parquet(shared_data / "boundaries" / "communes_france.parquet")
+    theirs = theirs.set_index(theirs["code"].astype("string"))
+    ours = reference.communes
+    same = theirs.index[~theirs["geometry_repaired"].astype(bool)].intersection(
+        ours.index[~ours["geometry_repaired"]])
+    assert len(same) > 34_000
+    their_area = pd.Series(area_km2(theirs.geometry[same], theirs.loc[same, "departement"]),
+                           index=same)
+    ratio = ours.loc[same, "superficie_km2"] / their_area
+    assert ((ratio - 1).abs() < 0.001).mean() > 0.999
+    with gzip.open(shared_data / "boundaries" / "departements_france.geojson.gz") as handle:
+        deps = gpd.read_file(handle).set_index("code")
+    dep_area = pd.Series(area_km2(deps.geometry, deps.index), index=deps.index)
+    # Both sides repaired holes differently (and we gave 12218 and 49126 a geometry):
+    # compare the areas before repairs.
+    our_log = pd.read_csv(reference.directory / "repairs.csv", dtype={"departement": str})
+    our_log = our_log[our_log["kind"].isin(["trou", "geometrie_absente"])
+                      & our_log["commune"].notna()]
+    their_log = pd.read_csv(shared_data / "boundaries" / "geometry_repair_log.csv",
+                            dtype=str)
+    their_log = their_log[their_log["attributed_to"].notna()]
+    ours_base = reference.departements["superficie_km2"] - our_log.groupby(
+        "departement")["area_km2"].sum().reindex(reference.departements.index, fill_value=0)
+    theirs_base = dep_area - their_log["hole_km2"].astype(float).groupby(
+        their_log["departement"]).sum().reindex(dep_area.index, fill_value=0)
+    ratio = ours_base.reindex(theirs_base.index) / theirs_base
+    assert ((ratio - 1).abs() < 0.01).all(), ratio[(ratio - 1).abs() >= 0.01]
+
+
+@pytest.mark.integration
+def test_hole_attribution_agrees_with_2018_lookup(reference, shared_data):
+    """The shared boundaries attributed holes by looking up the 2018 commune under each
+    one (an independent method); our neighbour rules should mostly agree."""
+    ours = pd.read_csv(reference.directory / "repairs.csv", dtype=str)
+    ours = ours[(ours["kind"] == "trou") & ours["commune"].notna()]
+    theirs = pd.read_csv(shared_data / "boundaries" / "geometry_repair_log.csv", dtype=str)
+    theirs = theirs[theirs["attributed_to"].notna()]
+    theirs_area = theirs["hole_km2"].astype(float)
+    agree = compared = 0
+    for _, row in ours.iterrows():
+        area = float(row["area_km2"])
+        same = theirs[(theirs["departement"] == row["departement"])
+                      & ((theirs_area - area).abs() <= 0.03 * area + 0.002)]
+        if len(same):
+            compared += 1
+            agree += int(same.iloc[0]["attributed_to"] == row["commune"])
+    assert compared >= 30
+    assert agree / compared >= 0.9, (agree, compared)
