@@ -200,6 +200,7 @@ class DemoModel:
     qualite_33_share: float = 0.05
     broken_share: float = 0.004
     old_code_share: float = 0.15  # of the rows of a commune that has old codes
+    neighbour_share: float = 0.003  # declared commune = a neighbour of the point's commune
     partial_diffusion_share: float = 0.2  # of natural persons (statutDiffusion "P")
     non_ess_flag_empty_share: float = 0.2
     quarterly_creations: float = 0.03
@@ -489,6 +490,30 @@ def _declared_codes(codes: np.ndarray, changes, rng: np.random.Generator,
     return declared, kind
 
 
+def _neighbour_codes(declared: np.ndarray, kind: np.ndarray, commune: np.ndarray, communes,
+                     rng: np.random.Generator, share: float) -> None:
+    """For ``share`` of the rows declared with their current code, declare a neighbouring
+    commune of the same département instead (kind 3), as when a point geocoded near a border
+    falls in the next commune: the ETL keeps the assigned commune and flags the disagreement.
+    Modifies ``declared`` and ``kind`` in place."""
+    rows = np.flatnonzero((kind == 0) & (rng.random(kind.size) < share))
+    if rows.size == 0 or len(communes) < 2:
+        return
+    geoms = communes.geometry.to_numpy()
+    tree = shapely.STRtree(geoms)
+    codes = communes.index.to_numpy(dtype=object)
+    wanted = np.unique(commune[rows])
+    pairs = tree.query(geoms[wanted], predicate="touches")
+    neighbours: dict[int, np.ndarray] = {}
+    for w in range(wanted.size):
+        neighbours[int(wanted[w])] = pairs[1][pairs[0] == w]
+    for row in rows:
+        options = neighbours[int(commune[row])]
+        if options.size:
+            declared[row] = codes[options[rng.integers(0, options.size)]]
+            kind[row] = 3
+
+
 def build_rows(communes, changes, date, rng: np.random.Generator, model: DemoModel,
                serials: dict[str, int], *, ess_active, ess_closed, other_active, other_closed,
                created_after=None):
@@ -655,6 +680,7 @@ def build_rows(communes, changes, date, rng: np.random.Generator, model: DemoMod
     lon[order_c], lat[order_c] = lon_s, lat_s
     code = codes[commune]
     declared, declared_kind = _declared_codes(code, changes, rng, model.old_code_share)
+    _neighbour_codes(declared, declared_kind, commune, communes, rng, model.neighbour_share)
     epsg = _epsg(dep)
     x, y = _project(lon, lat, epsg)
     broken = np.where(rng.random(n) < model.broken_share, rng.integers(1, 4, n), 0)
@@ -683,6 +709,10 @@ def build_rows(communes, changes, date, rng: np.random.Generator, model: DemoMod
     arr_rows = np.flatnonzero(declared_kind == 2)
     if arr_rows.size:
         city_of_row[arr_rows] = [f"{city_of_row[i]} {int(declared[i][-2:])}" for i in arr_rows]
+    next_door = np.flatnonzero(declared_kind == 3)
+    if next_door.size:
+        city_of = dict(zip(codes, city, strict=True))
+        city_of_row[next_door] = [city_of[declared[i]] for i in next_door]
     street_no = rng.integers(1, 150, n)
     has_no = rng.random(n) < 0.85
     site_sign = (~ess | (seq == 0) | (rng.random(n) < 0.5))
@@ -764,6 +794,7 @@ def build_rows(communes, changes, date, rng: np.random.Generator, model: DemoMod
         "coord_inversees": int(swapped.sum()), "coord_nd": int((broken == 3).sum()),
         "codes_anciens": int((declared_kind == 1).sum()),
         "codes_arrondissement": int((declared_kind == 2).sum()),
+        "codes_commune_voisine": int((declared_kind == 3).sum()),
         "lignes_geoloc": g, "lignes_lambert": int(lambert.sum()),
     }
     return {"unite_legale": (unite_legale, n_units), "etablissement": (etablissement, n),

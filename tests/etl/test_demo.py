@@ -193,6 +193,15 @@ def test_special_rows_the_etl_must_handle(demo):
                                    lat[valid].to_numpy())
     assert (~anywhere).sum() >= 1
     assert geo["siret"].isin(et["siret"]).all() and len(geo) < len(et)
+    # a few rows declare the neighbouring commune of their point (border geocoding)
+    both = et.merge(geo, on="siret", validate="1:1")
+    current = both["codeCommuneEtablissement"].isin(ref.communes.index)
+    other = both[current & (both["plg_code_commune"] != "[ND]")
+                 & (both["codeCommuneEtablissement"] != both["plg_code_commune"])]
+    assert len(other) > 0
+    polygons = ref.communes.geometry
+    assert all(polygons[a].touches(polygons[b]) for a, b in zip(
+        other["codeCommuneEtablissement"], other["plg_code_commune"], strict=True))
 
 
 def test_families_legal_forms_and_sectors_are_consistent(demo):
