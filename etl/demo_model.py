@@ -20,7 +20,7 @@ Counts per commune
   Poisson(lambda).  A hamlet of 20 inhabitants still has about an 18 % chance of one ESS
   establishment and most tiny communes get none: these are the *zones blanches*.
   Check (measured, not calibrated): for Côte-d'Or the model puts at least one *employer* ESS
-  establishment in 47 % of the 698 communes and no ESS establishment at all in 26 % of them;
+  establishment in 48 % of the 698 communes and no ESS establishment at all in 26 % of them;
   nationally the Panorama 2015 says "deux tiers des communes" host an employer ESS
   establishment (Côte-d'Or has many very small communes: its median commune has about 200
   inhabitants).
