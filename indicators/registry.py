@@ -34,6 +34,7 @@ __all__ = [
     "extensive_columns",
     "family_column",
     "intensive_indicators",
+    "label_fr",
     "section_column",
     "sector_column",
 ]
@@ -253,7 +254,61 @@ COLUMN_LABELS_FR = {
     "dens7": "Grille de densité (7 niveaux)",
     "densite_libelle": "Niveau de densité",
     "densite_source": "Source de la grille de densité",
+    "classe": "Niveau de densité",
+    "classe_libelle": "Niveau de densité",
+    # change between two snapshots (indicators.change)
+    "structures_avant": "Structures actives au trimestre précédent",
+    "structures_apres": "Structures actives au trimestre courant",
+    "nouveaux": "Nouvelles structures",
+    "fermes": "Structures fermées",
+    "deplaces": "Structures déplacées",
+    "entrees_deplacement": "Arrivées par déplacement",
+    "sorties_deplacement": "Départs par déplacement",
+    "variation_nette": "Variation nette",
+    "taux_evolution": "Taux d'évolution (%)",
+    "statut": "Statut",
+    "commune_avant": "Commune au trimestre précédent",
+    "commune_apres": "Commune au trimestre courant",
+    "distance_m": "Distance parcourue (m)",
+    "actif_avant": "Active au trimestre précédent",
+    "actif_apres": "Active au trimestre courant",
+    "champs_modifies": "Champs modifiés",
+    # hot spots (indicators.hotspots)
+    "valeur": "Valeur analysée",
+    "gi_z": "Gi* (score z)",
+    "gi_p": "Gi* (p-value)",
+    "gi_classe": "Points chauds / froids (Gi*)",
+    "lisa_i": "I de Moran local",
+    "lisa_p": "I de Moran local (p-value)",
+    "lisa_quadrant": "Quadrant LISA",
+    "lisa_classe": "Regroupement LISA",
+    # ranks (indicators.ranks)
+    "groupe_pairs": "Groupe de comparaison",
+    "nb_pairs": "Nombre de territoires comparés",
 }
+
+
+def label_fr(column: str) -> str:
+    """French label of any output column (indicators, ranks, quotients, distances).
+
+    Examples
+    --------
+    >>> label_fr("rang_structures_per_10k")
+    'Rang : Structures pour 10 000 habitants'
+    >>> label_fr("lq_association")
+    'Quotient de localisation : Associations'
+    """
+    if column in INDICATORS:
+        return INDICATORS[column].label_fr
+    if column in COLUMN_LABELS_FR:
+        return COLUMN_LABELS_FR[column]
+    if column.startswith("rang_"):
+        return f"Rang : {label_fr(column[5:])}"
+    if column.startswith("lq_"):
+        return f"Quotient de localisation : {label_fr('n_' + column[3:])}"
+    if column.startswith("distance_") and column.endswith("_km"):
+        return f"Distance à la structure la plus proche ({label_fr(column[9:-3])}, km)"
+    return column
 
 
 def extensive_columns(columns=None) -> list[str]:

@@ -104,3 +104,19 @@ def test_commune_without_geometry_gets_a_reason(grid, base_structures):
     assert pd.isna(t.loc["21002", "distance_structure_km"])
     assert "contour de la commune inconnu" in t.loc["21002", "motif_na"]
     assert t.loc["21003", "distance_structure_km"] > 0
+
+
+def test_label_fr_covers_derived_outputs(grid, base_structures):
+    from indicators.change import change_by_territory, structure_changes
+    from indicators.ranks import ranks
+    from indicators.registry import label_fr
+
+    t = indicator_table(base_structures, grid, "epci")
+    frames = [ranks(t), location_quotients(t, by="secteur_ess"),
+              structure_distances(base_structures, grid, by="famille_ess"),
+              change_by_territory(base_structures, base_structures, "epci", grid),
+              structure_changes(base_structures, base_structures)]
+    for frame in frames:
+        missing = [c for c in frame.columns if label_fr(c) == c]
+        assert missing == []
+    assert label_fr("rang_structures") == "Rang : Structures de l'ESS actives"
