@@ -261,3 +261,14 @@ def test_bad_arguments_are_explained(tmp_path, demo):
     with pytest.raises(ConfigurationError, match="does not come after"):
         generate_demo_quarters(tmp_path, ref, None, ("2026-T4", "2026-T3"))
     assert not list(tmp_path.glob("*.part"))
+
+
+def test_region_territory_and_model_scale(tmp_path, demo):
+    ref = demo[0]
+    small = generate_demo_files(tmp_path / "r1", ref, {"region": "27"}, seed=3)
+    large = generate_demo_files(tmp_path / "r3", ref, {"region": "27"}, seed=3,
+                                model=DemoModel(scale=3.0))
+    et_small = pd.read_csv(small["etablissement"], dtype=str, keep_default_na=False)
+    et_large = pd.read_csv(large["etablissement"], dtype=str, keep_default_na=False)
+    assert et_small["codeCommuneEtablissement"].str.startswith("21").all()
+    assert 2.2 * len(et_small) < len(et_large) < 3.8 * len(et_small)
