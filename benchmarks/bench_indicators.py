@@ -8,7 +8,8 @@ Targets (2-core machine): everything but the permutation tests < 15 s; Gi* and L
 permutations on all communes < 60 s; peak RSS < 3 GB.
 
 Usage: ``.venv/bin/python benchmarks/bench_indicators.py [--structures 1500000]
-[--permutations 999] [--skip-hotspots]``
+[--permutations 999] [--skip-hotspots] [--snapshot 2026-T4]`` (``--snapshot``: read a stored
+snapshot, e.g. a national demo one, instead of generating structures).
 """
 
 from __future__ import annotations
@@ -112,6 +113,8 @@ def main(argv=None) -> int:
     parser.add_argument("--structures", type=int, default=1_500_000)
     parser.add_argument("--permutations", type=int, default=999)
     parser.add_argument("--skip-hotspots", action="store_true")
+    parser.add_argument("--snapshot", help="use this stored snapshot (e.g. a national demo "
+                        "snapshot) instead of synthetic structures")
     args = parser.parse_args(argv)
 
     from geodata.reference import load_reference
@@ -129,9 +132,16 @@ def main(argv=None) -> int:
     with step("load_reference()"):
         ref = load_reference()
     communes = ref.communes
-    with step(f"generate {args.structures:,} synthetic structures (not timed in total)"):
-        structures = synthetic_structures(communes, args.structures)
-        density = approximate_density(communes)
+    if args.snapshot:
+        from observatory.storage import load_snapshot
+
+        with step(f"load snapshot {args.snapshot} (not timed in total)"):
+            structures = pd.DataFrame(load_snapshot(args.snapshot).structures).drop(
+                columns="geometry", errors="ignore")
+    else:
+        with step(f"generate {args.structures:,} synthetic structures (not timed in total)"):
+            structures = synthetic_structures(communes, args.structures)
+    density = approximate_density(communes)
     print(f"communes: {len(communes):,}; structures: {len(structures):,} "
           f"({int((structures['etat_administratif'] == 'A').sum()):,} active)")
     t_all, c_all = time.perf_counter(), cpu_s()
