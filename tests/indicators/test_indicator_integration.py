@@ -156,3 +156,18 @@ def test_nord_hot_spot_on_lille_is_reproducible(shared_data):
     assert len(hot) > 10 and mel[hot].mean() > 0.9
     hh = a.index[a["lisa_classe"] == "HH"]
     assert len(hh) > 0 and mel[hh].all()
+
+
+def test_normandie_epci_rollup_matches_official_epci_layer(shared_data):
+    communes = load_communes(shared_data, NORMANDIE)
+    pop = communes["population"].astype(int)
+    structures = structures_in(communes, (pop // 2000)[pop >= 2000])
+    epci = indicator_table(structures, communes, "epci")
+    official = gpd.read_file(shared_data / "boundaries" / "epci_normandie.geojson")
+    official = official.set_index(official["code"].astype(str))
+    inside = official[official["nb_communes"].astype(int).eq(
+        epci["nb_communes"].reindex(official.index))]
+    assert len(inside) > 50  # EPCI wholly in Normandie (a few straddle a regional border)
+    got = epci.loc[inside.index, "population"].astype(int)
+    assert (got == inside["population"].astype(int)).all()
+    assert epci["structures"].sum() == len(structures)
