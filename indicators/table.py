@@ -15,13 +15,14 @@ from indicators.counts import commune_counts
 from indicators.coverage import NO_STRUCTURE_REASON, coverage_columns, structure_distances
 from indicators.employment import band_year
 from indicators.prepare import PreparedStructures, encode, prepare_structures
+from indicators.projection import commune_points
 from indicators.registry import FAMILIES, family_column
 from indicators.rollup import compute_intensive, rollup
 from indicators.rural import density_levels, rural_mask
 from observatory.errors import DataValidationError, explain
 
 __all__ = ["MAIN_COLUMNS", "NO_GEOMETRY_REASON", "commune_base", "indicator_table",
-           "territory_codes"]
+           "indicator_tables", "territory_codes"]
 
 NO_GEOMETRY_REASON = "contour de la commune inconnu : distance non calculée"
 
@@ -225,3 +226,32 @@ def indicator_table(structures: pd.DataFrame, communes: pd.DataFrame, level: str
     out.attrs = {"level": "groupe" if groups is not None else level,
                  "structures_sans_commune": base.attrs.get("structures_sans_commune", 0)}
     return out
+
+
+def indicator_tables(structures: pd.DataFrame, communes: pd.DataFrame,
+                     levels=LEVELS, *, names: dict | None = None,
+                     density: pd.DataFrame | None = None, structures_cog: str | None = None,
+                     reference_cog: str | None = None) -> dict[str, pd.DataFrame]:
+    """:func:`indicator_table` for several levels, checking and encoding only once.
+
+    Parameters
+    ----------
+    levels : iterable of str
+        Levels wanted (default: all four).
+    names : dict, optional
+        level -> Series code -> name (e.g. ``{lv: reference.layer(lv)["nom"] ...}``).
+
+    Returns
+    -------
+    dict level -> DataFrame
+    """
+    prepared = validate_inputs(structures, communes, structures_cog=structures_cog,
+                               reference_cog=reference_cog)
+    points = commune_points(communes)
+    base = commune_base(structures, communes, density=density, points=points,
+                        prepared=prepared)
+    names = names or {}
+    return {level: indicator_table(structures, communes, level, density=density,
+                                   names=names.get(level), points=points, base=base,
+                                   prepared=prepared)
+            for level in levels}

@@ -135,3 +135,12 @@ def test_every_output_column_has_a_french_label(grid, base_structures):
         t = indicator_table(base_structures, grid, level, density=density)
         unlabelled = [c for c in t.columns if c not in INDICATORS and c not in COLUMN_LABELS_FR]
         assert unlabelled == [], level
+
+
+def test_indicator_tables_equal_single_tables(grid, base_structures):
+    from indicators.table import indicator_tables
+
+    many = indicator_tables(base_structures, grid)
+    assert set(many) == {"commune", "epci", "departement", "region"}
+    for level, table in many.items():
+        pd.testing.assert_frame_equal(table, indicator_table(base_structures, grid, level))
