@@ -101,6 +101,17 @@ class Reference:
             "Pass the code of a département ('21'), an EPCI (SIREN) or a région ('27').",
         ))
 
+    def repairs(self) -> pd.DataFrame:
+        """Geometry repairs made at build (``kind``, ``commune``, ``departement``,
+        ``area_km2``, ``rule``, ``detail``), for the method page of the app."""
+        path = Path(self.directory or get_settings().reference_dir) / "repairs.csv"
+        if not path.is_file():
+            return pd.DataFrame(columns=["kind", "commune", "departement", "area_km2", "rule",
+                                         "detail"])
+        frame = pd.read_csv(path, dtype="string")
+        frame["area_km2"] = pd.to_numeric(frame["area_km2"])
+        return frame
+
     def map_codes(self, codes: pd.Series) -> pd.DataFrame:
         """Map current or old commune codes to current communes (see geodata.codes)."""
         return map_commune_codes(codes, self.code_changes, self.communes.index)

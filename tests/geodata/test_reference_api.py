@@ -16,6 +16,13 @@ def test_layer_levels(fake_reference):
         fake_reference.layer("canton")
 
 
+def test_repairs_table(fake_reference):
+    repairs = fake_reference.repairs()
+    assert set(repairs["kind"]) == {"fusion_deleguees", "trou", "sans_geometrie"}
+    hole = repairs[repairs["kind"] == "trou"].iloc[0]
+    assert hole["commune"] == "01001" and 0.8 < hole["area_km2"] < 0.92
+
+
 def test_display_within(fake_reference):
     assert len(fake_reference.display("commune")) == 11
     assert sorted(fake_reference.display("commune", within="02").index) == [
