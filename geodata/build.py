@@ -420,7 +420,12 @@ def assemble_reference(communes_gdf: gpd.GeoDataFrame, epci_names, departement_n
             "population": int(communes["population"].sum()),
             "repairs": {"total": len(repairs),
                         "by_kind": {k: int(v) for k, v in
-                                    repairs["kind"].value_counts().items()}},
+                                    repairs["kind"].value_counts().items()},
+                        "by_rule": {k: int(v) for k, v in
+                                    repairs["rule"].value_counts().items()},
+                        "trous_non_attribues_km2": round(float(pd.to_numeric(repairs.loc[
+                            (repairs["kind"] == "trou") & repairs["commune"].isna(),
+                            "area_km2"]).sum()), 3)},
             "communes_sans_geometrie": known_empty,
             "communes_hors_epci": sorted(communes.index[communes["epci"].isna()]),
             "build_duration_s": None,

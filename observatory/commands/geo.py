@@ -81,6 +81,11 @@ def geo_info(args) -> int:
     lines.append(f"Réparations géométriques : {repairs.get('total', 0)} "
                  f"({', '.join(f'{k} {n}' for k, n in repairs.get('by_kind', {}).items())}),"
                  f" détail dans {info['directory']}/repairs.csv")
+    left = repairs.get("by_rule", {}).get("aucun_voisin_candidat", 0)
+    if left:
+        area = f"{repairs.get('trous_non_attribues_km2', 0):.3f}".replace(".", ",")
+        lines.append(f"Trous non attribués (aucune commune voisine candidate) : {left}, "
+                     f"{area} km² au total")
     missing = info["communes_sans_geometrie"]
     lines.append(f"Communes sans géométrie (conservées, géométrie vide) : {len(missing)}"
                  + (f" — {', '.join(missing)}" if missing else ""))
