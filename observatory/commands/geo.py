@@ -65,8 +65,8 @@ def geo_info(args) -> int:
         f"  EPCI          {_fr_int(info['epci'])}",
         f"  départements  {_fr_int(info['departements'])}",
         f"  régions       {_fr_int(info['regions'])}",
-        f"  population    {_fr_int(info['population'])} "
-        f"({v.get('population_libelle', v.get('population'))})",
+        f"  population    {_fr_int(info['population'])} — "
+        f"{v.get('population_libelle', v.get('population'))}",
         f"Millésimes : {v.get('cog')} ; géométrie {v.get('geometrie')} ; EPCI {v.get('epci')} ;"
         f" construit le {v.get('built_at')}",
         "Provenance :",
