@@ -157,3 +157,23 @@ def test_combine_sources_keeps_richest_and_joins_sources():
     assert row["sources"] == "api_recherche_entreprises|sirene"
     assert json.loads(row["millesimes"]) == {"api": "2026-11-01", "sirene": "2026-10"}
     assert bool(row["liste_ess_france"]) and bool(row["esus"]) and bool(row["flag_sirene_ess"])
+
+
+@pytest.mark.integration
+def test_refresh_against_the_real_reference(tmp_path, data_dir, reference):
+    """Points at well-known places land in their real communes (COG codes)."""
+    units = [unit("100029172")]
+    places = {"00011": ("21231", 5.0415, 47.3220),   # Dijon, place de la Libération
+              "00029": ("75101", 2.3364, 48.8625),   # Paris 1er -> Paris 75056
+              "00037": ("2A004", 8.7369, 41.9192),   # Ajaccio
+              "00045": ("97411", 55.4481, -20.8789)}  # Saint-Denis (La Réunion)
+    ets = [establishment("100029172", nic, code) for nic, (code, _, _) in places.items()]
+    geo = [geoloc(f"100029172{nic}", lon, lat) for nic, (_, lon, lat) in places.items()]
+    run_refresh(RefreshOptions(quarter="2026-T4", sirene_dir=write_sirene(
+        tmp_path / "s", units, ets, geo)), reference=reference, progress=False)
+    s = storage.load_snapshot().structures.set_index("nic")
+    assert s["commune"].to_dict() == {"00011": "21231", "00029": "75056", "00037": "2A004",
+                                      "00045": "97411"}
+    assert not s["commune_desaccord"].any()
+    assert s.loc["00011", "epci"] == reference.communes.loc["21231", "epci"]
+    assert s.loc["00037", "departement"] == "2A" and s.loc["00045", "region"] == "04"

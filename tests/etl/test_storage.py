@@ -194,3 +194,31 @@ def test_killed_writer_leaves_previous_snapshots_identical(tmp_path, data_dir, q
     # the next write cleans the dead temporary folder
     storage.write_snapshot(_frame(6), empty_rejects(), _manifest("2027-T1", 6))
     assert not tmp.exists()
+
+
+@pytest.mark.slow
+def test_killed_refresh_command_leaves_store_identical(tmp_path, data_dir):
+    """``python -m observatory refresh`` killed (SIGKILL) after writing, before the rename."""
+    from conftest import establishment, unit, write_sirene, write_tiny_reference
+
+    reference = write_tiny_reference(tmp_path / "reference")
+    folder = write_sirene(tmp_path / "sirene", [unit("100000001")],
+                          [establishment("100000001", f"{i:05d}", "21104") for i in range(1, 6)])
+    env = dict(os.environ, OBSERVATOIRE_DATA_DIR=str(data_dir),
+               OBSERVATOIRE_REFERENCE_DIR=str(reference))
+    command = [sys.executable, "-m", "observatory", "refresh", "--sirene-dir", str(folder),
+               "--quiet"]
+    subprocess.run(command + ["--quarter", "2026-T3"], env=env, cwd=REPO, check=True,
+                   capture_output=True)
+    root = data_dir / "snapshots"
+    before = _tree_digest(root)
+    for extra in (["--quarter", "2026-T4"], ["--quarter", "2026-T3", "--replace"]):
+        proc = subprocess.Popen(command + extra, cwd=REPO, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, env={**env, storage.SLEEP_ENV: "60"})
+        _wait_for_tmp(root, proc)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        after = {k: v for k, v in _tree_digest(root).items() if not k.startswith(".tmp-")}
+        assert after == before
+    assert [m["quarter"] for m in storage.list_snapshots()] == ["2026-T3"]
+    assert len(storage.load_snapshot("2026-T3").structures) == 5
