@@ -260,3 +260,19 @@ def test_real_ess_units_from_shared_sample(shared_data, tmp_path):
     names = picked.set_index("siren")["denominationUniteLegale"]
     assert got["nom"].reindex(names.index).tolist() == names.tolist()
     assert set(got["naf_section"].dropna()) <= {"J"}
+
+
+def test_bad_bytes_deep_in_file_and_ragged_rows_are_clear_errors(tmp_path):
+    units = [unit("100000001")]
+    ets = [establishment("100000001", f"{i:05d}") for i in range(1, 8001)]  # > 1 MB
+    folder = write_sirene(tmp_path / "s", units, ets)
+    path = folder / "StockEtablissement_utf8.csv"
+    assert path.stat().st_size > (1 << 20)
+    good = path.read_bytes()
+    path.write_bytes(good + "100000001,09999,10000000109999,O,CAFÉ".encode("cp1252")
+                     + b"," * 49 + b"\n")
+    with pytest.raises(DataValidationError, match="UTF-8"):
+        _read(folder)
+    path.write_bytes(good + b"100000001,09998,10000000109998,O,too,few,fields\n")
+    with pytest.raises(DataValidationError, match="StockEtablissement_utf8.csv"):
+        _read(folder)
