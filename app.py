@@ -8,9 +8,11 @@ from pathlib import Path
 
 import streamlit as st
 
+from app_pages import common
+
 PAGES = Path(__file__).resolve().parent / "app_pages"
 
-st.set_page_config(page_title="Observatoire de l'ESS", page_icon="🗺️", layout="wide")
+st.set_page_config(page_title="Observatoire de l'ESS", page_icon=":material/map:", layout="wide")
 
 navigation = st.navigation({
     "Explorer": [
@@ -26,3 +28,4 @@ navigation = st.navigation({
     ],
 })
 navigation.run()
+common.warm_up()  # after the page is drawn: prepare the other pages in the background

@@ -7,8 +7,11 @@ is in French.
 
 from __future__ import annotations
 
+import logging
+import os
 import threading
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 
 import geopandas as gpd
 import pandas as pd
@@ -97,8 +100,13 @@ def load_snapshot(quarter: str):
 def data_context() -> logic.Context:
     """Reference, snapshot list, current and previous snapshots; stops the page on error."""
     try:
-        snapshots = _ensure_data()
-        reference = load_reference()
+        with ThreadPoolExecutor(max_workers=2) as pool:  # both reads release the GIL
+            reference_job = pool.submit(_quiet(load_reference))
+            snapshots = _ensure_data()
+            quarters = [s["quarter"] for s in snapshots]
+            if quarters:
+                load_snapshot(quarters[-1])
+            reference = reference_job.result()
     except (ImportError, FileNotFoundError, RuntimeError, ValueError, OSError) as exc:
         st.error("Les données de l'observatoire ne sont pas disponibles : "
                  f"{exc}\n\nPour charger des données réelles : `{REAL_DATA_COMMAND}`")
@@ -107,11 +115,57 @@ def data_context() -> logic.Context:
         st.error("Aucun instantané n'est disponible. Pour charger des données réelles : "
                  f"`{REAL_DATA_COMMAND}`")
         st.stop()
-    quarters = [s["quarter"] for s in snapshots]
     current = quarters[-1]
     previous = quarters[-2] if len(quarters) > 1 else None
     return logic.Context(reference=reference, snapshots=snapshots, quarter=current,
                          previous=previous, snapshot=load_snapshot(current))
+
+
+def _quiet(function):
+    """Run a cached loader from a worker thread without Streamlit's context warnings."""
+    def run():
+        logger = logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context")
+        level = logger.level
+        logger.setLevel(logging.ERROR)
+        try:
+            return function()
+        finally:
+            logger.setLevel(level)
+    return run
+
+
+_WARM: set[str] = set()
+_WARM_LOCK = threading.Lock()
+
+
+def warm_up() -> None:
+    """After a page is drawn: compute, once per process and in the background, what the
+    other pages need (other levels, the previous quarter, the search index)."""
+    try:
+        snapshots = _ensure_data()
+    except Exception:  # noqa: BLE001 - the page already said what is wrong
+        return
+    quarters = [s["quarter"] for s in snapshots]
+    if quarters:
+        _start_warm_up(quarters[-1], quarters[-2] if len(quarters) > 1 else None)
+
+
+def _start_warm_up(quarter: str, previous: str | None) -> None:
+    with _WARM_LOCK:
+        if quarter in _WARM or os.environ.get("OBSERVATOIRE_NO_WARMUP"):
+            return
+        _WARM.add(quarter)
+
+    def work() -> None:
+        for q in (quarter, previous):
+            if q is None:
+                continue
+            for level in ("departement", "epci", "commune", "region"):
+                indicator_table(q, level)
+        _territory_index(quarter)
+        _active(quarter)
+
+    threading.Thread(target=_quiet(work), name="observatoire-warm-up", daemon=True).start()
 
 
 @st.cache_resource(max_entries=4)
@@ -239,7 +293,7 @@ def demo_banner(ctx: logic.Context) -> None:
     if ctx.is_demo:
         st.warning(f"**{DEMO_BANNER}.** Aucune de ces structures n'existe : noms, adresses et "
                    "SIRET sont inventés. Pour charger les données réelles :\n\n"
-                   f"`{REAL_DATA_COMMAND}`", icon="⚠️")
+                   f"`{REAL_DATA_COMMAND}`", icon=":material/warning:")
 
 
 def source_caption(ctx: logic.Context, extra: str | None = None) -> None:

@@ -48,10 +48,12 @@ st.markdown("#### Chiffres clés")
 shown_figures = figures.drop(columns=["indicateur", "valeur", "unite", "nombre"])
 st.dataframe(shown_figures, hide_index=True)
 n_peers = int(table.index.isin(peers).sum())
-st.caption(f"Rang parmi les {n_peers} territoires comparables couverts par l'instantané ("
-           f"{common.peer_label(ctx, level, code)} ; « – » quand il n'y en a qu'un). "
-           "Les emplois sont **estimés** à partir des "
-           "tranches d'effectif SIRENE (approximation). " + logic.source_text(ctx))
+rank_note = (f"Rang parmi les {n_peers} territoires comparables couverts par l'instantané "
+             f"({common.peer_label(ctx, level, code)})." if n_peers > 1 else
+             "Pas de rang : l'instantané ne couvre aucun autre territoire comparable "
+             f"({common.peer_label(ctx, level, code)}).")
+st.caption(f"{rank_note} Les emplois sont **estimés** à partir des tranches d'effectif SIRENE "
+           "(approximation). " + logic.source_text(ctx))
 common.download_buttons(shown_figures, f"chiffres cles {nom}", key="chiffres",
                         about=common.about(ctx, f"Chiffres clés : {nom}"))
 

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 
 import folium
 import geopandas as gpd
-import mapclassify
 import numpy as np
 import pandas as pd
 import shapely
@@ -40,6 +39,7 @@ __all__ = [
     "choropleth_map",
     "classify",
     "jenks_breaks",
+    "quantile_breaks",
     "map_assets",
     "map_html",
     "structures_map",
@@ -141,7 +141,12 @@ def _palette(k: int) -> tuple[str, ...]:
 
 def classify(values: pd.Series | Sequence[float], scheme: str = "quantiles", k: int = 5,
              thresholds: Sequence[float] | None = None, decimales: int = 1) -> Classification:
-    """Classify values with mapclassify and write French class labels.
+    """Classify values (mapclassify's schemes and conventions) and write French labels.
+
+    The breaks are those of :class:`mapclassify.Quantiles`, :class:`mapclassify.FisherJenks`
+    and :class:`mapclassify.UserDefined` (checked against mapclassify in the tests), computed
+    with numpy: importing mapclassify costs ~2 s (scikit-learn, scipy.stats, pyplot) on the
+    app's first page, and its pure-Python Fisher-Jenks takes seconds without numba.
 
     Parameters
     ----------
@@ -175,18 +180,17 @@ def classify(values: pd.Series | Sequence[float], scheme: str = "quantiles", k: 
                 "upper bound, e.g. thresholds=[5, 10, 20]."
             )
         bins = sorted({float(t) for t in thresholds})
-        if bins[-1] < yv.max():
-            bins.append(float(yv.max()))
-        classifier = mapclassify.UserDefined(yv, bins)
     elif len(distinct) <= max(1, k) or len(distinct) < 3:
-        classifier = mapclassify.UserDefined(yv, list(distinct[: max(1, k)])
-                                             + ([] if len(distinct) <= k else [yv.max()]))
+        bins = [float(v) for v in distinct[: max(1, k)]]
     elif scheme == "quantiles":
-        classifier = mapclassify.Quantiles(yv, k=k)
+        bins = quantile_breaks(yv, k)
     else:
-        classifier = mapclassify.UserDefined(yv, jenks_breaks(yv, min(k, len(distinct))))
-    bins_arr = np.asarray(classifier.bins, dtype=float)
-    classes[valid] = np.asarray(classifier.yb, dtype=int)
+        bins = jenks_breaks(yv, min(k, len(distinct)))
+    if bins[-1] < yv.max():
+        bins.append(float(yv.max()))
+    bins_arr = np.asarray(bins, dtype=float)
+    # class i holds bins[i-1] < y <= bins[i] (mapclassify's convention)
+    classes[valid] = np.searchsorted(bins_arr, yv, side="left")
     labels = []
     low = float(yv.min())
     for i, high in enumerate(bins_arr):
@@ -200,6 +204,14 @@ def classify(values: pd.Series | Sequence[float], scheme: str = "quantiles", k: 
     counts = tuple(int((classes == i).sum()) for i in range(len(bins_arr)))
     return Classification(classes, tuple(float(b) for b in bins_arr), tuple(labels),
                           _palette(len(bins_arr)), scheme, counts)
+
+
+def quantile_breaks(values: np.ndarray, k: int) -> list[float]:
+    """Upper bounds of ``k`` quantile classes, as :class:`mapclassify.Quantiles` computes them
+    (linear percentiles at 100/k, 200/k ... 100, duplicates removed)."""
+    step = 100.0 / k
+    pct = np.minimum(np.arange(step, 100 + step, step)[:k], 100.0)
+    return [float(v) for v in np.unique(np.percentile(np.asarray(values, dtype=float), pct))]
 
 
 def jenks_breaks(values: np.ndarray, k: int, max_points: int = 1000) -> list[float]:
@@ -445,14 +457,16 @@ def choropleth_map(
 
 # --------------------------------------------------------------------------- structures
 class _StructuresLayer(JSCSSMixin, Layer):
-    """Clustered structures; rows ``[lat, lon, family index, nom, secteur, adresse, siret,
-    precision index]`` with every text already escaped."""
+    """Clustered structures; rows ``[lat, lon, family index, nom, sector index, adresse,
+    siret, precision index]`` with every text already escaped (``title``/``alt`` of a
+    marker: "name – family", read by screen readers)."""
 
     _template = Template("""
         {% macro script(this, kwargs) %}
         var {{ this.get_name() }} = (function () {
             var fam = {{ this.families|tojson }};
             var prec = {{ this.precisions|tojson }};
+            var sect = {{ this.sectors|tojson }};
             var rows = {{ this.rows|tojson }};
             var cluster = L.markerClusterGroup({maxClusterRadius: 45,
                                                 chunkedLoading: true});
@@ -461,9 +475,10 @@ class _StructuresLayer(JSCSSMixin, Layer):
                 var icon = L.divIcon({className: "", iconSize: [20, 20],
                     html: '<div class="ess-pt" style="width:18px;height:18px;background:'
                           + f[1] + '" aria-hidden="true">' + f[2] + '</div>'});
-                var mk = L.marker([r[0], r[1]], {icon: icon, title: r[8], alt: r[8]});
+                var label = r[3] + ' – ' + f[0];
+                var mk = L.marker([r[0], r[1]], {icon: icon, title: label, alt: label});
                 mk.bindPopup('<b>' + r[3] + '</b><br>Famille : ' + f[0]
-                    + '<br>Secteur : ' + r[4] + '<br>Adresse : ' + r[5]
+                    + '<br>Secteur : ' + sect[r[4]] + '<br>Adresse : ' + r[5]
                     + '<br>SIRET : ' + r[6] + '<br>Localisation : ' + prec[r[7]]);
                 cluster.addLayer(mk);
             }
@@ -473,10 +488,12 @@ class _StructuresLayer(JSCSSMixin, Layer):
         {% endmacro %}
     """)
 
-    def __init__(self, rows: list, families: list, precisions: list, name: str, urls: dict):
+    def __init__(self, rows: list, families: list, precisions: list, sectors: list, name: str,
+                 urls: dict):
         super().__init__(name=name, overlay=True, control=True, show=True)
         self._name = "StructuresLayer"
         self.rows, self.families, self.precisions = rows, families, precisions
+        self.sectors = sectors
         self.default_js = [("markerclusterjs", urls["markercluster_js"])]
         self.default_css = [("markerclustercss", urls["markercluster_css"]),
                             ("markerclusterdefaultcss", urls["markercluster_default_css"])]
@@ -537,15 +554,17 @@ def structures_map(
     prec_idx = pd.Categorical(pts["location_precision"], categories=prec_codes[:-1]).codes
     prec_idx = np.where(prec_idx < 0, len(prec_codes) - 1, prec_idx)
     secteur = pts["naf_libelle"] if "naf_libelle" in pts else pts.get("naf")
-    rows = []
-    for lat, lon, fi, nom, sec, adr, siret, pi in zip(
-            pts["latitude"].round(5), pts["longitude"].round(5), fam_idx, pts["nom"],
-            secteur if secteur is not None else [None] * len(pts), pts["adresse"],
-            pts["siret"], prec_idx, strict=True):
-        nom_txt = _text(nom)
-        rows.append([float(lat), float(lon), int(fi), nom_txt, _text(sec), _text(adr),
-                     _text(siret), int(pi), f"{nom_txt} – {families[int(fi)][0]}"])
-    _StructuresLayer(rows, families, precisions, "Structures de l'ESS", urls).add_to(m)
+    secteur = (pd.Series(secteur, index=pts.index) if secteur is not None
+               else pd.Series(pd.NA, index=pts.index)).astype("string").fillna("–")
+    sector_codes, sector_names = pd.factorize(secteur)
+    sectors = [html.escape(str(v)) for v in sector_names]
+    rows = [[float(lat), float(lon), int(fi), _text(nom), int(si), _text(adr), _text(siret),
+             int(pi)]
+            for lat, lon, fi, nom, si, adr, siret, pi in zip(
+                pts["latitude"].round(5), pts["longitude"].round(5), fam_idx, pts["nom"],
+                sector_codes, pts["adresse"], pts["siret"], prec_idx, strict=True)]
+    _StructuresLayer(rows, families, precisions, sectors, "Structures de l'ESS",
+                     urls).add_to(m)
     for f in fam_codes:
         colour, letter = FAMILY_STYLE[f]
         legend_rows.append((f"background:{colour};border-radius:50%;color:#fff;"

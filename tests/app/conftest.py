@@ -37,6 +37,7 @@ def synthetic_app(world, monkeypatch):
     st.cache_data.clear()
     st.cache_resource.clear()
     monkeypatch.setenv("OBSERVATOIRE_OFFLINE", "1")
+    monkeypatch.setenv("OBSERVATOIRE_NO_WARMUP", "1")  # no background thread outliving a test
     monkeypatch.setattr(common, "_ensure_data", lambda: manifests)
     monkeypatch.setattr(common, "load_reference", lambda: reference)
     monkeypatch.setattr(common, "load_snapshot", lambda quarter: snapshots[quarter])

@@ -131,7 +131,8 @@ def test_structures_map_clusters_escaped_popups(territories, structures):
     rows = _embedded(html_text, "var rows =")
     assert len(rows) == 2  # the row without coordinates is not drawn
     assert rows[0][3] == "&lt;img src=x onerror=alert(1)&gt;"
-    assert rows[1][4] == "Commerce &lt;b&gt;gras&lt;/b&gt;"
+    sectors = _embedded(html_text, "var sect =")
+    assert sectors[rows[1][4]] == "Commerce &lt;b&gt;gras&lt;/b&gt;"
     families = _embedded(html_text, "var fam =")
     assert families[rows[1][2]][0] == "Coopérative"
     precisions = _embedded(html_text, "var prec =")
@@ -180,3 +181,22 @@ def test_jenks_breaks_match_mapclassify_fisher_jenks():
     values = np.random.default_rng(3).lognormal(size=60)
     expected = sorted(mapclassify.FisherJenks(values, k=4).bins)
     assert np.allclose(maps.jenks_breaks(values, 4), expected)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_classes_match_mapclassify(seed):
+    import mapclassify
+
+    values = np.round(np.random.default_rng(seed).lognormal(size=80), 2)
+    ours = maps.classify(values, "quantiles", k=5)
+    theirs = mapclassify.Quantiles(values, k=5)
+    assert np.allclose(ours.bins, theirs.bins)
+    assert ours.classes.tolist() == theirs.yb.tolist()
+    ours = maps.classify(values, "jenks", k=4)
+    theirs = mapclassify.FisherJenks(values, k=4)
+    assert np.allclose(ours.bins, theirs.bins)
+    assert ours.classes.tolist() == theirs.yb.tolist()
+    ours = maps.classify(values, "manuel", thresholds=[0.5, 1, 2])
+    theirs = mapclassify.UserDefined(values, [0.5, 1, 2])
+    assert np.allclose(ours.bins, theirs.bins)
+    assert ours.classes.tolist() == theirs.yb.tolist()

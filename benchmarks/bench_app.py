@@ -1,0 +1,186 @@
+"""Benchmark of the Streamlit app driven in headless Chromium on 127.0.0.1.
+
+Prints (targets in brackets):
+
+* time to the first page rendered (title + choropleth drawn) after the server is up  [< 4 s]
+* time to re-render after a change of indicator (Comparer)                            [< 1.5 s]
+* time to re-render after a change of territory (Mon territoire)                      [< 1.5 s]
+* server RSS now and at its peak (VmRSS / VmHWM of the Streamlit process)             [< 1.5 GB]
+* HTML size of the map of a département's communes (iframe srcdoc)                    [< 2 MB]
+
+Data: the snapshots of ``OBSERVATOIRE_DATA_DIR`` when it has some, else the demo built by
+``etl.demo.ensure_demo`` in a temporary folder.  Run: ``python benchmarks/bench_app.py``
+(``--departement 21`` picks the département of the communes map, ``--keep`` keeps going
+after a missed target).  Exit code 1 when a target is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+TARGETS = {"first_page_s": 4.0, "indicator_change_s": 1.5, "territory_change_s": 1.5,
+           "server_rss_gb": 1.5, "communes_map_mb": 2.0}
+
+
+def _data_env() -> dict[str, str]:
+    env = dict(os.environ, OBSERVATOIRE_OFFLINE="1")
+    current = env.get("OBSERVATOIRE_DATA_DIR")
+    if current and any((Path(current) / "snapshots").glob("*/manifest.json")):
+        return env
+    from etl.demo import ensure_demo
+    from observatory.settings import get_settings
+
+    reference = str(get_settings().reference_dir)
+    data_dir = tempfile.mkdtemp(prefix="bench_app_")
+    os.environ.update(OBSERVATOIRE_DATA_DIR=data_dir, OBSERVATOIRE_REFERENCE_DIR=reference)
+    ensure_demo(departement="21")
+    env.update(OBSERVATOIRE_DATA_DIR=data_dir, OBSERVATOIRE_REFERENCE_DIR=reference)
+    return env
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_health(base: str, timeout: float = 120) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as answer:
+                if answer.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"no answer from {base}")
+
+
+def _proc_memory_gb(pid: int) -> tuple[float, float]:
+    values = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, rest = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            values[key] = int(rest.split()[0]) / 1024 / 1024
+    return values.get("VmRSS", float("nan")), values.get("VmHWM", float("nan"))
+
+
+def _until(predicate, timeout: float = 60.0, step: float = 0.05) -> float:
+    """Seconds until ``predicate()`` is true (polling every ``step``)."""
+    start = time.perf_counter()
+    while time.perf_counter() - start < timeout:
+        if predicate():
+            return time.perf_counter() - start
+        time.sleep(step)
+    raise TimeoutError("condition not met")
+
+
+_MAP_DRAWN = """(needle) => Array.from(document.querySelectorAll('iframe')).some(f => {
+    const d = f.contentDocument;
+    return d && (f.srcdoc || '').includes(needle)
+        && d.querySelectorAll('.leaflet-interactive').length > 0; })"""
+_SRCDOC_SIZES = "() => Array.from(document.querySelectorAll('iframe')).map(f => " \
+                "new Blob([f.srcdoc || '']).size)"
+
+
+def _choose(page, label: str, option: str) -> None:
+    box = page.locator('[data-testid="stSelectbox"]').filter(has_text=label).first
+    box.click()
+    page.get_by_role("option", name=option, exact=True).first.click()
+
+
+def run(departement: str) -> dict[str, float]:
+    from playwright.sync_api import sync_playwright
+
+    env = _data_env()
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1",
+         "--server.port", str(port), "--server.headless", "true"],
+        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    figures: dict[str, float] = {}
+    try:
+        t0 = time.perf_counter()
+        _wait_health(base)
+        figures["server_start_s"] = time.perf_counter() - t0
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path="/usr/bin/chromium",
+                                                 headless=True, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 1400}, locale="fr-FR")
+            start = time.perf_counter()
+            page.goto(base + "/")
+            page.wait_for_selector('h1:has-text("Comparer les territoires")', timeout=120_000)
+            page.wait_for_function(_MAP_DRAWN, arg="legende-carte", timeout=120_000)
+            figures["first_page_s"] = time.perf_counter() - start
+
+            _choose(page, "Indicateur", "Structures de l'ESS actives")
+            start = time.perf_counter()
+            page.wait_for_function(_MAP_DRAWN, arg="ESS actives (structures)", timeout=60_000)
+            figures["indicator_change_s"] = time.perf_counter() - start
+
+            page.goto(f"{base}/mon-territoire?niveau=departement&code={departement}")
+            page.wait_for_function(_MAP_DRAWN, arg="ess-pt", timeout=120_000)
+            search = page.get_by_label("Rechercher une commune", exact=False)
+            search.fill("Beaune")
+            start = time.perf_counter()
+            search.press("Enter")
+            page.wait_for_selector('h2:has-text("Beaune (commune, 21054)")', timeout=60_000)
+            page.wait_for_function(_MAP_DRAWN, arg="21054", timeout=60_000)
+            figures["territory_change_s"] = time.perf_counter() - start
+
+            page.goto(f"{base}/?vue=communes_dep&parent={departement}"
+                      "&indicateur=structures_per_10k")
+            page.wait_for_function(_MAP_DRAWN, arg="legende-carte", timeout=120_000)
+            sizes = page.evaluate(_SRCDOC_SIZES)
+            figures["communes_map_mb"] = max(sizes) / 1e6
+            page.goto(f"{base}/mon-territoire?niveau=departement&code={departement}")
+            page.wait_for_function(_MAP_DRAWN, arg="ess-pt", timeout=120_000)
+            figures["structures_map_mb"] = max(page.evaluate(_SRCDOC_SIZES)) / 1e6
+            browser.close()
+        rss, peak = _proc_memory_gb(proc.pid)
+        figures["server_rss_gb"] = rss
+        figures["server_peak_rss_gb"] = peak
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    figures["bench_process_peak_rss_gb"] = (
+        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024)
+    return figures
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--departement", default="21")
+    args = parser.parse_args(argv)
+    figures = run(args.departement)
+    missed = 0
+    for name, value in figures.items():
+        target = TARGETS.get("server_rss_gb" if name == "server_peak_rss_gb" else name)
+        status = ""
+        if target is not None:
+            ok = value < target
+            missed += not ok
+            status = f"  (target < {target}: {'ok' if ok else 'MISSED'})"
+        print(f"{name:28s} {value:8.3f}{status}")
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
