@@ -33,7 +33,7 @@ import shapely
 
 from etl.normalise import make_rejects
 from etl.schema import empty_rejects
-from geodata.codes import map_commune_codes
+from geodata.codes import normalise_commune_code
 from geodata.crs import check_crs
 
 __all__ = ["Assignment", "assign_communes", "commune_centroids"]
@@ -200,7 +200,8 @@ def _declared_positions(declared: pd.Series, codes: np.ndarray,
                         code_changes: pd.DataFrame | None) -> np.ndarray:
     """Row position in ``codes`` of each declared commune (current, or old code mapped through
     ``code_changes``), -1 when missing or unknown.  Exact matches go through one vectorised
-    Arrow lookup; only the distinct leftover codes go through :func:`map_commune_codes`."""
+    Arrow lookup; only the distinct leftover codes are normalised and mapped (same rules as
+    :func:`geodata.codes.map_commune_codes`)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -209,15 +210,21 @@ def _declared_positions(declared: pd.Series, codes: np.ndarray,
     pos = found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
     leftover = (pos < 0) & declared.notna().to_numpy()
     if leftover.any():
-        changes = code_changes if code_changes is not None else pd.DataFrame(
-            {"ancien_code": pd.Series(dtype="string"), "code": pd.Series(dtype="string"),
-             "nature": pd.Series(dtype="string")})
-        unique = pd.Series(pd.unique(declared[leftover]), dtype="string")
-        mapped = map_commune_codes(unique, changes, pd.Index(codes, dtype="string"))
-        lookup = dict(zip(unique.tolist(), mapped["code"].tolist(), strict=True))
+        # Few distinct codes: normalise them ("1001" -> "01001", "2a004" -> "2A004") and
+        # follow the COG correspondence (old codes, déléguées, arrondissements).
         where = {c: i for i, c in enumerate(codes)}
-        targets = [lookup.get(c) for c in declared[leftover].tolist()]
-        pos[leftover] = [where.get(t, -1) if isinstance(t, str) else -1 for t in targets]
+        changes = ({} if code_changes is None else dict(zip(
+            code_changes["ancien_code"].astype(str), code_changes["code"].astype(str),
+            strict=True)))
+        unique = pd.Series(pd.unique(declared[leftover]), dtype="string")
+        clean = normalise_commune_code(unique).tolist()
+        found_pos = {}
+        for raw, code in zip(unique.tolist(), clean, strict=True):
+            if code in where:
+                found_pos[raw] = where[code]
+            elif code in changes and changes[code] in where:
+                found_pos[raw] = where[changes[code]]
+        pos[leftover] = [found_pos.get(c, -1) for c in declared[leftover].tolist()]
     return pos
 
 
