@@ -63,42 +63,51 @@ class Reference:
                 "departement": self.departements,
                 "region": self.regions}[_check_level(level)]
 
-    def display(self, level: str, within: str | None = None) -> gpd.GeoDataFrame:
+    def display(self, level: str, within=None) -> gpd.GeoDataFrame:
         """Simplified layer for maps (shared borders kept).
 
         Parameters
         ----------
         level : str
             commune, epci, departement or region.
-        within : str, optional
-            Code of a département, EPCI or région: keep the territories inside it.  A
-            bare code is tried as a département first, then EPCI, then région; prefix
-            it to be explicit (``"region:84"``, since 84 is also Vaucluse).
+        within : str or (kind, code), optional
+            Keep the territories inside a département, EPCI or région.  Say which kind
+            with ``"region:84"`` or ``("region", "84")``: région codes are also
+            département codes (84 is Vaucluse and Auvergne-Rhône-Alpes).  A bare code
+            keeps the territories inside *any* territory with that code (e.g. the
+            communes of Vaucluse and of Auvergne-Rhône-Alpes for ``"84"``).
         """
         layer = _read_display(self.directory, _check_level(level))
         if within is None:
             return layer
-        within = str(within)
         columns = _WITHIN[level]
-        if ":" in within:  # explicit kind, e.g. "region:84" (84 is also a département)
-            kind, within = within.split(":", 1)
+        if isinstance(within, tuple):
+            kind, within = within
+        elif ":" in str(within):
+            kind, within = str(within).split(":", 1)
+        else:
+            kind = None
+        within = str(within)
+        if kind is not None:
             if kind not in columns:
                 raise ValueError(explain(
-                    f"Cannot filter {level} layer by {kind!r}.",
+                    f"Cannot filter the {level} layer by {kind!r}.",
                     f"'within' kinds for this level: {', '.join(columns) or 'none'}.",
                     "Use e.g. within='region:84' or within='departement:21'.",
                 ))
             columns = (kind,)
+        mask = pd.Series(False, index=layer.index)
         for column in columns:
-            mask = layer[column] == within
-            if mask.any():
-                return layer[mask.fillna(False)]
-        if within in layer.index:
+            mask |= (layer[column] == within).fillna(False)
+        if mask.any():
+            return layer[mask]
+        if kind is None and within in layer.index:
             return layer.loc[[within]]
         raise ValueError(explain(
             f"No {level} within {within!r}.",
-            f"'within' is matched against {', '.join(_WITHIN[level]) or 'the codes'}.",
-            "Pass the code of a département ('21'), an EPCI (SIREN) or a région ('27').",
+            f"'within' is matched against {', '.join(columns) or 'the codes'}.",
+            "Pass the code of a département ('21'), an EPCI (SIREN) or a région "
+            "('region:27').",
         ))
 
     def repairs(self) -> pd.DataFrame:

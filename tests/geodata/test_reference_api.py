@@ -33,6 +33,10 @@ def test_display_within(fake_reference):
     assert sorted(fake_reference.display("commune", within="region:32").index) == [
         "02001", "02002", "02003"]
     assert len(fake_reference.display("commune", within="region:84")) == 7
+    assert len(fake_reference.display("commune", within=("region", "84"))) == 7
+    # A bare code matches every kind: département 01 has 7 communes, région 01 one.
+    assert len(fake_reference.display("commune", within="01")) == 7 + 1
+    assert len(fake_reference.display("commune", within="departement:01")) == 7
     with pytest.raises(ValueError, match="Cannot filter"):
         fake_reference.display("region", within="departement:01")
     with pytest.raises(ValueError, match="No commune within"):

@@ -108,12 +108,18 @@ def test_display_sizes_under_caps(reference):
     vertices = pd.Series(shapely.get_num_coordinates(communes.geometry.values),
                          index=communes.index).groupby(communes["departement"]).sum()
     heaviest = list(vertices.sort_values().index[-4:])
-    sizes = {dep: len(reference.display("commune", within=dep).to_json().encode())
+    sizes = {dep: len(reference.display("commune", within=("departement", dep))
+                      .to_json().encode())
              for dep in [*heaviest, "21", "2A", "974", "75"]}
     assert max(sizes.values()) < 1_500_000, sizes
-    assert len(reference.display("commune", within="21")) == 698
+    assert len(reference.display("commune", within="departement:21")) == 698
     assert len(reference.display("commune", within="242100410")) == 23
     assert len(reference.display("departement", within="27")) == 8
+    vaucluse = reference.display("commune", within="departement:84")
+    assert len(vaucluse) == (reference.communes["departement"] == "84").sum()
+    ara = reference.display("commune", within=("region", "84"))
+    assert set(ara["departement"]) == set(
+        reference.departements.index[reference.departements["region"] == "84"])
 
 
 @pytest.mark.integration
