@@ -274,8 +274,13 @@ def run_refresh(options: RefreshOptions, reference=None, progress: bool = True) 
             in_list = result.structures["siren"].isin(ess_sirens).fillna(False)
             result.structures["liste_ess_france"] = (
                 result.structures["liste_ess_france"].fillna(False) | in_list).astype("boolean")
+    from tqdm.auto import tqdm
+
+    steps = tqdm(total=3, desc="Assignation et écriture", unit="étape", disable=not progress)
     combined, merged = combine_sources(results)
+    steps.update(1)
     assignment = assign_communes(combined, reference.communes, reference.code_changes)
+    steps.update(1)
     structures = assignment.structures[list(STRUCTURE_COLUMNS)]
     geo = gpd.GeoDataFrame(structures, geometry=gpd.points_from_xy(
         structures["longitude"], structures["latitude"]), crs="EPSG:4326")
@@ -306,8 +311,12 @@ def run_refresh(options: RefreshOptions, reference=None, progress: bool = True) 
         "assignment": assignment.stats, "code_version": _code_version(),
         "cog": getattr(reference, "vintages", {}).get("cog"),
     }
-    path = storage.write_snapshot(geo, rejects, manifest, replace=options.replace,
-                                  force=options.force)
+    try:
+        path = storage.write_snapshot(geo, rejects, manifest, replace=options.replace,
+                                      force=options.force)
+    finally:
+        steps.update(1)
+        steps.close()
     result = RefreshResult(options.quarter, path, accounting, precision,
                            time.perf_counter() - started, territoire,
                            {"structures": len(structures), "rejects": len(rejects)},
