@@ -20,7 +20,7 @@ import pandas as pd
 
 from etl.assign import assign_communes
 from etl.schema import LOCATION_PRECISIONS, STRUCTURE_COLUMNS, SourceResult, empty_rejects
-from observatory.errors import ConfigurationError, explain
+from observatory.errors import ConfigurationError, DataValidationError, explain
 
 __all__ = ["RefreshOptions", "RefreshResult", "combine_sources", "run_refresh"]
 
@@ -282,6 +282,15 @@ def run_refresh(options: RefreshOptions, reference=None, progress: bool = True) 
     assignment = assign_communes(combined, reference.communes, reference.code_changes)
     steps.update(1)
     structures = assignment.structures[list(STRUCTURE_COLUMNS)]
+    if len(structures) == 0 and not options.force:
+        steps.close()
+        raise DataValidationError(explain(
+            f"The refresh of {options.quarter} ({territoire}) found no ESS establishment.",
+            "An empty result usually means an empty or truncated input file, or a territory "
+            "filter that matches nothing.",
+            "Check the input files and the territory; run again with --force to store an "
+            "empty snapshot anyway.",
+        ))
     geo = gpd.GeoDataFrame(structures, geometry=gpd.points_from_xy(
         structures["longitude"], structures["latitude"]), crs="EPSG:4326")
     list_rejects = [ess_list.rejects.reindex(columns=empty_rejects().columns)] if ess_list else []

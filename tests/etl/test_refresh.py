@@ -177,3 +177,15 @@ def test_refresh_against_the_real_reference(tmp_path, data_dir, reference):
     assert not s["commune_desaccord"].any()
     assert s.loc["00011", "epci"] == reference.communes.loc["21231", "epci"]
     assert s.loc["00037", "departement"] == "2A" and s.loc["00045", "region"] == "04"
+
+
+def test_empty_result_refused_unless_forced(tmp_path, data_dir, tiny_reference):
+    folder = write_sirene(tmp_path / "s", [unit("100000001")], [])  # header-only stock
+    options = RefreshOptions(quarter="2026-T3", sirene_dir=folder)
+    with pytest.raises(DataValidationError, match="no ESS establishment"):
+        run_refresh(options, reference=tiny_reference, progress=False)
+    assert storage.list_snapshots() == []
+    options.force = True
+    result = run_refresh(options, reference=tiny_reference, progress=False)
+    assert result.rows == {"structures": 0, "rejects": 0}
+    assert len(storage.load_snapshot("2026-T3").structures) == 0
