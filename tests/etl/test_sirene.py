@@ -276,3 +276,34 @@ def test_bad_bytes_deep_in_file_and_ragged_rows_are_clear_errors(tmp_path):
     path.write_bytes(good + b"100000001,09998,10000000109998,O,too,few,fields\n")
     with pytest.raises(DataValidationError, match="StockEtablissement_utf8.csv"):
         _read(folder)
+
+
+def test_typed_parquet_edition(tmp_path):
+    """Parquet editions may store numbers, dates and booleans with their own types."""
+    lx, ly = _lambert(5.05, 47.25, 2154)
+    folder = write_sirene(tmp_path / "s", [unit("000325175")],
+                          [establishment("000325175", "00016", "21100",
+                                         coordonneeLambertAbscisseEtablissement=lx,
+                                         coordonneeLambertOrdonneeEtablissement=ly)],
+                          fmt="parquet")
+    for name in ("StockUniteLegale_utf8.parquet", "StockEtablissement_utf8.parquet"):
+        frame = pd.read_parquet(folder / name)
+        frame["siren"] = frame["siren"].astype("int64")  # leading zeros lost
+        if "siret" in frame:
+            frame["siret"] = frame["siret"].astype("int64")
+            frame["dateCreationEtablissement"] = pd.to_datetime(
+                frame["dateCreationEtablissement"]).dt.date
+            frame["anneeEffectifsEtablissement"] = frame["anneeEffectifsEtablissement"].astype(
+                "int64")
+            for col in ("coordonneeLambertAbscisseEtablissement",
+                        "coordonneeLambertOrdonneeEtablissement"):
+                frame[col] = frame[col].astype("float64")
+            frame["etablissementSiege"] = True
+        frame.to_parquet(folder / name, index=False)
+    result = _read(folder)
+    row = result.structures.iloc[0]
+    assert (row["siret"], row["siren"]) == ("00032517500016", "000325175")
+    assert row["date_creation"] == pd.Timestamp("2015-03-02")
+    assert row["annee_effectif"] == 2023
+    assert row["location_precision"] == "lambert_sirene"
+    np.testing.assert_allclose([row["longitude"], row["latitude"]], [5.05, 47.25], atol=1e-5)
