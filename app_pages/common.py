@@ -84,7 +84,7 @@ def _ensure_data() -> list[dict]:
     if not snapshots:
         from etl.demo import ensure_demo
 
-        ensure_demo(departement="21")
+        ensure_demo(departement="21", progress=False)
         snapshots = storage.list_snapshots()
     return snapshots
 

@@ -1,0 +1,105 @@
+"""AppTest of every page on the real demo data (etl.demo.ensure_demo on the real reference).
+
+The demo snapshots are built once per session into a temporary OBSERVATOIRE_DATA_DIR; the
+reference geography is the default one (built from the registry packages if needed).
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from conftest import PAGES, REPO
+from streamlit.testing.v1 import AppTest
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="session")
+def demo_env(tmp_path_factory):
+    """Environment variables pointing at freshly built demo snapshots."""
+    try:
+        from etl.demo import ensure_demo
+    except ImportError:
+        pytest.skip("etl.demo.ensure_demo is not available: no demo data")
+    from observatory.settings import get_settings
+
+    env = {"OBSERVATOIRE_DATA_DIR": str(tmp_path_factory.mktemp("demo_data")),
+           "OBSERVATOIRE_REFERENCE_DIR": str(get_settings().reference_dir),
+           "OBSERVATOIRE_OFFLINE": "1", "OBSERVATOIRE_NO_WARMUP": "1"}
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in env.items():
+            patch.setenv(key, value)
+        quarters = ensure_demo(departement="21", progress=False)
+    assert quarters == ["2026-T3", "2026-T4"]
+    return env
+
+
+@pytest.fixture
+def demo_app(demo_env, monkeypatch):
+    import streamlit as st
+
+    for key, value in demo_env.items():
+        monkeypatch.setenv(key, value)
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+def _open(page: str) -> AppTest:
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=300)
+    at.run()
+    at.switch_page(f"app_pages/{page}.py").run()
+    return at
+
+
+@pytest.mark.parametrize("page", list(PAGES))
+def test_demo_page(demo_app, page):
+    at = _open(page)
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    assert [t.value for t in at.title] == [PAGES[page]]
+    assert "Données fictives de démonstration, générées sur la géographie réelle de la " \
+           "Côte-d'Or" in " ".join(w.value for w in at.warning)
+
+
+def test_demo_comparer_rerender(demo_app):
+    at = _open("comparer")
+    assert at.selectbox(key="parent").value == "21"
+    at.selectbox(key="vue").select("communes_dep").run()
+    assert not at.exception
+    at.selectbox(key="indicateur").select("emplois_estimes").run()
+    assert not at.exception
+    at.radio(key="scheme").set_value("jenks").run()
+    assert not at.exception
+    ranking = at.dataframe[0].value
+    assert len(ranking) > 600  # the communes of Côte-d'Or
+
+
+def test_demo_mon_territoire_dijon(demo_app):
+    at = _open("mon_territoire")
+    at.text_input(key="recherche").input("dijon").run()
+    assert not at.exception
+    at.selectbox(key="territoire").select("commune|21231").run()
+    assert not at.exception
+    assert any(h.value == "Dijon (commune, 21231)" for h in at.header)
+    figures = at.dataframe[0].value
+    # ranked among the 698 communes of Côte-d'Or (COG 2026); Dijon has the most structures
+    assert figures["Rang"].iloc[0] == "1er sur 698"
+
+
+def test_demo_annuaire_and_zones(demo_app):
+    at = _open("annuaire")
+    at.multiselect(key="familles_annuaire").select("fondation").run()
+    assert not at.exception
+    at = _open("zones_blanches")
+    at.selectbox(key="famille_zb").select("fondation").run()
+    assert not at.exception
+    at.slider(key="km_zb").set_value(5).run()
+    assert not at.exception
+
+
+def test_reference_dir_is_the_default_one(demo_env):
+    assert os.path.isdir(demo_env["OBSERVATOIRE_REFERENCE_DIR"])
