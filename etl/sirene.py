@@ -142,6 +142,7 @@ def read_sirene(source: str | Path | SireneFiles, *, ess_sirens: Iterable[str] |
     files = source if isinstance(source, SireneFiles) else find_sirene_files(source)
     scratch = Path(tempfile.mkdtemp(prefix="sirene-", dir=workdir))
     steps = tqdm(total=5, desc="SIRENE", unit="étape", disable=not progress)
+    con = None
     try:
         ul = open_table_file(files.unite_legale, delimiter=",", required=UL_REQUIRED,
                              workdir=scratch, label="StockUniteLegale")
@@ -200,6 +201,7 @@ def read_sirene(source: str | Path | SireneFiles, *, ess_sirens: Iterable[str] |
             ).fetchall()[0][0] if not departements else None
         steps.update(1)
         con.close()
+        con = None
         structures, rejects = normalise_establishments(et_frame, geo_frame)
         steps.update(1)
         read = len(et_frame)
@@ -218,12 +220,14 @@ def read_sirene(source: str | Path | SireneFiles, *, ess_sirens: Iterable[str] |
             source=SOURCE, structures=structures, rejects=rejects, read=read, vintage=vintage,
             filtered=(total - read) if total is not None else 0,
             files=digests,
+            notes={"ess_units_without_establishment": units_without,
+                   "geolocalisation_file": files.geolocalisation is not None},
         )
-        result.notes = {"ess_units_without_establishment": units_without,
-                        "geolocalisation_file": files.geolocalisation is not None}
         result.check_accounting()
         return result
     finally:
+        if con is not None:
+            con.close()
         steps.close()
         shutil.rmtree(scratch, ignore_errors=True)
 
