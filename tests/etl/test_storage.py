@@ -156,12 +156,12 @@ def _start_writer(tmp_path, data_dir, quarter, n, replace) -> subprocess.Popen:
     script.write_text(_WRITER.format(repo=str(REPO), tests=str(Path(__file__).parent),
                                      n=n, quarter=quarter, replace=replace))
     env = dict(os.environ, OBSERVATOIRE_DATA_DIR=str(data_dir),
-               **{storage.SLEEP_ENV: "60"})
+               **{storage.SLEEP_ENV: "300"})
     return subprocess.Popen([sys.executable, str(script)], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
-def _wait_for_tmp(root: Path, proc: subprocess.Popen, timeout: float = 60) -> Path:
+def _wait_for_tmp(root: Path, proc: subprocess.Popen, timeout: float = 180) -> Path:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         found = [p for p in root.glob(".tmp-*") if (p / "manifest.json").exists()]
@@ -214,7 +214,7 @@ def test_killed_refresh_command_leaves_store_identical(tmp_path, data_dir):
     before = _tree_digest(root)
     for extra in (["--quarter", "2026-T4"], ["--quarter", "2026-T3", "--replace"]):
         proc = subprocess.Popen(command + extra, cwd=REPO, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, env={**env, storage.SLEEP_ENV: "60"})
+                                stderr=subprocess.PIPE, env={**env, storage.SLEEP_ENV: "300"})
         _wait_for_tmp(root, proc)
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
