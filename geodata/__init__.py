@@ -1,1 +1,4 @@
-"""Reference geography of France: communes, EPCI, départements, régions (see docs/architecture.md)."""
+"""Reference geography of France: communes, EPCI, départements, régions.
+
+See docs/architecture.md for the contract of :class:`geodata.reference.Reference`.
+"""

@@ -17,6 +17,13 @@ def register(subparsers) -> None:
     info.set_defaults(func=geo_info)
     build = sub.add_parser("build", help="build the reference geography from the packages")
     build.add_argument("--force", action="store_true", help="rebuild even if already built")
+    build.add_argument("--admin-express", metavar="PATH",
+                       help="build from IGN ADMIN EXPRESS COG / COG CARTO (GeoPackage or "
+                            "shapefile folder) instead of the embedded registry packages")
+    build.add_argument("--populations", metavar="PATH",
+                       help="INSEE populations légales (donnees_communes.csv or ensemble.zip)")
+    build.add_argument("--dgcl", metavar="PATH",
+                       help="DGCL EPCI composition (epcicom<year>.xlsx)")
     build.set_defaults(func=geo_build)
     geo.set_defaults(func=lambda args: (geo.print_help(), 2)[1])
 
@@ -97,6 +104,17 @@ def geo_info(args) -> int:
 
 def geo_build(args) -> int:
     """Build (or rebuild with --force) the reference geography."""
+    if getattr(args, "admin_express", None):
+        from geodata.official import build_reference_from_official
+
+        path = build_reference_from_official(args.admin_express, populations=args.populations,
+                                             dgcl=args.dgcl, progress=True)
+        print(f"Géographie de référence (fichiers officiels) prête : {path}")
+        return 0
+    if args.populations or args.dgcl:
+        print("--populations and --dgcl go with --admin-express (official build).",
+              file=sys.stderr)
+        return 2
     from geodata.build import build_reference
 
     path = build_reference(force=args.force, progress=True)
