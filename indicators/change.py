@@ -68,11 +68,11 @@ def _check(frame: pd.DataFrame, which: str) -> pa.ChunkedArray:
 
 def _positions(keys: np.ndarray, values: np.ndarray) -> np.ndarray:
     """Position of each of ``values`` in the unique ``keys`` (-1 absent), by sorting."""
-    order = np.argsort(keys, kind="stable")
-    ordered = keys[order]
-    pos = np.clip(np.searchsorted(ordered, values), 0, max(len(keys) - 1, 0))
     if len(keys) == 0:
         return np.full(len(values), -1, dtype="int64")
+    order = np.argsort(keys, kind="stable")
+    ordered = keys[order]
+    pos = np.clip(np.searchsorted(ordered, values), 0, len(keys) - 1)
     return np.where(ordered[pos] == values, order[pos], -1).astype("int64")
 
 
@@ -95,12 +95,20 @@ def _take(frame: pd.DataFrame, column: str, idx: np.ndarray) -> pa.ChunkedArray:
     return arr.take(indices)
 
 
+def _at(values: np.ndarray, idx: np.ndarray, fill) -> np.ndarray:
+    """``values[idx]`` with ``fill`` where ``idx < 0`` (works on empty ``values``)."""
+    out = np.full(len(idx), fill, dtype=values.dtype)
+    ok = idx >= 0
+    out[ok] = values[idx[ok]]
+    return out
+
+
 def _floats(frame: pd.DataFrame, column: str, idx: np.ndarray) -> np.ndarray:
     if column not in frame:
         return np.full(len(idx), np.nan)
     values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype="float64",
                                                                    na_value=np.nan)
-    return np.where(idx >= 0, values[np.maximum(idx, 0)], np.nan)
+    return _at(values, idx, np.nan)
 
 
 def _differs(a: pa.ChunkedArray, b: pa.ChunkedArray) -> np.ndarray:
@@ -133,8 +141,8 @@ def structure_changes(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
     new_idx = np.concatenate([np.arange(len(new)), np.full(len(only_old), -1)])
     act_old = encode(old["etat_administratif"], ["A"]) == 0
     act_new = encode(new["etat_administratif"], ["A"]) == 0
-    act_a = np.where(old_idx >= 0, act_old[np.maximum(old_idx, 0)], False)
-    act_b = np.where(new_idx >= 0, act_new[np.maximum(new_idx, 0)], False)
+    act_a = _at(act_old, old_idx, False)
+    act_b = _at(act_new, new_idx, False)
     ca, cb = _take(old, "commune", old_idx), _take(new, "commune", new_idx)
     commune_changed = _differs(ca, cb)
     dist = _haversine_m(_floats(old, "longitude", old_idx), _floats(old, "latitude", old_idx),

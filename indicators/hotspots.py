@@ -90,7 +90,10 @@ def hot_spots(territories, values: pd.Series, *, permutations: int = 999,
     DataFrame indexed like ``territories``: ``valeur``, ``gi_z``, ``gi_p``, ``gi_classe``
     (``point chaud``/``point froid``/``non significatif``), ``lisa_i``, ``lisa_p``,
     ``lisa_quadrant`` (HH/LH/LL/HL), ``lisa_classe`` (the quadrant when significant, else
-    ``non significatif``), ``seuil_p`` (threshold used) and ``motif_na``.
+    ``non significatif``) and ``motif_na``. ``attrs`` hold the p-value thresholds used
+    (``seuil_p_gi``, ``seuil_p_lisa``), ``alpha``, ``permutations``, ``seed`` and ``fdr``.
+    When every value is the same, nothing can be tested: classes are ``non significatif``
+    and ``motif_na`` says why.
     """
     import esda
 
@@ -106,6 +109,8 @@ def hot_spots(territories, values: pd.Series, *, permutations: int = 999,
             "Choose a larger area or a level with more territories."))
     sub = territories.loc[keep]
     y = vals[keep].to_numpy(dtype="float64")
+    if np.ptp(y) == 0:
+        return _constant(territories, vals, keep, permutations, alpha, seed, fdr)
     w = contiguity_weights(sub)[0] if weights is None else weights
     if list(w.id_order) != list(sub.index):
         if set(w.id_order) != set(sub.index):
@@ -154,5 +159,25 @@ def hot_spots(territories, values: pd.Series, *, permutations: int = 999,
                       "valeur manquante (population nulle) : exclu de l'analyse")
     out["motif_na"] = pd.array(np.where(keep, None, reason), dtype="string")
     out.attrs.update({"seuil_p_gi": gi_cut, "seuil_p_lisa": li_cut, "alpha": alpha,
+                      "permutations": permutations, "seed": seed, "fdr": fdr})
+    return out
+
+
+def _constant(territories, vals, keep, permutations, alpha, seed, fdr) -> pd.DataFrame:
+    """Every value is the same: no spatial pattern can be tested (defined, explained result)."""
+    out = pd.DataFrame({
+        "valeur": vals,
+        "gi_z": pd.array([pd.NA] * len(vals), dtype="Float64"),
+        "gi_p": pd.array([pd.NA] * len(vals), dtype="Float64"),
+        "gi_classe": pd.array(np.where(keep, "non significatif", None), dtype="string"),
+        "lisa_i": pd.array([pd.NA] * len(vals), dtype="Float64"),
+        "lisa_p": pd.array([pd.NA] * len(vals), dtype="Float64"),
+        "lisa_quadrant": pd.array([pd.NA] * len(vals), dtype="string"),
+        "lisa_classe": pd.array(np.where(keep, "non significatif", None), dtype="string"),
+    }, index=territories.index)
+    out["motif_na"] = pd.array(np.where(
+        keep, "valeur identique partout : aucune structure spatiale à tester",
+        "valeur manquante ou contour inconnu : exclu de l'analyse"), dtype="string")
+    out.attrs.update({"seuil_p_gi": None, "seuil_p_lisa": None, "alpha": alpha,
                       "permutations": permutations, "seed": seed, "fdr": fdr})
     return out

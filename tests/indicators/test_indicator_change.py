@@ -69,3 +69,15 @@ def test_duplicate_siret_refused(snapshots):
     old, new = snapshots
     with pytest.raises(DataValidationError, match="duplicated SIRET"):
         structure_changes(pd.concat([old, old.iloc[[0]]]), new)
+
+
+def test_empty_snapshots(snapshots, grid):
+    from etl.schema import empty_structures
+
+    old, new = snapshots
+    first = structure_changes(empty_structures(), new)
+    assert (first["statut"] == "nouveau").sum() == int((new["etat_administratif"] == "A").sum())
+    gone = change_by_territory(old, empty_structures(), "region", grid)
+    assert gone.loc["27", "fermes"] == 5 and gone.loc["27", "structures_apres"] == 0
+    assert gone.loc["27", "taux_evolution"] == pytest.approx(-100)
+    assert len(structure_changes(empty_structures(), empty_structures())) == 0

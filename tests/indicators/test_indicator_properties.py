@@ -104,3 +104,49 @@ def test_rollup_of_custom_groups_matches_manual_sum():
     assert out.loc["A", "structures"] == 1
     assert out.loc["A", "structures_per_10k"] == pytest.approx(1000)
     assert out.loc["B", "structures_per_10k"] == pytest.approx(15 / 150 * 1e4)
+
+
+snapshot_row = st.fixed_dictionaries({
+    "siret": st.sampled_from([f"{i:014d}" for i in range(12)]),
+    "r": st.integers(0, 3), "c": st.integers(0, 3),
+    "dx": st.sampled_from([0.2, 0.5, 0.8]), "dy": st.sampled_from([0.2, 0.5, 0.8]),
+    "etat_administratif": st.sampled_from(["A", "A", "F"]),
+})
+
+
+def _snapshot(rows):
+    unique = list({row["siret"]: row for row in rows}.values())
+    return make_structures(unique, GRID)
+
+
+@SETTINGS
+@given(old=st.lists(snapshot_row, max_size=12), new=st.lists(snapshot_row, max_size=12),
+       level=st.sampled_from(["commune", "epci", "departement", "region"]))
+def test_change_identity_holds_for_any_pair_of_snapshots(old, new, level):
+    from indicators.change import change_by_territory
+
+    a, b = _snapshot(old), _snapshot(new)
+    t = change_by_territory(a, b, level, GRID)
+    lhs = (t["structures_avant"] + t["nouveaux"] - t["fermes"] + t["entrees_deplacement"]
+           - t["sorties_deplacement"])
+    assert (lhs == t["structures_apres"]).all()
+    assert t["structures_apres"].sum() == int((b["etat_administratif"] == "A").sum())
+    assert t["structures_avant"].sum() == int((a["etat_administratif"] == "A").sum())
+
+
+@SETTINGS
+@given(items=st.lists(structure, min_size=1, max_size=25))
+def test_location_quotients_average_to_one(items):
+    from indicators.concentration import location_quotients
+
+    s = make_structures(items, GRID)
+    t = indicator_table(s, GRID, "epci")
+    lq = location_quotients(t)
+    total = t["structures"].sum()
+    for fam in FAMILIES:
+        col = f"lq_{fam}"
+        n_fam = t[f"n_{fam}"].sum()
+        if total == 0 or n_fam == 0:
+            continue
+        weights = t["structures"] / total
+        assert (weights * lq[col].fillna(0)).sum() == pytest.approx(1.0)

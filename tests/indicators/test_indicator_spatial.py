@@ -114,3 +114,10 @@ def test_density_split(grid, base_structures):
     com = indicator_table(base_structures, grid, "commune", density=density)
     assert com.loc["21016", "densite_libelle"] == "Rural à habitat très dispersé"
     assert com.loc["21016", "densite_source"] == "approximation"
+
+
+def test_constant_values_give_a_defined_result(planted):
+    gdf, _, _ = planted
+    out = hot_spots(gdf, pd.Series(0.0, index=gdf.index), permutations=99)
+    assert (out["gi_classe"] == "non significatif").all()
+    assert out["motif_na"].str.contains("identique").all()
