@@ -118,7 +118,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     from geodata.reference import load_reference
-    from indicators.change import change_by_territory, structure_changes
+    from indicators.change import change_by_levels
     from indicators.checks import validate_inputs
     from indicators.concentration import location_quotients
     from indicators.counts import count_by
@@ -202,9 +202,7 @@ def main(argv=None) -> int:
     t_all += time.perf_counter() - t_pause
     c_all += cpu_s() - c_pause
     with step("structure changes + change by territory (4 levels)"):
-        ch = structure_changes(old, structures)
-        for level in ("commune", "epci", "departement", "region"):
-            change_by_territory(old, structures, level, communes, changes=ch)
+        change_by_levels(old, structures, communes)
     total, total_cpu = time.perf_counter() - t_all, cpu_s() - c_all
     print(f"{'TOTAL without permutation tests':<62} {total:7.2f} s wall {total_cpu:7.2f} s CPU"
           "  (target < 15 s)")

@@ -35,8 +35,8 @@ from indicators.prepare import (
 )
 from observatory.errors import DataValidationError, explain
 
-__all__ = ["MOVE_THRESHOLD_M", "STATUSES", "TRACKED_FIELDS", "change_by_territory",
-           "structure_changes"]
+__all__ = ["MOVE_THRESHOLD_M", "STATUSES", "TRACKED_FIELDS", "change_by_levels",
+           "change_by_territory", "structure_changes"]
 
 STATUSES = ("nouveau", "ferme", "deplace", "modifie", "inchange")
 MOVE_THRESHOLD_M = 100.0
@@ -201,16 +201,32 @@ def change_by_territory(old: pd.DataFrame, new: pd.DataFrame, level: str,
         ``sorties_deplacement``, ``variation_nette``, ``taux_evolution`` (%, ``pd.NA`` when
         there was no structure before) and ``motif_na``.
     """
-    check_level(level)
+    return change_by_levels(old, new, communes, (level,), changes=changes)[level]
+
+
+def change_by_levels(old: pd.DataFrame, new: pd.DataFrame, communes: pd.DataFrame,
+                     levels=("commune", "epci", "departement", "region"), *,
+                     changes: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
+    """:func:`change_by_territory` for several levels, matching SIRET and communes once.
+
+    Returns
+    -------
+    dict level -> DataFrame (same columns as :func:`change_by_territory`).
+    """
+    for level in levels:
+        check_level(level)
     ch = structure_changes(old, new) if changes is None else changes
+    pos_a = encode(ch["commune_avant"], communes.index)
+    pos_b = encode(ch["commune_apres"], communes.index)
+    return {level: _count_changes(ch, pos_a, pos_b, communes, level) for level in levels}
+
+
+def _count_changes(ch: pd.DataFrame, pos_a: np.ndarray, pos_b: np.ndarray,
+                   communes: pd.DataFrame, level: str) -> pd.DataFrame:
     terr, codes = territory_index(communes, level)
     n = len(codes)
-
-    def place(column: str) -> np.ndarray:
-        pos = encode(ch[column], communes.index)
-        return np.where(pos >= 0, terr[np.maximum(pos, 0)], -1)
-
-    t_a, t_b = place("commune_avant"), place("commune_apres")
+    t_a = np.where(pos_a >= 0, terr[np.maximum(pos_a, 0)], -1)
+    t_b = np.where(pos_b >= 0, terr[np.maximum(pos_b, 0)], -1)
 
     def count(mask, keys) -> np.ndarray:
         sel = np.asarray(mask, dtype=bool) & (keys >= 0)

@@ -81,3 +81,12 @@ def test_empty_snapshots(snapshots, grid):
     assert gone.loc["27", "fermes"] == 5 and gone.loc["27", "structures_apres"] == 0
     assert gone.loc["27", "taux_evolution"] == pytest.approx(-100)
     assert len(structure_changes(empty_structures(), empty_structures())) == 0
+
+
+def test_change_by_levels_matches_single_levels(snapshots, grid):
+    from indicators.change import change_by_levels
+
+    old, new = snapshots
+    many = change_by_levels(old, new, grid)
+    for level, table in many.items():
+        pd.testing.assert_frame_equal(table, change_by_territory(old, new, level, grid))
