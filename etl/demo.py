@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import shapely
 
 from etl.demo_model import (
     OTHER_SERIAL_BASE,
@@ -198,7 +199,8 @@ def select_communes(reference: Any, territory: dict[str, str] | None) -> pd.Data
                 "Check the code, e.g. '21' for Côte-d'Or, '2A' for Corse-du-Sud, '27' for "
                 "Bourgogne-Franche-Comté.",
             ))
-    communes = communes[~communes.geometry.is_empty & communes.geometry.notna()]
+    geoms = communes.geometry.to_numpy()
+    communes = communes[~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)]
     return communes.sort_index()
 
 
