@@ -127,3 +127,50 @@ def test_diff_per_territory(two_quarters, tmp_path, capsys):
     assert main(["diff", "2026-T3", "2026-T4", "--level", "epci", "--output", str(out)]) == 0
     table = pd.read_csv(out, sep=";", dtype={"code": str}, encoding="utf-8-sig")
     assert table["nouveaux"].sum() == 1
+
+
+def test_refresh_with_ess_france_list(tmp_path, data_dir, reference_dir, capsys):
+    units = [unit("100029172"), unit("200000001", economieSocialeSolidaireUniteLegale="N"),
+             unit("300000001", economieSocialeSolidaireUniteLegale="N")]
+    ets = [establishment("100029172", "00011", "21104"),
+           establishment("200000001", "00011", "21105"),
+           establishment("300000001", "00011", "21105")]
+    folder = write_sirene(tmp_path / "s", units, ets)
+    ess_list = tmp_path / "liste_ess.csv"
+    ess_list.write_text(
+        "SIREN,Nom ou raison sociale de l'entreprise,Famille juridique de l'entreprise,"
+        "Code postal,Libellé de la commune de l'établissement,"
+        "Code du département de l'établissement,Département de l'établissement,"
+        "Région de l'établissement\n"
+        "200000001,COOPERATIVE DEMO,Coopératives,21000,DIJON,21,Côte-d'Or,"
+        "Bourgogne-Franche-Comté\n"
+        "100029172,JUNIOR ISEN,Associations,21000,DIJON,21,Côte-d'Or,Bourgogne-Franche-Comté\n"
+        "12AB,ILLISIBLE,Associations,21000,DIJON,21,Côte-d'Or,Bourgogne-Franche-Comté\n",
+        encoding="utf-8")
+    assert main(["refresh", "--sirene-dir", str(folder), "--quarter", "2026-T4",
+                 "--ess-list", str(ess_list), "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["snapshots", "--json"]) == 0
+    manifest = json.loads(capsys.readouterr().out)[0]
+    assert manifest["accounting"]["ess_france"] == {
+        "read": 3, "kept": 2, "rejected": 1, "by_reason": {"siren_invalide": 1}}
+    assert manifest["accounting"]["sirene"]["read"] == 2  # 300000001 is neither flagged nor listed
+    assert "liste_ess.csv" in manifest["sources"]["ess_france"]["sha256"]
+    from observatory.storage import load_snapshot
+
+    snap = load_snapshot("2026-T4")
+    s = snap.structures.set_index("siren")
+    assert bool(s.loc["200000001", "liste_ess_france"]) and not bool(
+        s.loc["200000001", "flag_sirene_ess"])
+    assert s.loc["100029172", "sources"] == "sirene|ess_france"
+    assert snap.rejects["source"].tolist() == ["ess_france"]
+
+
+def test_refresh_option_errors(data_dir, reference_dir, tmp_path, capsys):
+    assert main(["refresh", "--quarter", "2026-T4", "--from-api", "--quiet"]) == 1
+    assert "needs a territory" in capsys.readouterr().err
+    assert main(["refresh", "--quarter", "2026-T4", "--sirene-dir", str(tmp_path),
+                 "--departement", "21", "--region", "27", "--quiet"]) == 1
+    assert "only one" in capsys.readouterr().err
+    assert main(["refresh", "--quarter", "2026-T4", "--quiet"]) == 1
+    assert "--sirene-dir" in capsys.readouterr().err
