@@ -28,7 +28,8 @@ def register(subparsers) -> None:
     refresh.add_argument("--replace", action="store_true",
                          help="replace an existing snapshot of the same quarter")
     refresh.add_argument("--force", action="store_true",
-                         help="accept a drop of more than 20%% of structures")
+                         help="accept a drop of more than 20%% of structures, or an empty "
+                         "result")
     refresh.add_argument("--from-api", action="store_true",
                          help="read the API Recherche d'entreprises for the territory")
     refresh.add_argument("--actors-file", type=Path, help="CSV/XLSX list of actors to geocode")
