@@ -109,3 +109,15 @@ def test_cli_refuses_cog_mismatch_and_bad_extension(store, tmp_path, capsys):
                  "--output", str(tmp_path / "r.json")])
     assert code == 1
     assert ".csv or .xlsx" in capsys.readouterr().err
+
+
+def test_cli_density_approximation_is_labelled(store, reference, tmp_path):
+    store("2026-T4", reference.vintages["cog"])
+    out = tmp_path / "c.csv"
+    code = main(["indicators", "--level", "commune", "--territory", "21", "--density-approx",
+                 "--output", str(out)])
+    assert code == 0
+    table = pd.read_csv(out, sep=";", decimal=",", dtype={"code": str}, encoding="utf-8-sig")
+    assert set(table["densite_source"].dropna()) == {"approximation"}
+    assert table["dens7"].dropna().between(1, 7).all()
+    assert "part_population_rurale" in table.columns
