@@ -12,7 +12,7 @@ from app_pages import common
 
 PAGES = Path(__file__).resolve().parent / "app_pages"
 
-st.set_page_config(page_title="Observatoire de l'ESS", page_icon=":material/map:", layout="wide")
+st.set_page_config(page_title="Observatoire de l'ESS", layout="wide")  # default icon: no CDN
 
 navigation = st.navigation({
     "Explorer": [

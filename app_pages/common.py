@@ -7,17 +7,13 @@ is in French.
 
 from __future__ import annotations
 
-import logging
-import os
-import threading
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 
 import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
-from app_pages import logic, tables
+from app_pages import loaders, logic, tables
 from observatory import exports, fr, maps
 
 __all__ = [
@@ -28,8 +24,6 @@ __all__ = [
     "display_layer",
     "download_buttons",
     "indicator_table",
-    "load_reference",
-    "load_snapshot",
     "page_setup",
     "param",
     "set_params",
@@ -66,218 +60,15 @@ def set_params(**values: str | None) -> None:
             st.query_params[key] = str(value)
 
 
-# --------------------------------------------------------------------------- loaders
-@st.cache_resource(show_spinner="Chargement de la géographie de référence…")
-def load_reference():
-    """The reference geography (read-only; shared by every session)."""
-    from geodata.reference import load_reference as _load
-
-    return _load()
-
-
-@st.cache_resource(show_spinner="Préparation des données de démonstration…")
-def _ensure_data() -> list[dict]:
-    """Snapshots available; builds the two demo snapshots on a fresh clone."""
-    from observatory import storage
-
-    snapshots = storage.list_snapshots()
-    if not snapshots:
-        from etl.demo import ensure_demo
-
-        ensure_demo(departement="21", progress=False)
-        snapshots = storage.list_snapshots()
-    return snapshots
-
-
-@st.cache_resource(show_spinner="Chargement de l'instantané…", max_entries=4)
-def load_snapshot(quarter: str):
-    """One snapshot (structures, rejects, manifest), read-only."""
-    from observatory import storage
-
-    return storage.load_snapshot(quarter)
-
-
-def data_context() -> logic.Context:
-    """Reference, snapshot list, current and previous snapshots; stops the page on error."""
-    try:
-        with ThreadPoolExecutor(max_workers=2) as pool:  # both reads release the GIL
-            reference_job = pool.submit(_quiet(load_reference))
-            snapshots = _ensure_data()
-            quarters = [s["quarter"] for s in snapshots]
-            if quarters:
-                load_snapshot(quarters[-1])
-            reference = reference_job.result()
-    except (ImportError, FileNotFoundError, RuntimeError, ValueError, OSError) as exc:
-        st.error("Les données de l'observatoire ne sont pas disponibles : "
-                 f"{exc}\n\nPour charger des données réelles : `{REAL_DATA_COMMAND}`")
-        st.stop()
-    if not snapshots:
-        st.error("Aucun instantané n'est disponible. Pour charger des données réelles : "
-                 f"`{REAL_DATA_COMMAND}`")
-        st.stop()
-    current = quarters[-1]
-    previous = quarters[-2] if len(quarters) > 1 else None
-    return logic.Context(reference=reference, snapshots=snapshots, quarter=current,
-                         previous=previous, snapshot=load_snapshot(current))
-
-
-def _quiet(function):
-    """Run a cached loader from a worker thread without Streamlit's context warnings."""
-    def run():
-        logger = logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context")
-        level = logger.level
-        logger.setLevel(logging.ERROR)
-        try:
-            return function()
-        finally:
-            logger.setLevel(level)
-    return run
-
-
-_WARM: set[str] = set()
-_WARM_LOCK = threading.Lock()
-
-
-def warm_up() -> None:
-    """After a page is drawn: compute, once per process and in the background, what the
-    other pages need (other levels, the previous quarter, the search index)."""
-    try:
-        snapshots = _ensure_data()
-    except Exception:  # noqa: BLE001 - the page already said what is wrong
-        return
-    quarters = [s["quarter"] for s in snapshots]
-    if quarters:
-        _start_warm_up(quarters[-1], quarters[-2] if len(quarters) > 1 else None)
-
-
-def _start_warm_up(quarter: str, previous: str | None) -> None:
-    with _WARM_LOCK:
-        if quarter in _WARM or os.environ.get("OBSERVATOIRE_NO_WARMUP"):
-            return
-        _WARM.add(quarter)
-
-    def work() -> None:
-        for q in (quarter, previous):
-            if q is None:
-                continue
-            for level in ("departement", "epci", "commune", "region"):
-                indicator_table(q, level)
-        _territory_index(quarter)
-        _active(quarter)
-
-    threading.Thread(target=_quiet(work), name="observatoire-warm-up", daemon=True).start()
-
-
-@st.cache_resource(max_entries=4)
-def density(quarter: str) -> pd.DataFrame | None:
-    """Density levels of the scope's communes: the INSEE grid if downloaded, else the
-    approximation of :mod:`geodata.density_grid` (labelled ``source = "approximation"``)."""
-    try:
-        from geodata import density_grid
-        from observatory.settings import get_settings
-    except ImportError:
-        return None
-    communes = _scope(quarter)
-    grid = None
-    for path in sorted(get_settings().downloads_dir.glob("**/*densit*.xlsx")):
-        try:
-            grid = density_grid.read_density_grid(path)
-            break
-        except (ValueError, OSError):
-            continue
-    try:
-        return density_grid.density_levels(communes, grid)
-    except ValueError:
-        return density_grid.density_levels(communes, None)
-
-
-@st.cache_resource(show_spinner="Calcul des indicateurs…", max_entries=4)
-def commune_base(quarter: str, famille: str | None = None) -> pd.DataFrame:
-    """Extensive indicators per commune of the scope (computed once, rolled up per level)."""
-    from indicators.table import commune_base as _base
-
-    snap = load_snapshot(quarter)
-    structures = snap.structures
-    if famille:
-        structures = structures[structures["famille_ess"] == famille]
-    return _base(structures, _scope(quarter), density=density(quarter))
-
-
-@st.cache_resource(show_spinner="Calcul des indicateurs…", max_entries=24)
-def indicator_table(quarter: str, level: str, famille: str | None = None) -> pd.DataFrame:
-    """Indicators of every territory of ``level`` in the snapshot's scope (read-only)."""
-    ref = load_reference()
-    snap = load_snapshot(quarter)
-    structures = snap.structures
-    if famille:
-        structures = structures[structures["famille_ess"] == famille]
-    names = None if level == "commune" else logic._layer(ref, level)["nom"]
-    return logic.compute_table(structures, _scope(quarter), level,
-                               base=commune_base(quarter, famille), names=names,
-                               density=density(quarter))
-
-
-@st.cache_resource(max_entries=32)
-def display_layer(level: str, within: tuple[str, str] | None = None) -> gpd.GeoDataFrame:
-    """Simplified geometries for maps (``within`` = (level, code) of the parent)."""
-    return logic.display_geometries(load_reference(), level, within)
-
-
-# --------------------------------------------------------------------------- map assets
-@st.cache_resource
-def map_assets() -> dict[str, str]:
-    """URL paths of the Leaflet files served by the app (fetched once from npm if missing)."""
-    try:
-        from observatory.assets import ensure_map_assets
-
-        return maps.map_assets(ensure_map_assets())
-    except Exception as exc:  # noqa: BLE001 - the page still shows tables and exports
-        st.warning(f"Les fichiers de cartographie (Leaflet) n'ont pas pu être préparés : {exc}")
-        return maps.map_assets()
-
-
-# --------------------------------------------------------------------------- tiles
-_TILE_STATE: dict[str, object] = {}
-
-
-def _probe_tiles() -> None:
-    from observatory import catalog, http
-
-    for name in ("tiles_ign_plan", "tiles_osm"):
-        try:
-            source = catalog.get_source(name)
-            url = source.url.replace("{z}", "5").replace("{x}", "16").replace("{y}", "11")
-            http.get(url, use_cache=False, timeout=3)
-        except Exception:  # noqa: BLE001 - any failure means "no tiles"
-            continue
-        _TILE_STATE["spec"] = maps.TileSpec(source.url, html_credit(source), source.title)
-        return
-
-
-def html_credit(source) -> str:
-    """Attribution of a tile source (escaped)."""
-    import html
-
-    return html.escape(f"{source.producer} — {source.licence}")
-
-
-def tiles() -> maps.TileSpec | None:
-    """A tile layer when a tile server answered, else ``None`` (never blocks the page).
-
-    The probe runs once in the background; offline mode disables it.
-    """
-    from observatory.settings import get_settings
-
-    try:
-        if get_settings().offline:
-            return None
-    except ValueError:
-        return None
-    if "thread" not in _TILE_STATE:
-        thread = threading.Thread(target=_probe_tiles, daemon=True)
-        _TILE_STATE["thread"] = thread
-        thread.start()
-    return _TILE_STATE.get("spec")  # type: ignore[return-value]
+# --------------------------------------------------------------------------- loaders (pages)
+REAL_DATA_COMMAND = loaders.REAL_DATA_COMMAND
+data_context = loaders.data_context
+indicator_table = loaders.indicator_table
+display_layer = loaders.display_layer
+density = loaders.density
+map_assets = loaders.map_assets
+tiles = loaders.tiles
+warm_up = loaders.warm_up
 
 
 # --------------------------------------------------------------------------- display
@@ -355,18 +146,13 @@ def indicator_choices(table: pd.DataFrame) -> list[str]:
 
 def scope(ctx: logic.Context) -> gpd.GeoDataFrame:
     """Communes covered by the current snapshot."""
-    return _scope(ctx.quarter)
-
-
-@st.cache_resource(max_entries=4)
-def _scope(quarter: str) -> gpd.GeoDataFrame:
-    return logic.scope_communes(load_reference(), load_snapshot(quarter))
+    return loaders.scope(ctx.quarter)
 
 
 @st.cache_data(max_entries=16)
 def _territories(quarter: str, level: str) -> pd.DataFrame:
-    ref = load_reference()
-    communes = _scope(quarter)
+    ref = loaders.load_reference()
+    communes = loaders.scope(quarter)
     codes = communes.index if level == "commune" else communes[level].dropna().unique()
     layer = ref.communes if level == "commune" else logic._layer(ref, level)
     out = pd.DataFrame({"nom": layer.loc[layer.index.isin(codes), "nom"].astype(str)})
@@ -416,12 +202,12 @@ def about(ctx: logic.Context, title: str) -> dict[str, str]:
 
 def reference_rows(ctx: logic.Context, parent_level: str, parent: str) -> pd.DataFrame:
     """Rows of the parent territory and its région, used as a reference in comparisons."""
-    rows = [indicator_table(ctx.quarter, parent_level).loc[[parent]]]
+    rows = [loaders.indicator_table(ctx.quarter, parent_level).loc[[parent]]]
     covered, _ = logic._territoire(ctx.snapshot)
     if parent_level != "region" and covered in (None, "region"):
         region = common_region(ctx, parent_level, parent)
         if region is not None:
-            rows.append(indicator_table(ctx.quarter, "region").loc[[region]])
+            rows.append(loaders.indicator_table(ctx.quarter, "region").loc[[region]])
     out = pd.concat(rows)
     out["nom"] = [f"Référence : {n}" for n in out["nom"]]
     return out
@@ -474,7 +260,7 @@ def comparison_table(df: pd.DataFrame, names: list[str]) -> pd.DataFrame:
 # --------------------------------------------------------------------------- page data
 @st.cache_data(max_entries=4)
 def _territory_index(quarter: str) -> pd.DataFrame:
-    return logic.territory_index(load_reference(), _scope(quarter))
+    return logic.territory_index(loaders.load_reference(), loaders.scope(quarter))
 
 
 def territory_index(ctx: logic.Context) -> pd.DataFrame:
@@ -494,43 +280,37 @@ def peer_label(ctx: logic.Context, level: str, code: str) -> str:
     return f"{kind} du même {fr.NIVEAUX[parent_level].lower()} : {nom}"
 
 
-@st.cache_resource(max_entries=4)
-def _active(quarter: str) -> pd.DataFrame:
-    structures = load_snapshot(quarter).structures
-    return structures[structures["etat_administratif"] == "A"]
-
-
 def active_structures(ctx: logic.Context) -> pd.DataFrame:
     """Active structures of the current snapshot (read-only)."""
-    return _active(ctx.quarter)
+    return loaders.active(ctx.quarter)
 
 
 def structures_in(ctx: logic.Context, level: str, code: str) -> pd.DataFrame:
     """Active structures assigned to a territory."""
-    structures = _active(ctx.quarter)
+    structures = loaders.active(ctx.quarter)
     return structures[structures[level].astype("string") == code]
 
 
 def background_for(ctx: logic.Context, level: str, code: str, sub_level: str):
     """Sub-territories of a territory with their indicators, for the map background."""
     within = None if level == sub_level else (level, code)
-    geo = display_layer(sub_level, within)
+    geo = loaders.display_layer(sub_level, within)
     if level == sub_level:
         geo = geo.loc[[code]]
-    table = indicator_table(ctx.quarter, sub_level)
+    table = loaders.indicator_table(ctx.quarter, sub_level)
     return geo.join(table[["structures_per_10k", "structures", "population"]], how="left")
 
 
 def structures_table(df: pd.DataFrame, extra: dict[str, str] | None = None) -> pd.DataFrame:
     """Structures with French labels (commune names resolved)."""
-    return tables.structures_table(df, load_reference().communes["nom"], extra)
+    return tables.structures_table(df, loaders.load_reference().communes["nom"], extra)
 
 
 def underserved_communes(ctx: logic.Context, level: str, code: str,
                          max_km: float) -> pd.DataFrame:
     """Communes of a territory farther than ``max_km`` from a structure (French table)."""
-    table = indicator_table(ctx.quarter, "commune")
-    scope_ = _scope(ctx.quarter)
+    table = loaders.indicator_table(ctx.quarter, "commune")
+    scope_ = loaders.scope(ctx.quarter)
     if level == "commune":
         inside = scope_.index[scope_.index == code]
     else:
@@ -547,11 +327,12 @@ def underserved_communes(ctx: logic.Context, level: str, code: str,
 def _zones_scope(quarter: str, max_km: float, famille: str | None):
     from indicators.zones import zones_blanches as _zones
 
-    levels = density(quarter)
+    levels = loaders.density(quarter)
     if levels is None:
         return None
-    return _zones(_scope(quarter), _active(quarter), levels, distance_km=float(max_km),
-                  by="famille_ess" if famille else None, category=famille or None)
+    return _zones(loaders.scope(quarter), loaders.active(quarter), levels,
+                  distance_km=float(max_km), by="famille_ess" if famille else None,
+                  category=famille or None)
 
 
 def zones_blanches(quarter: str, departement: str, max_km: float,
@@ -562,7 +343,7 @@ def zones_blanches(quarter: str, departement: str, max_km: float,
     result = _zones_scope(quarter, float(max_km), famille or None)
     if result is None:
         return None
-    scope_ = _scope(quarter)
+    scope_ = loaders.scope(quarter)
     inside = set(scope_.index[(scope_["departement"].astype("string") == departement)
                               .fillna(False)])
     communes = result.communes[result.communes.index.isin(inside)]
@@ -618,9 +399,9 @@ def snapshot_diff(previous: str, current: str, level: str) -> pd.DataFrame:
     (:func:`indicators.change.change_by_territory`), territories of the scope only."""
     from indicators.change import change_by_territory
 
-    scope_ = _scope(current)
-    out = change_by_territory(load_snapshot(previous).structures,
-                              load_snapshot(current).structures, level, scope_)
+    scope_ = loaders.scope(current)
+    out = change_by_territory(loaders.load_snapshot(previous).structures,
+                              loaders.load_snapshot(current).structures, level, scope_)
     keep = scope_.index if level == "commune" else scope_[level].dropna().unique()
     return out[out.index.isin(keep)].drop(columns=["motif_na"], errors="ignore")
 
@@ -632,12 +413,12 @@ def accounting_table(ctx: logic.Context) -> pd.DataFrame:
 
 def precision_table(ctx: logic.Context) -> pd.DataFrame:
     """Location precision breakdown of the active structures."""
-    return tables.precision_table(_active(ctx.quarter))
+    return tables.precision_table(loaders.active(ctx.quarter))
 
 
 def disagreements(ctx: logic.Context) -> pd.DataFrame:
     """Active structures whose assigned commune differs from the declared one."""
-    structures = _active(ctx.quarter)
+    structures = loaders.active(ctx.quarter)
     return structures[structures["commune_desaccord"].fillna(False).astype(bool)]
 
 
@@ -672,9 +453,9 @@ def fiche_pdf(ctx: logic.Context, level: str, code: str):
 def _fiche_pdf(quarter: str, level: str, code: str) -> bytes:
     from observatory import pdf
 
-    ctx = data_context()
-    table = indicator_table(quarter, level)
-    previous = indicator_table(ctx.previous, level) if ctx.previous else None
+    ctx = loaders.data_context()
+    table = loaders.indicator_table(quarter, level)
+    previous = loaders.indicator_table(ctx.previous, level) if ctx.previous else None
     peers = logic.peers_of(ctx.reference, level, code)
     figures = logic.key_figures(table, previous, code, peers, indicators())
     sub_level = "epci" if level == "region" else "commune"

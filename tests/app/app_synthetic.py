@@ -8,9 +8,10 @@ of four square communes (0.1° side), i.e. 16 communes on a 4 × 4 grid:
     row 1          71101 71102 | 71201 71202      EPCI 200000003 = 711xx, 200000004 = 712xx
     row 0 (south)  71103 71104 | 71203 71204      (département 71)
 
-Population of commune i (0-based, reading order above) is 100 × (i + 1) (rural densities).  Structures sit at
-the centre of communes: the two 21 EPCI hold all of them (département 71 has none, so its
-communes are "zones blanches" at any distance below ~ 20 km).  Names include the XSS probes
+Population of commune i (0-based, reading order above) is 100 × (i + 1) (rural densities).
+Structures sit at the centre of communes: the two 21 EPCI hold all of them (département 71
+has none, so its communes are "zones blanches" at any distance below ~ 20 km).  Names include
+the XSS probes
 ``<script>alert(1)</script>`` and ``<img src=x onerror=alert(1)>``.
 """
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 import app_synthetic as synthetic
+import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 PAGES = {
@@ -30,7 +29,7 @@ def synthetic_app(world, monkeypatch):
     """Page loaders answer from the synthetic world (no files, no network)."""
     import streamlit as st
 
-    from app_pages import common
+    from app_pages import loaders
 
     reference, snapshots = world
     manifests = [s.manifest for s in snapshots.values()]
@@ -38,9 +37,9 @@ def synthetic_app(world, monkeypatch):
     st.cache_resource.clear()
     monkeypatch.setenv("OBSERVATOIRE_OFFLINE", "1")
     monkeypatch.setenv("OBSERVATOIRE_NO_WARMUP", "1")  # no background thread outliving a test
-    monkeypatch.setattr(common, "_ensure_data", lambda: manifests)
-    monkeypatch.setattr(common, "load_reference", lambda: reference)
-    monkeypatch.setattr(common, "load_snapshot", lambda quarter: snapshots[quarter])
+    monkeypatch.setattr(loaders, "_ensure_data", lambda: manifests)
+    monkeypatch.setattr(loaders, "load_reference", lambda: reference)
+    monkeypatch.setattr(loaders, "load_snapshot", lambda quarter: snapshots[quarter])
     yield world
     st.cache_data.clear()
     st.cache_resource.clear()

@@ -6,7 +6,7 @@ reference geography is the default one (built from the registry packages if need
 
 from __future__ import annotations
 
-import os
+from pathlib import Path
 
 import pytest
 from conftest import PAGES, REPO
@@ -102,4 +102,4 @@ def test_demo_annuaire_and_zones(demo_app):
 
 
 def test_reference_dir_is_the_default_one(demo_env):
-    assert os.path.isdir(demo_env["OBSERVATOIRE_REFERENCE_DIR"])
+    assert Path(demo_env["OBSERVATOIRE_REFERENCE_DIR"]).is_dir()

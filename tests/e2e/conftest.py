@@ -124,6 +124,10 @@ def page(browser):
     context = browser.new_context(viewport={"width": 1400, "height": 2200}, locale="fr-FR",
                                   accept_downloads=True)
     tab = context.new_page()
+    tab.external_requests = []  # anything not served by the app itself (CDN, tiles, fonts)
+    tab.on("request", lambda r: tab.external_requests.append(r.url)
+           if r.url.startswith(("http://", "https://"))
+           and not r.url.startswith(("http://127.0.0.1", "http://localhost")) else None)
     yield tab
     context.close()
 

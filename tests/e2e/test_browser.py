@@ -37,6 +37,7 @@ def test_page_in_browser(app_url, page, path, title, texts):
         # the map is drawn with the local Leaflet (no CDN, no tiles)
         frame.locator(".leaflet-container").wait_for(timeout=30_000)
         assert frame.locator(".legende-carte").count() == 1
+    assert page.external_requests == []  # works offline: no CDN, no tiles, no web font
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{path or 'comparer'}.png"), full_page=True)
 

@@ -1,0 +1,266 @@
+"""Cached loaders of the app: reference, snapshots, indicator tables, map assets, tiles.
+
+Big read-only frames are cached with ``st.cache_resource`` (shared by every session, never
+mutated by the pages); everything is computed once per process and reused.  After the first
+page is drawn, :func:`warm_up` prepares the other pages' data in a background thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import geopandas as gpd
+import pandas as pd
+import streamlit as st
+
+from app_pages import logic
+from observatory import maps
+
+__all__ = [
+    "REAL_DATA_COMMAND",
+    "active",
+    "commune_base",
+    "data_context",
+    "density",
+    "display_layer",
+    "indicator_table",
+    "load_reference",
+    "load_snapshot",
+    "map_assets",
+    "scope",
+    "tiles",
+    "warm_up",
+]
+
+REAL_DATA_COMMAND = ("python -m observatory refresh --sirene-dir DOSSIER --quarter 2026-T4 "
+                     "--departement 21")
+
+
+# --------------------------------------------------------------------------- loaders
+@st.cache_resource(show_spinner="Chargement de la géographie de référence…")
+def load_reference():
+    """The reference geography (read-only; shared by every session)."""
+    from geodata.reference import load_reference as _load
+
+    return _load()
+
+
+@st.cache_resource(show_spinner="Préparation des données de démonstration…")
+def _ensure_data() -> list[dict]:
+    """Snapshots available; builds the two demo snapshots on a fresh clone."""
+    from observatory import storage
+
+    snapshots = storage.list_snapshots()
+    if not snapshots:
+        from etl.demo import ensure_demo
+
+        ensure_demo(departement="21", progress=False)
+        snapshots = storage.list_snapshots()
+    return snapshots
+
+
+@st.cache_resource(show_spinner="Chargement de l'instantané…", max_entries=4)
+def load_snapshot(quarter: str):
+    """One snapshot (structures, rejects, manifest), read-only."""
+    from observatory import storage
+
+    return storage.load_snapshot(quarter)
+
+
+def data_context() -> logic.Context:
+    """Reference, snapshot list, current and previous snapshots; stops the page on error."""
+    try:
+        with ThreadPoolExecutor(max_workers=2) as pool:  # both reads release the GIL
+            reference_job = pool.submit(_quiet(load_reference))
+            snapshots = _ensure_data()
+            quarters = [s["quarter"] for s in snapshots]
+            if quarters:
+                load_snapshot(quarters[-1])
+            reference = reference_job.result()
+    except (ImportError, FileNotFoundError, RuntimeError, ValueError, OSError) as exc:
+        st.error("Les données de l'observatoire ne sont pas disponibles : "
+                 f"{exc}\n\nPour charger des données réelles : `{REAL_DATA_COMMAND}`")
+        st.stop()
+    if not snapshots:
+        st.error("Aucun instantané n'est disponible. Pour charger des données réelles : "
+                 f"`{REAL_DATA_COMMAND}`")
+        st.stop()
+    current = quarters[-1]
+    previous = quarters[-2] if len(quarters) > 1 else None
+    return logic.Context(reference=reference, snapshots=snapshots, quarter=current,
+                         previous=previous, snapshot=load_snapshot(current))
+
+
+def _quiet(function):
+    """Run a cached loader from a worker thread without Streamlit's context warnings."""
+    def run():
+        logger = logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context")
+        level = logger.level
+        logger.setLevel(logging.ERROR)
+        try:
+            return function()
+        finally:
+            logger.setLevel(level)
+    return run
+
+
+_WARM: set[str] = set()
+_WARM_LOCK = threading.Lock()
+
+
+def warm_up() -> None:
+    """After a page is drawn: compute, once per process and in the background, what the
+    other pages need (other levels, the previous quarter, the search index)."""
+    try:
+        snapshots = _ensure_data()
+    except Exception:  # noqa: BLE001 - the page already said what is wrong
+        return
+    quarters = [s["quarter"] for s in snapshots]
+    if quarters:
+        _start_warm_up(quarters[-1], quarters[-2] if len(quarters) > 1 else None)
+
+
+def _start_warm_up(quarter: str, previous: str | None) -> None:
+    with _WARM_LOCK:
+        if quarter in _WARM or os.environ.get("OBSERVATOIRE_NO_WARMUP"):
+            return
+        _WARM.add(quarter)
+
+    def work() -> None:
+        for q in (quarter, previous):
+            if q is None:
+                continue
+            for level in ("departement", "epci", "commune", "region"):
+                indicator_table(q, level)
+        active(quarter)
+
+    threading.Thread(target=_quiet(work), name="observatoire-warm-up", daemon=True).start()
+
+
+@st.cache_resource(max_entries=4)
+def density(quarter: str) -> pd.DataFrame | None:
+    """Density levels of the scope's communes: the INSEE grid if downloaded, else the
+    approximation of :mod:`geodata.density_grid` (labelled ``source = "approximation"``)."""
+    try:
+        from geodata import density_grid
+        from observatory.settings import get_settings
+    except ImportError:
+        return None
+    communes = scope(quarter)
+    grid = None
+    for path in sorted(get_settings().downloads_dir.glob("**/*densit*.xlsx")):
+        try:
+            grid = density_grid.read_density_grid(path)
+            break
+        except (ValueError, OSError):
+            continue
+    try:
+        return density_grid.density_levels(communes, grid)
+    except ValueError:
+        return density_grid.density_levels(communes, None)
+
+
+@st.cache_resource(show_spinner="Calcul des indicateurs…", max_entries=4)
+def commune_base(quarter: str, famille: str | None = None) -> pd.DataFrame:
+    """Extensive indicators per commune of the scope (computed once, rolled up per level)."""
+    from indicators.table import commune_base as _base
+
+    snap = load_snapshot(quarter)
+    structures = snap.structures
+    if famille:
+        structures = structures[structures["famille_ess"] == famille]
+    return _base(structures, scope(quarter), density=density(quarter))
+
+
+@st.cache_resource(show_spinner="Calcul des indicateurs…", max_entries=24)
+def indicator_table(quarter: str, level: str, famille: str | None = None) -> pd.DataFrame:
+    """Indicators of every territory of ``level`` in the snapshot's scope (read-only)."""
+    ref = load_reference()
+    snap = load_snapshot(quarter)
+    structures = snap.structures
+    if famille:
+        structures = structures[structures["famille_ess"] == famille]
+    names = None if level == "commune" else logic._layer(ref, level)["nom"]
+    return logic.compute_table(structures, scope(quarter), level,
+                               base=commune_base(quarter, famille), names=names,
+                               density=density(quarter))
+
+
+@st.cache_resource(max_entries=32)
+def display_layer(level: str, within: tuple[str, str] | None = None) -> gpd.GeoDataFrame:
+    """Simplified geometries for maps (``within`` = (level, code) of the parent)."""
+    return logic.display_geometries(load_reference(), level, within)
+
+
+# --------------------------------------------------------------------------- map assets
+@st.cache_resource
+def map_assets() -> dict[str, str]:
+    """URL paths of the Leaflet files served by the app (fetched once from npm if missing)."""
+    try:
+        from observatory.assets import ensure_map_assets
+
+        return maps.map_assets(ensure_map_assets())
+    except Exception as exc:  # noqa: BLE001 - the page still shows tables and exports
+        st.warning(f"Les fichiers de cartographie (Leaflet) n'ont pas pu être préparés : {exc}")
+        return maps.map_assets()
+
+
+# --------------------------------------------------------------------------- tiles
+_TILE_STATE: dict[str, object] = {}
+
+
+def _probe_tiles() -> None:
+    from observatory import catalog, http
+
+    for name in ("tiles_ign_plan", "tiles_osm"):
+        try:
+            source = catalog.get_source(name)
+            url = source.url.replace("{z}", "5").replace("{x}", "16").replace("{y}", "11")
+            http.get(url, use_cache=False, timeout=3)
+        except Exception:  # noqa: BLE001 - any failure means "no tiles"
+            continue
+        _TILE_STATE["spec"] = maps.TileSpec(source.url, html_credit(source), source.title)
+        return
+
+
+def html_credit(source) -> str:
+    """Attribution of a tile source (escaped)."""
+    import html
+
+    return html.escape(f"{source.producer} — {source.licence}")
+
+
+def tiles() -> maps.TileSpec | None:
+    """A tile layer when a tile server answered, else ``None`` (never blocks the page).
+
+    The probe runs once in the background; offline mode disables it.
+    """
+    from observatory.settings import get_settings
+
+    try:
+        if get_settings().offline:
+            return None
+    except ValueError:
+        return None
+    if "thread" not in _TILE_STATE:
+        thread = threading.Thread(target=_probe_tiles, daemon=True)
+        _TILE_STATE["thread"] = thread
+        thread.start()
+    return _TILE_STATE.get("spec")  # type: ignore[return-value]
+
+
+
+@st.cache_resource(max_entries=4)
+def scope(quarter: str) -> gpd.GeoDataFrame:
+    """Communes covered by a snapshot (see :func:`app_pages.logic.scope_communes`)."""
+    return logic.scope_communes(load_reference(), load_snapshot(quarter))
+
+
+@st.cache_resource(max_entries=4)
+def active(quarter: str) -> pd.DataFrame:
+    """Active structures of a snapshot (read-only)."""
+    structures = load_snapshot(quarter).structures
+    return structures[structures["etat_administratif"] == "A"]
