@@ -132,6 +132,10 @@ def list_snapshots(root: Path | None = None) -> list[dict]:
     base = _root(root)
     if not base.is_dir():
         return []
+    try:
+        _repair(base)  # a replace killed between its two renames: put the old one back
+    except OSError as exc:  # read-only store: still list what is there
+        log.debug("snapshot store not repaired: %s", exc)
     out = []
     for entry in sorted(base.iterdir(), key=lambda p: p.name):
         if entry.is_dir() and QUARTER_RE.match(entry.name):

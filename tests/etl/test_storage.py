@@ -135,6 +135,9 @@ def test_interrupted_replace_is_repaired(data_dir):
     storage.write_snapshot(_frame(5), empty_rejects(), _manifest("2026-T3", 5))
     before = _tree_digest(root / "2026-T3")
     (root / "2026-T3").rename(root / ".old-2026-T3-999999999")  # killed between renames
+    assert [m["quarter"] for m in storage.list_snapshots()] == ["2026-T3"]  # readers repair
+    assert _tree_digest(root / "2026-T3") == before
+    (root / "2026-T3").rename(root / ".old-2026-T3-999999999")
     storage.write_snapshot(_frame(5), empty_rejects(), _manifest("2026-T4", 5))
     assert _tree_digest(root / "2026-T3") == before
 
