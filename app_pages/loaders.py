@@ -73,13 +73,15 @@ def load_snapshot(quarter: str):
 def data_context() -> logic.Context:
     """Reference, snapshot list, current and previous snapshots; stops the page on error."""
     try:
-        with ThreadPoolExecutor(max_workers=2) as pool:  # both reads release the GIL
+        with ThreadPoolExecutor(max_workers=3) as pool:  # parquet reads release the GIL
             reference_job = pool.submit(_quiet(load_reference))
+            imports_job = pool.submit(_prefetch_imports)
             snapshots = _ensure_data()
             quarters = [s["quarter"] for s in snapshots]
             if quarters:
                 load_snapshot(quarters[-1])
             reference = reference_job.result()
+            imports_job.result()
     except (ImportError, FileNotFoundError, RuntimeError, ValueError, OSError) as exc:
         st.error("Les données de l'observatoire ne sont pas disponibles : "
                  f"{exc}\n\nPour charger des données réelles : `{REAL_DATA_COMMAND}`")
@@ -92,6 +94,13 @@ def data_context() -> logic.Context:
     previous = quarters[-2] if len(quarters) > 1 else None
     return logic.Context(reference=reference, snapshots=snapshots, quarter=current,
                          previous=previous, snapshot=load_snapshot(current))
+
+
+def _prefetch_imports() -> None:
+    """Import the indicator modules (scipy.spatial...) while the reference is being read."""
+    import indicators.table  # noqa: F401
+    import indicators.zones  # noqa: F401
+    from geodata import density_grid  # noqa: F401
 
 
 def _quiet(function):

@@ -15,6 +15,7 @@ snapshots = common.snapshots_table(ctx)
 st.dataframe(snapshots, hide_index=True)
 vintages = getattr(ctx.reference, "vintages", {}) or {}
 st.caption("Géographie de référence : " + tables.vintages_text(vintages) + ".")
+common.download_buttons(snapshots, "instantanes", key="instantanes")
 
 st.markdown(f"#### Évolution depuis le trimestre précédent ({ctx.previous or 'aucun'})")
 if ctx.previous is None:
@@ -61,11 +62,19 @@ common.source_caption(ctx, "Les localisations « approximation » placent la str
                            "commune sans l'adresse exacte.")
 common.download_buttons(precision, f"precision {ctx.quarter}", key="precision")
 
-st.markdown("#### Désaccords de commune")
+st.markdown("#### Rattachement aux communes et désaccords")
+assignment = tables.assignment_table(ctx.manifest)
+if len(assignment):
+    st.dataframe(assignment, hide_index=True)
+    common.download_buttons(assignment, f"rattachement {ctx.quarter}", key="rattachement")
 disagree = common.disagreements(ctx)
-st.markdown(f"{fr.entier(len(disagree))} structures sont localisées dans une autre commune "
-            "que celle déclarée dans la source (point situé hors de la commune déclarée, "
-            "fusion de communes ou erreur d'adresse).")
+if len(disagree) == 0:
+    st.markdown("Aucune structure n'est localisée dans une autre commune que celle déclarée "
+                "dans la source.")
+else:
+    st.markdown(f"{fr.entier(len(disagree))} structures sont localisées dans une autre "
+                "commune que celle déclarée dans la source (point situé hors de la commune "
+                "déclarée, fusion de communes ou erreur d'adresse).")
 if len(disagree):
     st.dataframe(common.structures_table(disagree, extra={
         "commune_declaree": "Commune déclarée"}), hide_index=True)

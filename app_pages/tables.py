@@ -12,6 +12,7 @@ __all__ = [
     "APPROXIMATE",
     "EXPORT_COLUMNS",
     "accounting_table",
+    "assignment_table",
     "export_columns",
     "filter_structures",
     "geography_limits",
@@ -168,6 +169,26 @@ def accounting_table(manifest: dict) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["Source", "Lues", "Conservées", "Rejetées",
                                        "Hors périmètre (filtrées)", "Équilibre",
                                        "Raisons de rejet"])
+
+
+_ASSIGNMENT_LABELS = {
+    "points": "Structures avec un point",
+    "dans_commune_declaree": "Point dans la commune déclarée",
+    "recherche_index": "Commune trouvée par recherche dans l'index des contours",
+    "frontiere_plusieurs_communes": "Point sur une limite entre communes",
+    "hors_commune_centroide": "Point hors de toute commune : centre de la commune déclarée",
+    "sans_point_centroide": "Sans point : centre de la commune déclarée",
+    "rejetes": "Rejetées (aucune commune possible)",
+    "desaccords": "Désaccords avec la commune déclarée",
+}
+
+
+def assignment_table(manifest: dict) -> pd.DataFrame:
+    """How the structures were attached to communes (manifest ``assignment``)."""
+    assignment = manifest.get("assignment", {}) or {}
+    rows = [{"Étape": _ASSIGNMENT_LABELS.get(k, k), "Structures": fr.entier(v)}
+            for k, v in assignment.items() if isinstance(v, int | float)]
+    return pd.DataFrame(rows, columns=["Étape", "Structures"])
 
 
 def precision_table(structures: pd.DataFrame) -> pd.DataFrame:
