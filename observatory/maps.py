@@ -280,7 +280,7 @@ def base_map(bounds: Sequence[float] | None = None, *, tiles: TileSpec | None = 
         ".legende-carte{position:absolute;z-index:1000;bottom:18px;right:10px;"
         "background:rgba(255,255,255,.95);padding:8px 10px;border:1px solid #888;"
         "border-radius:4px;font:12px/1.35 Arial,sans-serif;color:#161616;max-width:260px}"
-        ".legende-carte .titre{font-weight:bold;margin-bottom:4px}"
+        ".legende-carte .titre{font-weight:bold;margin-bottom:4px;cursor:pointer}"
         ".legende-carte .cle{display:inline-block;width:16px;height:12px;margin-right:6px;"
         "vertical-align:middle;border:1px solid #555}"
         ".ess-pt{display:flex;align-items:center;justify-content:center;border-radius:50%;"
@@ -295,7 +295,8 @@ def base_map(bounds: Sequence[float] | None = None, *, tiles: TileSpec | None = 
                          control=False).add_to(m)
     if bounds is not None and np.all(np.isfinite(bounds)):
         minx, miny, maxx, maxy = (float(b) for b in bounds)
-        m.fit_bounds([[miny, minx], [maxy, maxx]])
+        # padding keeps points off the edges; max_zoom keeps a lone point in its context
+        m.fit_bounds([[miny, minx], [maxy, maxx]], padding=(40, 40), max_zoom=15)
         m.location = [(miny + maxy) / 2, (minx + maxx) / 2]
     return m
 
@@ -308,9 +309,11 @@ def _legend(title: str, rows: Sequence[tuple[str, str, str]], note: str | None =
         for style, label, count in rows
     )
     extra = f"<div><small>{html.escape(note)}</small></div>" if note else ""
+    # <details>: the legend can be folded away when it hides part of the map
     return Element(
-        f'<div class="legende-carte" role="group" aria-label="Légende : {html.escape(title)}">'
-        f'<div class="titre">{html.escape(title)}</div>{items}{extra}</div>'
+        f'<details open class="legende-carte" role="group" '
+        f'aria-label="Légende : {html.escape(title)}">'
+        f'<summary class="titre">{html.escape(title)}</summary>{items}{extra}</details>'
     )
 
 
@@ -464,6 +467,9 @@ class _StructuresLayer(JSCSSMixin, Layer):
     _template = Template("""
         {% macro script(this, kwargs) %}
         var {{ this.get_name() }} = (function () {
+            // texts arrive HTML-escaped (for popups); a DOM title wants the plain text
+            var txt = function (s) {
+                var t = document.createElement("textarea"); t.innerHTML = s; return t.value; };
             var fam = {{ this.families|tojson }};
             var prec = {{ this.precisions|tojson }};
             var sect = {{ this.sectors|tojson }};
@@ -475,7 +481,7 @@ class _StructuresLayer(JSCSSMixin, Layer):
                 var icon = L.divIcon({className: "", iconSize: [20, 20],
                     html: '<div class="ess-pt" style="width:18px;height:18px;background:'
                           + f[1] + '" aria-hidden="true">' + f[2] + '</div>'});
-                var label = r[3] + ' – ' + f[0];
+                var label = txt(r[3]) + ' – ' + txt(f[0]);
                 var mk = L.marker([r[0], r[1]], {icon: icon, title: label, alt: label});
                 mk.bindPopup('<b>' + r[3] + '</b><br>Famille : ' + f[0]
                     + '<br>Secteur : ' + sect[r[4]] + '<br>Adresse : ' + r[5]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -80,17 +81,17 @@ def wait_health(base: str, timeout: float = 90.0) -> None:
     raise RuntimeError(f"Streamlit did not answer on {base} within {timeout:.0f} s")
 
 
-@pytest.fixture(scope="session")
-def app_url(data_env):
-    """Base URL of `streamlit run app.py` on 127.0.0.1 (stopped at the end)."""
+@contextlib.contextmanager
+def running_app(env: dict[str, str], log_name: str = "streamlit_e2e.log"):
+    """`streamlit run app.py` on 127.0.0.1 with ``env``; yields the base URL."""
     port = _free_port()
-    log = (REPO / "artifacts")
+    log = REPO / "artifacts"
     log.mkdir(exist_ok=True)
-    with open(log / "streamlit_e2e.log", "w", encoding="utf-8") as out:
+    with open(log / log_name, "w", encoding="utf-8") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address",
              "127.0.0.1", "--server.port", str(port), "--server.headless", "true"],
-            cwd=REPO, env=data_env, stdout=out, stderr=subprocess.STDOUT)
+            cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
         base = f"http://127.0.0.1:{port}"
         try:
             wait_health(base)
@@ -101,6 +102,20 @@ def app_url(data_env):
                 proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+@pytest.fixture(scope="session")
+def app_url(data_env):
+    """Base URL of the app on the demo data (stopped at the end of the session)."""
+    with running_app(data_env) as base:
+        yield base
+
+
+def reference_dir(env: dict[str, str]) -> Path:
+    """The reference geography folder the app uses with ``env`` (see observatory.settings)."""
+    if env.get("OBSERVATOIRE_REFERENCE_DIR"):
+        return Path(env["OBSERVATOIRE_REFERENCE_DIR"])
+    return Path(env.get("OBSERVATOIRE_DATA_DIR") or REPO / "data") / "reference"
 
 
 @pytest.fixture(scope="session")
