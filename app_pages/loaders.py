@@ -228,7 +228,7 @@ def _probe_tiles() -> None:
         try:
             source = catalog.get_source(name)
             url = source.url.replace("{z}", "5").replace("{x}", "16").replace("{y}", "11")
-            http.get(url, use_cache=False, timeout=3)
+            http.get(url, use_cache=False, timeout=3, retries=0)
         except Exception:  # noqa: BLE001 - any failure means "no tiles"
             continue
         _TILE_STATE["spec"] = maps.TileSpec(source.url, html_credit(source), source.title)
@@ -239,7 +239,8 @@ def html_credit(source) -> str:
     """Attribution of a tile source (escaped)."""
     import html
 
-    return html.escape(f"{source.producer} — {source.licence}")
+    return html.escape(getattr(source, "attribution", None)
+                       or f"{source.producer} — {source.licence}")
 
 
 def tiles() -> maps.TileSpec | None:
@@ -259,7 +260,6 @@ def tiles() -> maps.TileSpec | None:
         _TILE_STATE["thread"] = thread
         thread.start()
     return _TILE_STATE.get("spec")  # type: ignore[return-value]
-
 
 
 @st.cache_resource(max_entries=4)
