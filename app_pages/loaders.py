@@ -73,6 +73,8 @@ def load_snapshot(quarter: str):
 def data_context() -> logic.Context:
     """Reference, snapshot list, current and previous snapshots; stops the page on error."""
     try:
+        if not _reference_built():
+            load_reference()  # fresh clone: build it first, the demo build needs it too
         with ThreadPoolExecutor(max_workers=3) as pool:  # parquet reads release the GIL
             reference_job = pool.submit(_quiet(load_reference))
             imports_job = pool.submit(_prefetch_imports)
@@ -94,6 +96,15 @@ def data_context() -> logic.Context:
     previous = quarters[-2] if len(quarters) > 1 else None
     return logic.Context(reference=reference, snapshots=snapshots, quarter=current,
                          previous=previous, snapshot=load_snapshot(current))
+
+
+def _reference_built() -> bool:
+    try:
+        from geodata.reference import reference_exists
+
+        return reference_exists()
+    except (ImportError, OSError, ValueError):
+        return False
 
 
 def _prefetch_imports() -> None:
