@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import SimpleNamespace
 
 import geopandas as gpd
@@ -26,6 +27,16 @@ import numpy as np
 import pandas as pd
 from shapely.geometry import box
 
+REPO = Path(__file__).resolve().parents[2]
+#: page module -> French title
+PAGES = {
+    "comparer": "Comparer les territoires",
+    "mon_territoire": "Mon territoire",
+    "zones_blanches": "Zones blanches",
+    "annuaire": "Annuaire des acteurs",
+    "qualite": "Actualisation et qualité",
+    "methode": "Méthode et sources",
+}
 XSS_NAMES = ("<script>alert(1)</script>", "<img src=x onerror=alert(1)>")
 _LAYOUT = [
     ["21101", "21102", "21201", "21202"],

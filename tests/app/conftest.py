@@ -2,20 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import app_synthetic as synthetic
 import pytest
-
-REPO = Path(__file__).resolve().parents[2]
-PAGES = {
-    "comparer": "Comparer les territoires",
-    "mon_territoire": "Mon territoire",
-    "zones_blanches": "Zones blanches",
-    "annuaire": "Annuaire des acteurs",
-    "qualite": "Actualisation et qualité",
-    "methode": "Méthode et sources",
-}
 
 
 @pytest.fixture(scope="session")

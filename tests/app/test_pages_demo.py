@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import PAGES, REPO
+from app_synthetic import PAGES, REPO
 from streamlit.testing.v1 import AppTest
 
 pytestmark = pytest.mark.slow

@@ -7,7 +7,7 @@ for real.  These tests need no file and no network.
 from __future__ import annotations
 
 import pytest
-from conftest import PAGES, REPO
+from app_synthetic import PAGES, REPO
 from streamlit.testing.v1 import AppTest
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import SCREENSHOTS, wait_rendered
+from e2e_kit import SCREENSHOTS, wait_rendered
 
 pytestmark = pytest.mark.e2e
 

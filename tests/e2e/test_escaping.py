@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import SCREENSHOTS, reference_dir, running_app, wait_rendered
+from e2e_kit import SCREENSHOTS, reference_dir, running_app, wait_rendered
 
 pytestmark = pytest.mark.e2e
 

@@ -1,0 +1,161 @@
+"""Browser-test kit: demo data, a running `streamlit run app.py`, Chromium, waits."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+SCREENSHOTS = REPO / "artifacts" / "screenshots"
+
+
+def _on_ci() -> bool:
+    return os.environ.get("CI", "").lower() == "true"
+
+
+def _has_snapshots(data_dir: Path) -> bool:
+    return any((data_dir / "snapshots").glob("*/manifest.json"))
+
+
+@pytest.fixture(scope="session")
+def data_env(tmp_path_factory) -> dict[str, str]:
+    """Environment of the app: an existing OBSERVATOIRE_DATA_DIR with snapshots, or the demo
+    built into a temporary data dir (reference: the default one)."""
+    env = dict(os.environ)
+    current = env.get("OBSERVATOIRE_DATA_DIR")
+    if current and _has_snapshots(Path(current)):
+        env["OBSERVATOIRE_OFFLINE"] = "1"
+        return env
+    try:
+        from etl.demo import ensure_demo
+    except ImportError:
+        pytest.skip("etl.demo.ensure_demo is not available yet: no demo data to serve")
+    from observatory.settings import get_settings
+
+    reference_dir = str(get_settings().reference_dir)
+    data_dir = tmp_path_factory.mktemp("observatoire_data")
+    env.update(OBSERVATOIRE_DATA_DIR=str(data_dir), OBSERVATOIRE_REFERENCE_DIR=reference_dir)
+    saved = {k: os.environ.get(k) for k in ("OBSERVATOIRE_DATA_DIR",
+                                            "OBSERVATOIRE_REFERENCE_DIR")}
+    os.environ.update(OBSERVATOIRE_DATA_DIR=str(data_dir),
+                      OBSERVATOIRE_REFERENCE_DIR=reference_dir)
+    try:
+        ensure_demo(departement="21")
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    env["OBSERVATOIRE_OFFLINE"] = "1"
+    return env
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_health(base: str, timeout: float = 90.0) -> None:
+    """Wait until Streamlit answers on /_stcore/health."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as answer:
+                if answer.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError(f"Streamlit did not answer on {base} within {timeout:.0f} s")
+
+
+@contextlib.contextmanager
+def running_app(env: dict[str, str], log_name: str = "streamlit_e2e.log"):
+    """`streamlit run app.py` on 127.0.0.1 with ``env``; yields the base URL."""
+    port = _free_port()
+    log = REPO / "artifacts"
+    log.mkdir(exist_ok=True)
+    with open(log / log_name, "w", encoding="utf-8") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address",
+             "127.0.0.1", "--server.port", str(port), "--server.headless", "true"],
+            cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            wait_health(base)
+            yield base
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+@pytest.fixture(scope="session")
+def app_url(data_env):
+    """Base URL of the app on the demo data (stopped at the end of the session)."""
+    with running_app(data_env) as base:
+        yield base
+
+
+def reference_dir(env: dict[str, str]) -> Path:
+    """The reference geography folder the app uses with ``env`` (see observatory.settings)."""
+    if env.get("OBSERVATOIRE_REFERENCE_DIR"):
+        return Path(env["OBSERVATOIRE_REFERENCE_DIR"])
+    return Path(env.get("OBSERVATOIRE_DATA_DIR") or REPO / "data") / "reference"
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Chromium driven by Playwright (skips without /usr/bin/chromium, off CI)."""
+    if not CHROMIUM.exists():
+        if _on_ci():
+            pytest.fail("/usr/bin/chromium is missing on CI: .ci/run must install it")
+        pytest.skip("/usr/bin/chromium not installed: browser test skipped")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                              args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A French browser tab, 1400 px wide."""
+    context = browser.new_context(viewport={"width": 1400, "height": 2200}, locale="fr-FR",
+                                  accept_downloads=True)
+    tab = context.new_page()
+    tab.external_requests = []  # anything not served by the app itself (CDN, tiles, fonts)
+    tab.on("request", lambda r: tab.external_requests.append(r.url)
+           if r.url.startswith(("http://", "https://"))
+           and not r.url.startswith(("http://127.0.0.1", "http://localhost")) else None)
+    yield tab
+    context.close()
+
+
+def wait_rendered(tab, timeout: float = 90.0) -> float:
+    """Wait until the Streamlit script run is over (no status widget, no skeleton)."""
+    start = time.time()
+    quiet = 0
+    while time.time() - start < timeout:
+        busy = (tab.locator('[data-testid="stStatusWidget"]').count()
+                + tab.locator('[data-testid="stSkeleton"]').count())
+        quiet = quiet + 1 if busy == 0 else 0
+        if quiet >= 6:
+            return time.time() - start
+        time.sleep(0.25)
+    raise AssertionError(f"The page was still running after {timeout:.0f} s")
