@@ -34,7 +34,8 @@ if filtered.empty:
     st.info("Aucune structure ne correspond à ces critères.")
     st.stop()
 limit = 10_000
-m = maps.structures_map(filtered, max_points=limit, tiles=common.tiles(),
+m = maps.structures_map(filtered, max_points=limit, background=common.outlines(ctx),
+                        background_label="Limites des EPCI", tiles=common.tiles(),
                         assets=common.map_assets())
 common.show_map(m, alt="Carte des structures de l'annuaire")
 approx = int(filtered["location_precision"].isin(["commune_aleatoire",

@@ -301,6 +301,14 @@ def background_for(ctx: logic.Context, level: str, code: str, sub_level: str):
     return geo.join(table[["structures_per_10k", "structures", "population"]], how="left")
 
 
+def outlines(ctx: logic.Context):
+    """EPCI outlines of the snapshot's scope (départements when there are many EPCI)."""
+    communes = loaders.scope(ctx.quarter)
+    level = "epci" if communes["epci"].nunique() <= 150 else "departement"
+    geo = loaders.display_layer(level)
+    return geo[geo.index.isin(communes[level].dropna().unique())]
+
+
 def structures_table(df: pd.DataFrame, extra: dict[str, str] | None = None) -> pd.DataFrame:
     """Structures with French labels (commune names resolved)."""
     return tables.structures_table(df, loaders.load_reference().communes["nom"], extra)

@@ -523,7 +523,8 @@ def structures_map(
     assets: Mapping[str, str] | None = None,
     max_points: int | None = None,
 ) -> folium.Map:
-    """Structures clustered, coloured and lettered by ESS family, optionally over a choropleth.
+    """Structures clustered, coloured and lettered by ESS family, optionally over a choropleth
+    (``background`` + ``background_column``) or over plain outlines (``background`` alone).
 
     ``structures`` needs ``latitude``, ``longitude``, ``nom``, ``famille_ess``, ``naf_libelle``
     (or ``naf``), ``adresse``, ``siret`` and ``location_precision``.  Rows without coordinates
@@ -547,6 +548,15 @@ def structures_map(
                                       scheme, k, None, 1, "", None, highlight, "Communes")
         legend_rows = [(st, lab, "") for st, lab, _ in legend_rows]
         title = f"Structures de l'ESS sur fond : {background_label}"
+    elif background is not None:  # plain outlines, to find one's way without base tiles
+        props = pd.DataFrame({
+            "code": background.index.astype(str), "_f": "#ffffff", "_o": "#7a7a7a",
+            "_w": 0.8, "_d": [None] * len(background),
+            "_t": [_tooltip(n, c, []) for c, n in zip(background.index, background["nom"],
+                                                        strict=True)],
+        })
+        _GeoJsonLayer(_features(background, props), name=background_label or "Limites",
+                      fill_opacity=0.6).add_to(m)
     counts = pts["famille_ess"].fillna("autre").value_counts()
     if max_points is not None and len(pts) > max_points:
         pts = pts.sample(n=max_points, random_state=0)  # spread over the whole territory

@@ -200,3 +200,13 @@ def test_classes_match_mapclassify(seed):
     theirs = mapclassify.UserDefined(values, [0.5, 1, 2])
     assert np.allclose(ours.bins, theirs.bins)
     assert ours.classes.tolist() == theirs.yb.tolist()
+
+
+def test_structures_map_over_plain_outlines(territories, structures):
+    html_text = maps.map_html(maps.structures_map(structures, background=territories,
+                                                  background_label="Limites des EPCI"))
+    _assert_safe(html_text)
+    props = [f["properties"] for f in _embedded(html_text, "L.geoJSON(")["features"]]
+    assert {p["_f"] for p in props} == {"#ffffff"}
+    assert props[0]["_t"] == "<b>&lt;script&gt;alert(1)&lt;/script&gt;</b> (21001)"
+    assert "Limites des EPCI" in html_text  # layer control name
