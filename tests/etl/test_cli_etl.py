@@ -7,7 +7,7 @@ import json
 import geopandas as gpd
 import pandas as pd
 import pytest
-from conftest import establishment, geoloc, unit, write_sirene
+from sirene_fixtures import establishment, geoloc, unit, write_sirene
 
 from observatory.cli import main
 

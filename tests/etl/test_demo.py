@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-from conftest import make_tiny_reference
+from sirene_fixtures import make_tiny_reference
 
 from etl.demo import (
     ETABLISSEMENT_COLUMNS,

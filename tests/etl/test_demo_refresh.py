@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import make_tiny_reference
+from sirene_fixtures import make_tiny_reference
 
 from etl.demo import generate_demo_quarters
 from etl.demo_model import DemoModel

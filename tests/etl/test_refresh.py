@@ -7,7 +7,7 @@ import json
 
 import pandas as pd
 import pytest
-from conftest import establishment, geoloc, unit, write_sirene
+from sirene_fixtures import establishment, geoloc, unit, write_sirene
 
 from etl.refresh import RefreshOptions, combine_sources, run_refresh
 from etl.schema import SourceResult, empty_rejects, empty_structures

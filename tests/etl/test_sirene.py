@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import establishment, geoloc, unit, write_sirene
+from sirene_fixtures import establishment, geoloc, unit, write_sirene
 from pyproj import Transformer
 
 from etl.families import families_of

@@ -202,7 +202,7 @@ def test_killed_writer_leaves_previous_snapshots_identical(tmp_path, data_dir, q
 @pytest.mark.slow
 def test_killed_refresh_command_leaves_store_identical(tmp_path, data_dir):
     """``python -m observatory refresh`` killed (SIGKILL) after writing, before the rename."""
-    from conftest import establishment, unit, write_sirene, write_tiny_reference
+    from sirene_fixtures import establishment, unit, write_sirene, write_tiny_reference
 
     reference = write_tiny_reference(tmp_path / "reference")
     folder = write_sirene(tmp_path / "sirene", [unit("100000001")],
