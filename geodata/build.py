@@ -381,10 +381,12 @@ def assemble_reference(communes_gdf: gpd.GeoDataFrame, epci_names, departement_n
     departements.insert(1, "region", dep_region.reindex(departements.index))
     # Régions from the (already dissolved) départements: far fewer parts to union.
     regions = dissolve(communes, "region", geometry=False)
-    dep_geoms = departements.geometry.groupby(departements["region"].astype("string"))
-    regions["geometry"] = gpd.GeoSeries(
-        [union_polygons(dep_geoms.get_group(code).values) for code in regions.index],
-        index=regions.index, crs=communes.crs)
+    # Iterate the groups rather than get_group(): with a single département the grouping
+    # Series has length 1 and pandas then expects tuple keys (KeyError on '27').
+    dep_geoms = {code: union_polygons(group.values) for code, group in
+                 departements.geometry.groupby(departements["region"].astype("string"))}
+    regions["geometry"] = gpd.GeoSeries([dep_geoms[code] for code in regions.index],
+                                        index=regions.index, crs=communes.crs)
     regions = regions.set_geometry("geometry")
     regions.insert(0, "nom", _names(region_names, regions.index))
     layers = {"commune": communes, "epci": epci, "departement": departements,
