@@ -359,6 +359,24 @@ def zones_blanches(quarter: str, departement: str, max_km: float,
     return zones, communes
 
 
+def zones_by_family(quarter: str, departement: str, max_km: float) -> pd.DataFrame | None:
+    """One row per kind of structure (all, then each famille ESS): zones blanches, communes
+    and population concerned in the département at ``max_km``; None without density levels."""
+    rows = []
+    for famille in (None, *fr.FAMILLES):
+        result = zones_blanches(quarter, departement, max_km, famille)
+        if result is None:
+            return None
+        zones, communes = result
+        rows.append({
+            "type": "Toutes les structures de l'ESS" if famille is None
+            else fr.FAMILLES[famille],
+            "zones": len(zones), "communes": len(communes),
+            "population": int(pd.to_numeric(zones["population"]).sum()) if len(zones) else 0,
+        })
+    return pd.DataFrame(rows)
+
+
 def nearest_text(nearest: list[dict]) -> str:
     """"Nom (3,2 km); ..." for the nearest structures of a zone."""
     return "; ".join(f"{s.get('nom') or s.get('siret')} ({fr.nombre(s.get('distance_km'), 1)}"

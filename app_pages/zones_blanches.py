@@ -70,6 +70,16 @@ if approx:
     st.caption("Communes rurales : grille de densité **approchée** à partir de la densité de "
                "population (la grille communale de densité de l'INSEE n'est pas chargée).")
 
+summary = common.zones_by_family(ctx.quarter, dep, max_km)
+if summary is not None:
+    st.markdown(f"#### Zones blanches par type de structure, à plus de {max_km} km")
+    st.dataframe(logic.fr_table(summary, {
+        "type": "Type de structure", "zones": "Zones blanches",
+        "communes": "Communes concernées",
+        "population": "Population concernée (zones touchant le département)"}),
+        hide_index=True)
+    common.source_caption(ctx)
+
 st.markdown("#### Zones")
 labels = {"zone": "Zone", "communes": "Communes", "nb_communes": "Nombre de communes",
           "population": "Population", "superficie_km2": "Superficie (km²)",
@@ -77,7 +87,8 @@ labels = {"zone": "Zone", "communes": "Communes", "nb_communes": "Nombre de comm
           "structures_proches": "Structures les plus proches"}
 if zones_view.empty:
     st.info(f"Aucune zone blanche à {max_km} km pour ce type de structure : essayez une "
-            "distance plus faible ou un type de structure plus rare.")
+            "distance plus faible ou un type de structure plus rare (voir le tableau par type "
+            "ci-dessus).")
 else:
     st.dataframe(logic.fr_table(zones_view, labels), hide_index=True)
 common.source_caption(ctx)

@@ -131,7 +131,11 @@ def test_zones_blanches_slider_and_family(synthetic_app):
     assert not at.exception
     assert any(s.value.startswith("8 communes en zone blanche à plus de 2 km")
                for s in at.subheader), [s.value for s in at.subheader]
-    zones = at.dataframe[0].value
+    summary = at.dataframe[0].value.set_index("Type de structure")
+    # No structure of any kind in 71: every kind gives the same single zone of 8 communes.
+    assert summary.loc["Toutes les structures de l'ESS", "Zones blanches"] == "1"
+    assert set(summary["Communes concernées"]) == {"8"}
+    zones = at.dataframe[1].value
     assert list(zones["Nombre de communes"]) == ["8"]  # one block of 8 adjacent communes
     at.selectbox(key="famille_zb").select("fondation").run()
     assert not at.exception
