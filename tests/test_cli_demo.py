@@ -49,6 +49,13 @@ def env(tmp_path, monkeypatch):
     ref = _TinyReference()
     monkeypatch.setattr(georef, "load_reference", lambda **kw: ref)
     monkeypatch.setattr(georef, "reference_exists", lambda *a, **kw: True)
+    # The map assets come from the npm registry: count the calls instead of fetching here
+    # (observatory.assets is tested against a local fake registry in tests/core).
+    import observatory.assets
+
+    calls = []
+    monkeypatch.setattr(observatory.assets, "ensure_map_assets", lambda: calls.append(1) or {})
+    monkeypatch.setattr(demo_cmd, "ASSET_CALLS", calls, raising=False)
     return tmp_path / "data"
 
 
@@ -68,6 +75,7 @@ def test_demo_builds_then_reuses(env, capsys, monkeypatch):
     assert [m["quarter"] for m in manifests] == ["2026-T3", "2026-T4"]
     assert all(m["demo"] and m["territoire"] == "departement:21" for m in manifests)
     assert (env / "demo" / "2026-T4" / "StockEtablissement_utf8.csv").is_file()
+    assert demo_cmd.ASSET_CALLS == [1], "the demo command prepares Leaflet for the app"
     snap = storage.load_snapshot("2026-T4")
     assert len(snap.structures) > 0 and snap.structures["commune"].str.startswith("21").all()
 

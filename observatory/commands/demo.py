@@ -141,10 +141,21 @@ def _build_demo(departement: str, progress: bool, out, reference) -> list[str]:
     return list(DEMO_QUARTERS)
 
 
+def _prepare_map_assets() -> None:
+    """Fetch Leaflet once (npm registry) so that the app's maps work offline afterwards."""
+    from observatory.assets import ensure_map_assets
+
+    try:
+        ensure_map_assets()
+    except (OSError, ValueError) as exc:  # the app retries on its first map
+        _say(f"Fichiers de cartographie (Leaflet) non préparés : {exc}", None)
+
+
 def demo_command(args) -> int:
     """CLI entry: build the demo if needed, print the measured duration; exit code 0."""
     started = time.perf_counter()
     quarters = ensure_demo(args.departement, force=args.force)
+    _prepare_map_assets()
     print(f"demo: {', '.join(quarters) or 'non construite (données réelles présentes)'} "
           f"({time.perf_counter() - started:.1f} s)")
     return 0

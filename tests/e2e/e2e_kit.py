@@ -32,6 +32,11 @@ def _has_snapshots(data_dir: Path) -> bool:
 def data_env(tmp_path_factory) -> dict[str, str]:
     """Environment of the app: an existing OBSERVATOIRE_DATA_DIR with snapshots, or the demo
     built into a temporary data dir (reference: the default one)."""
+    # What `python -m observatory demo` prepares too: Leaflet served by the app, fetched
+    # once from the npm registry; the app then runs offline (no request leaves 127.0.0.1).
+    from observatory.assets import ensure_map_assets
+
+    ensure_map_assets()
     env = dict(os.environ)
     current = env.get("OBSERVATOIRE_DATA_DIR")
     if current and _has_snapshots(Path(current)):
