@@ -52,8 +52,26 @@ class SireneFiles:
         return [p for p in (self.unite_legale, self.etablissement, self.geolocalisation) if p]
 
 
+def _in_download_layout(folder: Path, names: tuple[str, ...]) -> Path | None:
+    """The file in ``folder/<source>/<vintage>/`` as ``python -m observatory download sirene``
+    lays them out (one sub-folder per source); refuse to guess between several copies."""
+    for name in names:
+        matches = sorted(folder.glob(f"*/*/{name}"))
+        if len(matches) > 1:
+            raise ConfigurationError(explain(
+                f"Several copies of {name} under {str(folder)!r}.",
+                "The refresh must read exactly one edition of each SIRENE file.",
+                "Pass --sirene-dir with the one folder (vintage) to read.",
+                offenders=[str(m) for m in matches],
+            ))
+        if matches:
+            return matches[0]
+    return None
+
+
 def find_sirene_files(directory: str | Path) -> SireneFiles:
-    """Locate the SIRENE files under their official names in ``directory``.
+    """Locate the SIRENE files under their official names in ``directory`` (or in its
+    ``<source>/<vintage>/`` sub-folders, the layout of ``python -m observatory download``).
 
     Raises
     ------
@@ -71,6 +89,8 @@ def find_sirene_files(directory: str | Path) -> SireneFiles:
     found: dict[str, Path | None] = {}
     for kind, names in OFFICIAL_NAMES.items():
         found[kind] = next((folder / n for n in names if (folder / n).is_file()), None)
+        if found[kind] is None:
+            found[kind] = _in_download_layout(folder, names)
         if found[kind] is None and kind != "geolocalisation":
             present = sorted(p.name for p in folder.iterdir())[:20]
             raise ConfigurationError(explain(
