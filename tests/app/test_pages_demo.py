@@ -16,8 +16,10 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="session")
-def demo_env(tmp_path_factory):
-    """Environment variables pointing at freshly built demo snapshots."""
+def demo_env(tmp_path_factory, reference):
+    """Environment variables pointing at freshly built demo snapshots (the ``reference``
+    fixture builds the default reference geography first, online: the demo then runs
+    offline)."""
     try:
         from etl.demo import ensure_demo
     except ImportError:
