@@ -20,8 +20,9 @@ app: $(VENV)/.runtime
 	$(PY) -m observatory demo
 	$(VENV)/bin/streamlit run app.py --server.address 127.0.0.1 --server.port $(PORT) --server.headless true
 
-## Run the whole test suite (unit, integration on ../shared/data, app, browser end-to-end).
+## Lint, then run the whole test suite (unit, integration on ../shared/data, app, browser).
 test: $(VENV)/.dev
+	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
 
 lint: $(VENV)/.dev

@@ -20,7 +20,8 @@ def shared_data() -> Path:
     """Path of ``../shared/data``; skip (or fail on CI) when missing."""
     if not SHARED_DATA.is_dir():
         if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"{SHARED_DATA} is missing on CI: integration data must be beside the clone")
+            pytest.fail(f"{SHARED_DATA} is missing on CI: integration data must be beside "
+                        "the clone")
         pytest.skip(f"{SHARED_DATA} not present: integration test skipped")
     return SHARED_DATA
 

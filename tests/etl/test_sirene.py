@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from sirene_fixtures import establishment, geoloc, unit, write_sirene
 from pyproj import Transformer
+from sirene_fixtures import establishment, geoloc, unit, write_sirene
 
 from etl.families import families_of
 from etl.schema import (
