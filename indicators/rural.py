@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from geodata.density_grid import LIBELLES_7
 from indicators.checks import require_columns
 from indicators.rollup import rollup
 
@@ -28,15 +29,7 @@ __all__ = [
     "rural_mask",
 ]
 
-DENS7_LABELS = {
-    1: "Grands centres urbains",
-    2: "Centres urbains intermédiaires",
-    3: "Petites villes",
-    4: "Ceintures urbaines",
-    5: "Bourgs ruraux",
-    6: "Rural à habitat dispersé",
-    7: "Rural à habitat très dispersé",
-}
+DENS7_LABELS = LIBELLES_7  # one table of the INSEE labels, kept beside the grid loader
 DENS3_LABELS = {1: "Communes densément peuplées", 2: "Communes de densité intermédiaire",
                 3: "Communes rurales"}
 UNCLASSIFIED = "non classée"

@@ -29,6 +29,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from etl.families import NAF_SECTION_LABELS
+
 __all__ = ["NAF_SECTIONS", "SECTORS", "SECTOR_LABELS", "ess_sector"]
 
 SECTOR_LABELS = {
@@ -45,29 +47,8 @@ SECTOR_LABELS = {
 }
 SECTORS = tuple(SECTOR_LABELS)
 
-NAF_SECTIONS = {
-    "A": "Agriculture, sylviculture et pêche",
-    "B": "Industries extractives",
-    "C": "Industrie manufacturière",
-    "D": "Électricité, gaz, vapeur et air conditionné",
-    "E": "Eau, assainissement, déchets et dépollution",
-    "F": "Construction",
-    "G": "Commerce ; réparation d'automobiles et de motocycles",
-    "H": "Transports et entreposage",
-    "I": "Hébergement et restauration",
-    "J": "Information et communication",
-    "K": "Activités financières et d'assurance",
-    "L": "Activités immobilières",
-    "M": "Activités spécialisées, scientifiques et techniques",
-    "N": "Activités de services administratifs et de soutien",
-    "O": "Administration publique",
-    "P": "Enseignement",
-    "Q": "Santé humaine et action sociale",
-    "R": "Arts, spectacles et activités récréatives",
-    "S": "Autres activités de services",
-    "T": "Activités des ménages en tant qu'employeurs",
-    "U": "Activités extra-territoriales",
-}
+#: NAF rév. 2 sections A–U with their French labels (one table, kept in etl.families).
+NAF_SECTIONS = NAF_SECTION_LABELS
 
 _DIVISIONS: dict[int, str] = {}
 for _d in (87, 88):
