@@ -244,6 +244,23 @@ def _decimals(indicator) -> int:
     return _DECIMALS_HINT.get(getattr(indicator, "unit_fr", ""), 0)
 
 
+def _tied(values: pd.Series, value, peers: pd.Index) -> bool:
+    """True when another peer has exactly the same value (a shared rank)."""
+    if pd.isna(value):
+        return False
+    peer_values = pd.to_numeric(values.reindex(values.index.intersection(peers)),
+                                errors="coerce")
+    return int((peer_values == value).sum()) > 1
+
+
+def _rank_text(rank, n: int, tied: bool) -> str:
+    """« 1er sur 19 », « 3e sur 19 (ex æquo) », or « – » without peers."""
+    if not rank or n < 2:
+        return "–"
+    text = f"{rank}e sur {n}" if rank > 1 else f"1er sur {n}"
+    return text + (" (ex æquo)" if tied else "")
+
+
 def key_figures(table: pd.DataFrame, previous: pd.DataFrame | None, code: str,
                 peers: pd.Index, indicators: dict) -> pd.DataFrame:
     """Key figures of a territory: value, rank among peers, change since last quarter."""
@@ -267,8 +284,7 @@ def key_figures(table: pd.DataFrame, previous: pd.DataFrame | None, code: str,
                 "structures", "habitants", "salariés") else ""),
             "unite": ind.unit_fr,
             "nombre": fr.nombre(value, dec),
-            "Rang": "–" if not rank or n < 2 else (f"{rank}e sur {n}" if rank > 1
-                                                     else f"1er sur {n}"),
+            "Rang": _rank_text(rank, n, _tied(table[name], value, peers)),
             "Évolution depuis le trimestre précédent": fr.variation(change, dec),
             "valeur": value,
         })

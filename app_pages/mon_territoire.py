@@ -32,7 +32,8 @@ if code not in table.index:
     st.error(f"Pas d'indicateurs pour le territoire {code} dans l'instantané {ctx.quarter}.")
     st.stop()
 nom = str(table.at[code, "nom"])
-st.header(f"{nom} ({fr.NIVEAUX[level].lower()}, {code})")
+niveau = fr.NIVEAUX[level] if level == "epci" else fr.NIVEAUX[level].lower()  # « EPCI »
+st.header(f"{nom} ({niveau}, {code})")
 previous = common.indicator_table(ctx.previous, level) if ctx.previous else None
 peers = logic.peers_of(ctx.reference, level, code)
 figures = logic.key_figures(table, previous, code, peers, INDICATORS)

@@ -129,3 +129,13 @@ def test_geography_limits_name_the_communes_without_contour(reference):
     left = reference.manifest["repairs"]["by_rule"].get("aucun_voisin_candidat", 0)
     if left:
         assert f"{left} petits trous" in limits
+
+
+def test_shared_ranks_say_ex_aequo():
+    values = pd.Series([0.0, 0.0, 2.5], index=pd.Index(["A", "B", "C"], dtype="string"))
+    peers = values.index
+    assert logic._tied(values, 0.0, peers) is True
+    assert logic._tied(values, 2.5, peers) is False
+    assert logic._rank_text(1, 3, True) == "1er sur 3 (ex æquo)"
+    assert logic._rank_text(3, 3, False) == "3e sur 3"
+    assert logic._rank_text(1, 1, False) == "–"  # no peer to rank against
