@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from etl.schema import FAMILIES  # the one list of ESS families (pure constant)
 from indicators.sectors import NAF_SECTIONS, SECTOR_LABELS
 from indicators.sectors import SECTORS as _SECTORS
 
@@ -39,15 +40,6 @@ __all__ = [
     "sector_column",
 ]
 
-#: ESS families, as in ``etl.schema.FAMILIES`` (kept here so indicators import nothing from etl).
-FAMILIES = (
-    "association",
-    "cooperative",
-    "mutuelle",
-    "fondation",
-    "societe_commerciale_ess",
-    "autre",
-)
 FAMILY_LABELS = {
     "association": "Associations",
     "cooperative": "Coopératives",
