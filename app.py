@@ -1,31 +1,21 @@
-"""Observatoire territorial de l'ESS: Streamlit entry point (navigation only).
+"""Observatoire territorial de l'ESS: Streamlit entry point.
 
-Run with ``streamlit run app.py``; the pages live in :mod:`app_pages`.  Each page keeps its
-state in the URL (``st.query_params``) so that a link sent by e-mail opens the same view.
+``streamlit run app.py`` serves ``navigation.py`` (the navigation and the pages),
+and, before the server answers, loads once per process what the first page needs: the heavy
+imports, the reference geography, the latest snapshot (``app_pages.loaders.preload``).
 """
 
-from pathlib import Path
+from contextlib import asynccontextmanager
 
 import streamlit as st
 
-from app_pages import common
 
-PAGES = Path(__file__).resolve().parent / "app_pages"
+@asynccontextmanager
+async def _lifespan(_app):
+    from app_pages.loaders import preload
 
-st.set_page_config(page_title="Observatoire de l'ESS", layout="wide")  # default icon: no CDN
+    preload()
+    yield
 
-navigation = st.navigation({
-    "Explorer": [
-        st.Page(PAGES / "comparer.py", title="Comparer les territoires",
-                url_path="comparer", default=True),
-        st.Page(PAGES / "mon_territoire.py", title="Mon territoire", url_path="mon-territoire"),
-        st.Page(PAGES / "zones_blanches.py", title="Zones blanches", url_path="zones-blanches"),
-        st.Page(PAGES / "annuaire.py", title="Annuaire des acteurs", url_path="annuaire"),
-    ],
-    "L'observatoire": [
-        st.Page(PAGES / "qualite.py", title="Actualisation et qualité", url_path="qualite"),
-        st.Page(PAGES / "methode.py", title="Méthode et sources", url_path="methode"),
-    ],
-})
-navigation.run()
-common.warm_up()  # after the page is drawn: prepare the other pages in the background
+
+app = st.App("navigation.py", lifespan=_lifespan)

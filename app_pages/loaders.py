@@ -127,6 +127,23 @@ def _quiet(function):
     return run
 
 
+def preload() -> None:
+    """At server start (``app.py`` lifespan): imports, reference, snapshots, the first page's
+    indicators, so that the first visitor does not wait for them.  Errors are left for the
+    page to report in French."""
+    try:
+        _quiet(_prefetch_imports)()
+        if _reference_built():
+            _quiet(load_reference)()
+            snapshots = _quiet(_ensure_data)()
+            quarters = [s["quarter"] for s in snapshots]
+            if quarters:
+                _quiet(lambda: load_snapshot(quarters[-1]))()
+                _start_warm_up(quarters[-1], quarters[-2] if len(quarters) > 1 else None)
+    except Exception:  # noqa: BLE001 - the first page shows the error with its fix
+        logging.getLogger(__name__).exception("preload failed; the first page will retry")
+
+
 _WARM: set[str] = set()
 _WARM_LOCK = threading.Lock()
 

@@ -51,7 +51,7 @@ def demo_app(demo_env, monkeypatch):
 
 
 def _open(page: str) -> AppTest:
-    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=300)
+    at = AppTest.from_file(str(REPO / "navigation.py"), default_timeout=300)
     at.run()
     at.switch_page(f"app_pages/{page}.py").run()
     return at
@@ -105,3 +105,23 @@ def test_demo_annuaire_and_zones(demo_app):
 
 def test_reference_dir_is_the_default_one(demo_env):
     assert Path(demo_env["OBSERVATOIRE_REFERENCE_DIR"]).is_dir()
+
+
+def test_preload_at_server_start_loads_the_latest_snapshot(demo_app, monkeypatch, caplog):
+    """app.py's lifespan calls loaders.preload(): the latest snapshot and the reference are
+    loaded before the first visitor; a failure is logged, never raised (the page reports)."""
+    from app_pages import loaders
+
+    seen = []
+    original = loaders.load_snapshot
+    monkeypatch.setattr(loaders, "load_snapshot", lambda q: seen.append(q) or original(q))
+    loaders.preload()
+    assert seen == ["2026-T4"]
+
+    def broken():
+        raise RuntimeError("simulated import failure")
+
+    monkeypatch.setattr(loaders, "_prefetch_imports", broken)
+    with caplog.at_level("ERROR", logger="app_pages.loaders"):
+        loaders.preload()  # does not raise
+    assert "preload failed" in caplog.text

@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 
 def _open(page: str) -> AppTest:
-    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
+    at = AppTest.from_file(str(REPO / "navigation.py"), default_timeout=120)
     at.run()
     at.switch_page(f"app_pages/{page}.py").run()
     return at
@@ -38,7 +38,7 @@ def test_page_renders_in_french_without_exception(synthetic_app, page):
 
 
 def test_default_page_is_comparer(synthetic_app):
-    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120).run()
+    at = AppTest.from_file(str(REPO / "navigation.py"), default_timeout=120).run()
     assert [t.value for t in at.title] == ["Comparer les territoires"]
 
 
@@ -73,7 +73,7 @@ def test_comparer_comparison_table(synthetic_app):
 
 
 def test_comparer_permalink_opens_same_view(synthetic_app):
-    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
+    at = AppTest.from_file(str(REPO / "navigation.py"), default_timeout=120)
     at.query_params["vue"] = "communes_epci"
     at.query_params["parent"] = "200000002"
     at.query_params["indicateur"] = "structures"
@@ -105,7 +105,7 @@ def test_mon_territoire_unknown_search_is_explained(synthetic_app):
 
 
 def test_mon_territoire_permalink_and_key_figures(synthetic_app):
-    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120).run()
+    at = AppTest.from_file(str(REPO / "navigation.py"), default_timeout=120).run()
     at.switch_page("app_pages/mon_territoire.py")
     at.query_params["niveau"] = "epci"
     at.query_params["code"] = "200000001"
