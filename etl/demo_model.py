@@ -57,6 +57,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import shapely
 
+from geodata.crs import LOCAL_EPSG
+
 __all__ = [
     "ACTIVE_RATE_PER_10K",
     "BANDS_EMPLOYER",
@@ -324,7 +326,7 @@ ESS_SERIAL_LIMIT = 2_000_000  # ESS units: 8-digit bodies 00000000-01999999
 OTHER_SERIAL_BASE = 2_000_000  # other units: 02000000-09999999
 OTHER_SERIAL_LIMIT = 8_000_000
 #: Local projection of the stock's Lambert columns and of the géolocalisé x/y.
-OVERSEAS_EPSG = {"971": 5490, "972": 5490, "973": 2972, "974": 2975, "976": 4471}
+OVERSEAS_EPSG = LOCAL_EPSG  # the reference geography's table (geodata.crs)
 ALSACE_MOSELLE = {"57", "67", "68"}
 STREETS = ("DE LA REPUBLIQUE", "DES TILLEULS", "DU MOULIN", "DE LA GARE", "DE L EGLISE",
            "PRINCIPALE", "DES ECOLES", "DU STADE", "DES VIGNES", "DU LAVOIR", "DE LA MAIRIE",

@@ -50,6 +50,7 @@ from etl.schema import (
     empty_rejects,
 )
 from etl.sirene_files import SireneFiles, file_digest, find_sirene_files, open_table_file
+from geodata.crs import LOCAL_EPSG
 from observatory.errors import DataValidationError, explain
 
 __all__ = [
@@ -86,8 +87,9 @@ GEO_REQUIRED = ("siret", "qualite_xy", "y_latitude", "x_longitude")
 GEO_COLUMNS = GEO_REQUIRED + ("x", "y", "epsg")
 
 #: Projection of the stock's Lambert coordinates by département (default 2154).
-LAMBERT_EPSG: dict[str, int] = {"971": 5490, "972": 5490, "977": 5490, "978": 5490,
-                                "973": 2972, "974": 2975, "976": 4471}
+#: The DROM table of geodata.crs, plus Saint-Barthélemy (977) and Saint-Martin (978),
+#: which SIRENE also places in RGAF09 / UTM 20N.
+LAMBERT_EPSG: dict[str, int] = {**LOCAL_EPSG, "977": 5490, "978": 5490}
 _PAD = {"siren": 9, "siret": 14, "nic": 5}
 
 

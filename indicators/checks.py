@@ -12,6 +12,7 @@ from collections.abc import Iterable
 
 import pandas as pd
 
+from geodata.reference import LEVELS
 from observatory.errors import CRSMismatchError, DataValidationError, explain
 
 __all__ = [
@@ -25,7 +26,6 @@ __all__ = [
     "validate_inputs",
 ]
 
-LEVELS = ("commune", "epci", "departement", "region")
 WGS84 = "EPSG:4326"
 
 

@@ -11,24 +11,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from geodata.crs import LOCAL_EPSG, METRO_EPSG
+
 __all__ = ["commune_points", "epsg_for_departements", "project_lonlat", "structure_points"]
 
-_LOCAL_EPSG = {"971": 5490, "972": 5490, "973": 2972, "974": 2975, "976": 4471}
-_METRO = 2154
-
-
-def _local_table() -> dict[str, int]:
-    try:  # the reference geography's own table, when that module is there
-        from geodata.crs import LOCAL_EPSG
-
-        return dict(LOCAL_EPSG)
-    except ImportError:  # pragma: no cover - depends on the other module being present
-        return dict(_LOCAL_EPSG)
+_METRO = METRO_EPSG
 
 
 def epsg_for_departements(departements: pd.Series) -> np.ndarray:
     """EPSG code (int, 0 when the département is missing) for each département code."""
-    table = _local_table()
+    table = LOCAL_EPSG
     dep = departements.astype("string")
     out = np.full(len(dep), _METRO, dtype="int64")
     mapped = dep.map(table).to_numpy(dtype="float64", na_value=np.nan)
