@@ -10,11 +10,11 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import pytest
-from core_http_server import Reply
 
 from observatory import http, http_cache
 from observatory.errors import NetworkError, OfflineError
 from observatory.settings import REPO_ROOT, get_settings
+from tests.local_server import Reply
 
 JSON_BODY = json.dumps({"results": [{"siren": "800329849"}], "total_results": 1}).encode()
 

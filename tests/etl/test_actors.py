@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from servers import BanCsvApp, LocalServer, catalog_overlay, isolated_http  # noqa: E402
+from servers import BanCsvApp, catalog_overlay, isolated_http  # noqa: E402
 
 from etl.actors import (  # noqa: E402
     family_from_text,
@@ -23,6 +23,7 @@ from etl.actors import (  # noqa: E402
 )
 from etl.schema import STRUCTURE_COLUMNS  # noqa: E402
 from observatory.errors import DataValidationError  # noqa: E402
+from tests.local_server import LocalServer  # noqa: E402
 
 REAL = "api_samples/geoplateforme_geocodage_search_csv_response.csv"
 REPO = Path(__file__).resolve().parents[2]

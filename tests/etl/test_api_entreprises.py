@@ -13,7 +13,6 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 from servers import (  # noqa: E402
-    LocalServer,
     SearchApp,
     catalog_overlay,
     clone_units,
@@ -31,6 +30,7 @@ from etl.api_entreprises import (  # noqa: E402
 )
 from etl.schema import STRUCTURE_COLUMNS  # noqa: E402
 from observatory.errors import DataValidationError, NetworkError  # noqa: E402
+from tests.local_server import LocalServer  # noqa: E402
 
 pytestmark = pytest.mark.integration
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from servers import BanCsvApp, LocalServer, isolated_http, read_ban_answer  # noqa: E402
+from servers import BanCsvApp, isolated_http, read_ban_answer  # noqa: E402
 
 from etl.geocode import (  # noqa: E402
     QUERY_ID,
@@ -24,6 +24,7 @@ from etl.geocode import (  # noqa: E402
     parse_geocode_csv,
 )
 from observatory.errors import GeocodingError, NetworkError  # noqa: E402
+from tests.local_server import LocalServer  # noqa: E402
 
 REAL = "api_samples/geoplateforme_geocodage_search_csv_response.csv"
 
