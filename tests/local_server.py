@@ -12,7 +12,8 @@ BAN ``/search/csv``, geo.api.gouv.fr, a package registry) is a *handler* on top 
 * A :class:`Reply` can wait before answering (``delay``), drip its body one byte at a time
   (``drip`` seconds between bytes), close the connection after ``cut_after`` body bytes, and
   leave out ``Content-Length`` (``content_length=False``: the body then ends when the
-  connection closes, as with an HTTP/1.0 server).
+  connection closes, as with an HTTP/1.0 server), or send ``raw`` bytes verbatim (a
+  malformed or slow status line and headers; ``drip`` applies to them too).
 
 Use it as a fixture (``LocalServer().start()`` ... ``stop()``) or as a context manager, which
 yields the base URL: ``with LocalServer(app) as url: ...``.
@@ -58,6 +59,7 @@ class Reply:
     cut_after: int | None = None     # close the connection after this many body bytes
     drip: float = 0.0                # seconds between body bytes (sent one at a time)
     content_length: bool = True      # False: no Content-Length, the close ends the body
+    raw: bytes | None = None         # sent verbatim (status line, headers, body), then close
 
 
 Handler = Callable[[Req], Reply]
@@ -92,6 +94,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self.close_connection = True  # the client gave up (timeouts, deadlines)
 
     def _write(self, reply: Reply, stopped: threading.Event) -> None:
+        if reply.raw is not None:
+            self.close_connection = True
+            self._send_body(reply.raw, reply.drip, stopped)
+            return
         self.send_response(reply.status)
         closing = reply.cut_after is not None or not reply.content_length
         headers = {"Content-Length": str(len(reply.body))} if reply.content_length else {}
@@ -105,12 +111,15 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if self.command == "HEAD":
             return
         body = reply.body if reply.cut_after is None else reply.body[:reply.cut_after]
-        if not reply.drip:
+        self._send_body(body, reply.drip, stopped)
+
+    def _send_body(self, body: bytes, drip: float, stopped: threading.Event) -> None:
+        if not drip:
             self.wfile.write(body)
             return
         self.wfile.flush()
         for i in range(len(body)):
-            if stopped.wait(reply.drip):
+            if stopped.wait(drip):
                 return
             self.wfile.write(body[i:i + 1])
             self.wfile.flush()

@@ -43,11 +43,11 @@ def core_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Record the waits of observatory.http instead of sleeping."""
-    from observatory import http
+    """Record the waits of observatory.http (its transport) instead of sleeping."""
+    from observatory import http_transport
 
     recorded: list[float] = []
-    monkeypatch.setattr(http, "_sleep", recorded.append)
+    monkeypatch.setattr(http_transport, "sleep", recorded.append)
     return recorded
 
 

@@ -344,13 +344,13 @@ def isolated_http(tmp_path: Path, monkeypatch):
 
     Use as ``yield from isolated_http(tmp_path, monkeypatch)``; yields the list of waits.
     """
-    from observatory import http
+    from observatory import http, http_transport
 
     monkeypatch.setenv("OBSERVATOIRE_CACHE_DIR", str(tmp_path / "http-cache"))
     monkeypatch.setenv("OBSERVATOIRE_MAX_RETRIES", "3")
     monkeypatch.delenv("OBSERVATOIRE_OFFLINE", raising=False)
     waits: list[float] = []
-    monkeypatch.setattr(http, "_sleep", waits.append)
+    monkeypatch.setattr(http_transport, "sleep", waits.append)
     http.reset_session()
     yield waits
     http.reset_session()
