@@ -13,7 +13,9 @@ The module is split in two halves (style guide §5 item 2):
 * pure functions, testable without any network: :func:`build_csv_chunks` (dedupe + split),
   :func:`parse_geocode_csv` (answer -> frame), :func:`accept_results` (quality rule);
 * one network function, :func:`_post_csv`, that talks to the geocoder through
-  :mod:`observatory.http` (retries, 429 ``Retry-After``, rate limit from the catalog).
+  :mod:`observatory.http` (retries, 429 ``Retry-After``, rate limit from the catalog); each
+  answer is parsed and row-checked *before* the HTTP cache keeps it, so that an error page
+  served with HTTP 200 is never replayed.
 
 Acceptance rule (:func:`accept_results`), as practitioners use it:
 
@@ -42,7 +44,9 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from observatory import http
 from observatory.errors import GeocodingError, explain
+from observatory.settings import get_settings
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -407,9 +411,6 @@ def _post_csv(url: str, payload: bytes, columns: Sequence[str], postcode: str | 
     The answer is parsed and checked before the HTTP cache keeps it: an error page served
     with HTTP 200 is never replayed from the cache.
     """
-    from observatory import http
-    from observatory.settings import get_settings
-
     form: list[tuple[str, str]] = [("columns", c) for c in columns]
     if postcode:
         form.append(("postcode", postcode))
