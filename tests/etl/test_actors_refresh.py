@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from servers import (  # noqa: E402
+from servers import (
     BanCsvApp,
     SearchApp,
     catalog_overlay,
@@ -19,7 +19,7 @@ from servers import (  # noqa: E402
     load_real_units,
 )
 
-from tests.local_server import LocalServer  # noqa: E402
+from tests.local_server import LocalServer
 
 pytestmark = pytest.mark.integration
 

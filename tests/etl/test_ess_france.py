@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from servers import TabularApp, isolated_http  # noqa: E402
+from servers import TabularApp, isolated_http
 
-from etl.ess_france import (  # noqa: E402
+from etl.ess_france import (
     COLUMNS,
     fetch_ess_france_list_tabular,
     load_ess_france_list,
@@ -20,8 +20,8 @@ from etl.ess_france import (  # noqa: E402
     parse_tabular_page,
     read_ess_france_list,
 )
-from observatory.errors import DataValidationError, NetworkError  # noqa: E402
-from tests.local_server import LocalServer  # noqa: E402
+from observatory.errors import DataValidationError, NetworkError
+from tests.local_server import LocalServer
 
 RECORDED = "api_samples/datagouv_tabular_liste_entreprises_ess.json"
 HEADER = list(COLUMNS)

@@ -14,11 +14,11 @@ import pandas as pd
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from servers import BanCsvApp, isolated_http  # noqa: E402
+from servers import BanCsvApp, isolated_http
 
-from etl.geocode import geocode_addresses  # noqa: E402
-from observatory.errors import GeocodingError  # noqa: E402
-from tests.local_server import LocalServer  # noqa: E402
+from etl.geocode import geocode_addresses
+from observatory.errors import GeocodingError
+from tests.local_server import LocalServer
 
 REAL = "api_samples/geoplateforme_geocodage_search_csv_response.csv"
 ERROR_PAGE = (200, {"Content-Type": "text/html"}, b"<html><body>502 Bad Gateway</body></html>")
