@@ -32,9 +32,9 @@ import pandas as pd
 import shapely
 
 from etl.normalise import make_rejects
-from etl.schema import empty_rejects
 from geodata.codes import normalise_commune_code
 from geodata.crs import check_crs
+from observatory.schema import empty_rejects
 
 __all__ = ["Assignment", "assign_communes", "commune_centroids"]
 
@@ -93,7 +93,7 @@ def assign_communes(structures: pd.DataFrame, communes, code_changes: pd.DataFra
     Parameters
     ----------
     structures : DataFrame
-        :mod:`etl.schema` columns; uses ``longitude``, ``latitude``, ``commune_declaree``,
+        :mod:`observatory.schema` columns; uses ``longitude``, ``latitude``, ``commune_declaree``,
         ``location_precision``.
     communes : GeoDataFrame
         Reference communes: index ``code``, columns ``epci``, ``departement``, ``region``,

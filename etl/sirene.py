@@ -43,15 +43,15 @@ from etl.normalise import (
     nd_to_na,
     valid_lonlat,
 )
-from etl.schema import (
+from etl.sirene_files import SireneFiles, file_digest, find_sirene_files, open_table_file
+from geodata.crs import LOCAL_EPSG
+from observatory.errors import DataValidationError, explain
+from observatory.schema import (
     NOM_DIFFUSION_PARTIELLE,
     NOM_ENTREPRENEUR_INDIVIDUEL,
     SourceResult,
     empty_rejects,
 )
-from etl.sirene_files import SireneFiles, file_digest, find_sirene_files, open_table_file
-from geodata.crs import LOCAL_EPSG
-from observatory.errors import DataValidationError, explain
 
 __all__ = [
     "ET_COLUMNS",
