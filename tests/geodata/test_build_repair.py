@@ -241,7 +241,7 @@ def test_enclave_with_no_former_commune_stays_a_hole_and_its_point_is_rejected()
     they kept their original SIREN.  No former commune explains the hole: it stays, and a
     point in it is outside every commune, hence rejected (no declared commune)."""
     from etl.assign import assign_communes
-    from etl.schema import empty_structures
+    from observatory.schema import empty_structures
 
     cells = {"66005": [(0, 0), (1, 0), (0, 1)], "66181": [(0, 2), (1, 2)],
              "66025": [(2, 0), (2, 1), (2, 2)]}

