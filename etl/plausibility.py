@@ -131,9 +131,14 @@ def departement_of_postcode(postcodes) -> pd.Series:
     return dep.where(ok & ~text.str.startswith("98").fillna(False)).astype("string")
 
 
-def distance_to_areas_m(lon, lat, areas) -> np.ndarray:
+def distance_to_areas_m(lon, lat, areas, *, keys=None) -> np.ndarray:
     """Metres from each point to the polygon of its own row (0 inside or on the border, NaN
-    when the point or the polygon is missing).  Pairwise, vectorised; EPSG:4326 inputs."""
+    when the point or the polygon is missing).  Pairwise, vectorised; EPSG:4326 inputs.
+
+    ``keys`` (optional integers, equal for rows sharing one polygon, e.g. its position in the
+    layer) lets the containment test visit the pairs polygon by polygon without working them
+    out from the geometries.
+    """
     lon = np.asarray(lon, dtype=float)
     lat = np.asarray(lat, dtype=float)
     areas = np.asarray(areas, dtype=object)
@@ -142,7 +147,11 @@ def distance_to_areas_m(lon, lat, areas) -> np.ndarray:
     if not usable.any():
         return out
     idx = np.flatnonzero(usable)
-    inside = _contains(areas[idx], lon[idx], lat[idx])
+    if keys is None:
+        keys = np.fromiter(map(id, areas[idx]), dtype=np.int64, count=len(idx))
+    else:
+        keys = np.asarray(keys)[idx]
+    inside = _contains(areas[idx], lon[idx], lat[idx], keys)
     out[idx[inside]] = 0.0
     far = idx[~inside]
     if len(far):
@@ -150,14 +159,17 @@ def distance_to_areas_m(lon, lat, areas) -> np.ndarray:
     return out
 
 
-def _contains(geoms: np.ndarray, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
-    """``intersects`` test of (polygon, point) pairs, grouped by polygon so that consecutive
-    tests hit the same prepared geometry (the cache-friendly order of :mod:`etl.assign`)."""
-    ids = np.fromiter(map(id, geoms), dtype=np.int64, count=len(geoms))
-    order = np.argsort(ids, kind="stable")
-    shapely.prepare(geoms[order])
+def _contains(geoms: np.ndarray, lon: np.ndarray, lat: np.ndarray, keys: np.ndarray
+              ) -> np.ndarray:
+    """``intersects`` test of (polygon, point) pairs, grouped by polygon (``keys``) so that
+    consecutive tests hit the same prepared geometry (the cache-friendly order of
+    :mod:`etl.assign`)."""
+    order = np.argsort(keys, kind="stable")
+    ordered = geoms[order]
+    first = np.flatnonzero(np.r_[True, keys[order][1:] != keys[order][:-1]])
+    shapely.prepare(ordered[first])
     inside = np.empty(len(geoms), dtype=bool)
-    inside[order] = shapely.intersects_xy(geoms[order], lon[order], lat[order])
+    inside[order] = shapely.intersects_xy(ordered, lon[order], lat[order])
     return inside
 
 
@@ -239,17 +251,27 @@ def check_points(lon, lat, communes, *, commune=None, departement=None, code_pos
     codes = np.asarray(communes.index.astype(str), dtype=object)
     pos = (commune_positions(commune, codes, code_changes) if commune is not None
            else np.full(n, -1, dtype=np.int64))
-    dep = _declared_departements(n, commune, departement, code_postal)
     has_point = valid_lonlat(lon, lat)
     by_commune = has_point & (pos >= 0)
+    rest = np.flatnonzero(has_point & ~by_commune)  # département only where no commune
+    dep = pd.Series(pd.NA, index=range(n), dtype="string")
+    if len(rest):
+        def pick(values):
+            return None if values is None else pd.Series(values, dtype="string") \
+                .reset_index(drop=True).iloc[rest]
+        dep.iloc[rest] = _declared_departements(len(rest), pick(commune), pick(departement),
+                                                pick(code_postal)).to_numpy()
     by_dep = has_point & ~by_commune & dep.notna().to_numpy()
     areas = np.full(n, None, dtype=object)
+    keys = np.where(by_commune, pos, -1)
     areas[by_commune] = communes.geometry.to_numpy()[pos[by_commune]]
     if by_dep.any():
         dep_values = dep.to_numpy(dtype=object, na_value=None)
         polygons = _departement_areas(dep_values[by_dep], communes, departements)
         areas[by_dep] = [polygons.get(d) for d in dep_values[by_dep]]
-    distance = distance_to_areas_m(lon, lat, areas)
+        names = {d: -2 - i for i, d in enumerate(polygons)}
+        keys[by_dep] = [names.get(d, -1) for d in dep_values[by_dep]]
+    distance = distance_to_areas_m(lon, lat, areas, keys=keys)
     checked = np.isfinite(distance)
     near = checked & (distance <= tolerance_m)
     status = np.select(
