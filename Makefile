@@ -20,13 +20,16 @@ app: $(VENV)/.runtime
 	$(PY) -m observatory demo
 	$(VENV)/bin/streamlit run app.py --server.address 127.0.0.1 --server.port $(PORT) --server.headless true
 
-## Lint, then run the whole test suite (unit, integration on ../shared/data, app, browser).
+## Lint, check the layers (import-linter), then run the whole test suite (unit, integration on
+## ../shared/data, app, browser).
 test: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest
 
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 bench: $(VENV)/.dev
 	for f in benchmarks/bench_*.py; do $(PY) $$f || exit 1; done

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from app_pages import common
-from observatory import fr, maps
+from render import fr, maps
 
 common.page_setup("Annuaire des acteurs")
 ctx = common.data_context()

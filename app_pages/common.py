@@ -14,7 +14,8 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import loaders, logic, tables
-from observatory import exports, fr, maps
+from observatory.wording import DEMO_BANNER, REAL_DATA_COMMAND
+from render import exports, fr, maps
 
 __all__ = [
     "DEMO_BANNER",
@@ -32,10 +33,6 @@ __all__ = [
     "tiles",
 ]
 
-DEMO_BANNER = ("Données fictives de démonstration, générées sur la géographie réelle de la "
-               "Côte-d'Or")
-REAL_DATA_COMMAND = ("python -m observatory refresh --sirene-dir DOSSIER --quarter 2026-T4 "
-                     "--departement 21")
 
 
 # --------------------------------------------------------------------------- setup
@@ -61,7 +58,6 @@ def set_params(**values: str | None) -> None:
 
 
 # --------------------------------------------------------------------------- loaders (pages)
-REAL_DATA_COMMAND = loaders.REAL_DATA_COMMAND
 data_context = loaders.data_context
 indicator_table = loaders.indicator_table
 display_layer = loaders.display_layer
@@ -335,22 +331,17 @@ def underserved_communes(ctx: logic.Context, level: str, code: str,
 def _zones_scope(quarter: str, max_km: float, famille: str | None):
     from indicators.zones import zones_blanches as _zones
 
-    levels = loaders.density(quarter)
-    if levels is None:
-        return None
-    return _zones(loaders.scope(quarter), loaders.active(quarter), levels,
+    return _zones(loaders.scope(quarter), loaders.active(quarter), loaders.density(quarter),
                   distance_km=float(max_km), by="famille_ess" if famille else None,
                   category=famille or None)
 
 
 def zones_blanches(quarter: str, departement: str, max_km: float,
-                   famille: str | None) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+                   famille: str | None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Zones blanches touching a département (:func:`indicators.zones.zones_blanches` over
     the whole scope, so that structures across the border count): (zones, blanche
-    communes of the département), or None without density levels."""
+    communes of the département)."""
     result = _zones_scope(quarter, float(max_km), famille or None)
-    if result is None:
-        return None
     scope_ = loaders.scope(quarter)
     inside = set(scope_.index[(scope_["departement"].astype("string") == departement)
                               .fillna(False)])
@@ -359,15 +350,12 @@ def zones_blanches(quarter: str, departement: str, max_km: float,
     return zones, communes
 
 
-def zones_by_family(quarter: str, departement: str, max_km: float) -> pd.DataFrame | None:
+def zones_by_family(quarter: str, departement: str, max_km: float) -> pd.DataFrame:
     """One row per kind of structure (all, then each famille ESS): zones blanches, communes
-    and population concerned in the département at ``max_km``; None without density levels."""
+    and population concerned in the département at ``max_km``."""
     rows = []
     for famille in (None, *fr.FAMILLES):
-        result = zones_blanches(quarter, departement, max_km, famille)
-        if result is None:
-            return None
-        zones, communes = result
+        zones, communes = zones_blanches(quarter, departement, max_km, famille)
         rows.append({
             "type": "Toutes les structures de l'ESS" if famille is None
             else fr.FAMILLES[famille],
@@ -477,7 +465,7 @@ def fiche_pdf(ctx: logic.Context, level: str, code: str):
 
 @st.cache_data(max_entries=16, show_spinner="Préparation de la fiche…")
 def _fiche_pdf(quarter: str, level: str, code: str) -> bytes:
-    from observatory import pdf
+    from render import pdf
 
     ctx = loaders.data_context()
     table = loaders.indicator_table(quarter, level)

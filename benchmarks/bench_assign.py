@@ -18,14 +18,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import geopandas as gpd  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import shapely  # noqa: E402
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
 
-from etl.assign import assign_communes  # noqa: E402
-from etl.schema import empty_structures  # noqa: E402
-from geodata.reference import load_reference  # noqa: E402
+from etl.assign import assign_communes
+from geodata.reference import load_reference
+from observatory.schema import empty_structures
 
 
 def _peak_rss_mb() -> float:

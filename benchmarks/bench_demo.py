@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"second run (idempotent check): {second:.1f} s; peak RSS of the children "
               f"{peak:,.0f} MB")
 
-        from etl.demo import generate_demo_quarters
+        from demo.files import generate_demo_quarters
         from geodata.reference import load_reference
 
         os.environ.setdefault("OBSERVATOIRE_REFERENCE_DIR", env.get(

@@ -35,7 +35,7 @@ def _server(big: bytes) -> ThreadingHTTPServer:
         def log_message(self, *args):
             pass
 
-        def do_GET(self):  # noqa: N802 (http.server name)
+        def do_GET(self):
             body = big if self.path.startswith("/big") else payload
             self.send_response(200)
             self.send_header("Content-Length", str(len(body)))

@@ -54,8 +54,8 @@ def peak_rss_mb() -> float:
 
 def synthetic_structures(communes, n: int, seed: int = 1) -> pd.DataFrame:
     """``n`` structures spread like the population (seeded)."""
-    from etl.schema import FAMILIES, STRUCTURE_DTYPES
     from indicators.employment import BANDS
+    from observatory.schema import FAMILIES, STRUCTURE_DTYPES
 
     rng = np.random.default_rng(seed)
     ok = ~(communes.geometry.isna().to_numpy() | communes.geometry.is_empty.to_numpy())
@@ -92,20 +92,10 @@ def synthetic_structures(communes, n: int, seed: int = 1) -> pd.DataFrame:
 
 
 def approximate_density(communes) -> pd.DataFrame:
-    """Density classes: the project's approximation when available, else a local one."""
-    try:
-        from geodata.density_grid import approximate_density_levels
+    """Density classes: the project's approximation (no INSEE grid in the benchmark)."""
+    from geodata.density_grid import approximate_density_levels
 
-        return approximate_density_levels(communes)
-    except ImportError:
-        dens = communes["population"].fillna(0).to_numpy(float) / np.maximum(
-            communes["superficie_km2"].to_numpy(float), 1e-6)
-        dens7 = np.select([dens >= 1500, dens >= 300, dens >= 150, dens >= 100, dens >= 50,
-                           dens >= 25], [1, 2, 3, 4, 5, 6], 7)
-        return pd.DataFrame({"dens7": dens7, "dens3": np.select([dens7 == 1, dens7 <= 4],
-                                                                 [1, 2], 3),
-                             "libelle": "", "source": "approximation", "millesime": ""},
-                            index=communes.index)
+    return approximate_density_levels(communes)
 
 
 def main(argv=None) -> int:
@@ -119,10 +109,10 @@ def main(argv=None) -> int:
 
     from geodata.reference import load_reference
     from indicators.change import change_by_levels
-    from indicators.checks import validate_inputs
     from indicators.concentration import location_quotients
     from indicators.counts import count_by
     from indicators.coverage import structure_distances
+    from indicators.prepare import validate_inputs
     from indicators.projection import commune_points
     from indicators.ranks import peer_groups, ranks
     from indicators.rural import density_split

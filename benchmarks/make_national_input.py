@@ -5,7 +5,7 @@ Usage::
     python benchmarks/make_national_input.py [OUT_DIR] [--ess 1500000] [--seed 2026]
 
 ``OUT_DIR`` defaults to ``$TMPDIR/observatoire-bench-national/2026-T4`` (``/tmp`` when TMPDIR
-is unset).  The files are the demo generator's (:mod:`etl.demo`) over the real geography of
+is unset).  The files are the demo generator's (:mod:`demo.files`) over the real geography of
 all France, with the model's counts scaled so that the ESS establishments (active + closed)
 number about ``--ess`` (default 1.5 million), among about three times as many non-ESS rows.
 Prints the duration, the row counts, the file sizes and the peak RSS.
@@ -36,12 +36,12 @@ def default_output() -> Path:
 
 def scale_for(reference, ess_target: int) -> float:
     """Scale factor of the demo model giving about ``ess_target`` ESS establishment rows."""
-    from etl.demo_model import DemoModel, _area_km2, expected_active_ess
+    from demo.model import DemoModel, area_km2, expected_active_ess
 
     model = DemoModel()
     communes = reference.communes
     lam = expected_active_ess(communes["population"].fillna(0).to_numpy(float),
-                              _area_km2(communes), model)
+                              area_km2(communes), model)
     return ess_target / (lam.sum() * (1 + model.closed_per_active))
 
 
@@ -51,8 +51,8 @@ def make_national_input(out_dir: Path, ess_target: int = 1_500_000, seed: int = 
     out_dir = Path(out_dir).resolve()
     if REPO in out_dir.parents or out_dir == REPO:
         raise SystemExit(f"Refusing to write benchmark input inside the repository: {out_dir}")
-    from etl.demo import generate_demo_files
-    from etl.demo_model import DemoModel
+    from demo.files import generate_demo_files
+    from demo.model import DemoModel
 
     if reference is None:
         from geodata.reference import load_reference

@@ -31,7 +31,6 @@ import io
 import json
 import logging
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,8 +39,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from etl.schema import SourceResult
+from etl.normalise import map_values
 from observatory.errors import DataValidationError, explain
+from observatory.schema import SourceResult
+from observatory.text import fold_accents
 
 __all__ = [
     "FIELDS",
@@ -116,8 +117,7 @@ class TableInfo:
 
 def normalise_header(text: object) -> str:
     """Lower-case, accent-free, punctuation-free header ("N° SIRET" -> "n siret")."""
-    value = unicodedata.normalize("NFKD", str(text))
-    value = "".join(ch for ch in value if not unicodedata.combining(ch)).lower()
+    value = fold_accents(text)
     value = value.replace("°", " ").replace("º", " ")
     return re.sub(r"[^a-z0-9]+", " ", value).strip()
 
@@ -319,13 +319,6 @@ def siret_luhn_ok(siret: str) -> bool:
     return total % 10 == 0
 
 
-def _map_unique(values: pd.Series, func) -> pd.Series:
-    """Apply ``func`` to the distinct non-NA values only (lists repeat the same values)."""
-    values = values.astype("string")
-    mapping = {v: func(v) for v in values.dropna().unique()}
-    return values.map(mapping).astype("string")
-
-
 def _family_of_text(text: str) -> object:
     norm = normalise_header(text)
     for keyword, family in _FAMILY_KEYWORDS:
@@ -336,7 +329,7 @@ def _family_of_text(text: str) -> object:
 
 def family_from_text(values: pd.Series) -> pd.Series:
     """ESS family from a free-text status ("Association loi 1901", "SCOP"...), NA if unknown."""
-    return _map_unique(values, _family_of_text)
+    return map_values(values, _family_of_text)
 
 
 def _digits(values: pd.Series) -> pd.Series:
@@ -365,11 +358,11 @@ def _commune_from_name(name: pd.Series, postcode: pd.Series,
     from etl.geocode import departement_of_postcode, normalise_commune_name
 
     table = pd.DataFrame({"code": communes.index.astype(str),
-                          "cle": _map_unique(normalise_commune_name(communes["nom"]),
+                          "cle": map_values(normalise_commune_name(communes["nom"]),
                                              normalise_header),
                           "dep": communes["departement"].astype(str)})
     table = table[~table.duplicated(["cle", "dep"], keep=False)]
-    key = _map_unique(normalise_commune_name(name), normalise_header)
+    key = map_values(normalise_commune_name(name), normalise_header)
     dep = departement_of_postcode(postcode)
     wanted = pd.DataFrame({"cle": key, "dep": dep}).dropna()
     corsica = wanted["dep"] == "2A|2B"

@@ -43,8 +43,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from etl.schema import SourceResult
 from observatory.errors import DataValidationError, NetworkError, explain
+from observatory.schema import SourceResult
 
 __all__ = [
     "MATCHING_LIMIT",
@@ -247,7 +247,7 @@ def units_to_structures(units: Iterable[dict], *, ess_france_sirens: set[str] | 
         rejects = make_rejects(SOURCE, raw[["siret"]], pd.Series([why for _, why in rejected]))
         rejects["donnees"] = raw["donnees"].astype("string")
     else:
-        from etl.schema import empty_rejects
+        from observatory.schema import empty_rejects
 
         rejects = empty_rejects()
     result = SourceResult(source=SOURCE, structures=structures, rejects=rejects,
@@ -315,6 +315,71 @@ def _communes_frame(communes: pd.DataFrame | None) -> pd.DataFrame:
     return load_reference().communes
 
 
+class _SliceWalker:
+    """Walks the tree of query slices: a slice under the cap is read page by page; a capped
+    slice is split by département (for a région), then NAF section, then commune."""
+
+    def __init__(self, client: _Client, communes: pd.DataFrame | None,
+                 progress: Callable[[int], None] | None) -> None:
+        self.client, self.progress = client, progress
+        self.harvest = Harvest()
+        self._communes = communes
+
+    def inside(self, current: dict[str, str]) -> pd.DataFrame:
+        """Reference communes inside the slice (loaded on first need only)."""
+        if self._communes is None:
+            self._communes = _communes_frame(None)
+        table = self._communes
+        mask = pd.Series(True, index=table.index)
+        for key in ("departement", "region", "epci"):
+            if key in current:
+                mask &= table[key].astype("string").isin(current[key].split(",")).fillna(False)
+        if "code_commune" in current:
+            mask &= table.index.isin(current["code_commune"].split(","))
+        return table[mask]
+
+    def _take(self, results: list) -> None:
+        self.harvest.units.extend(results)
+        if self.progress:
+            self.progress(len(results))
+
+    def walk(self, current: dict[str, str]) -> None:
+        first = self.client.page(current, 1)
+        total, cap = first["total_results"], self.client.cap
+        key = tuple(sorted(current.items()))
+        if total < cap:
+            self.harvest.slices.append(Slice(key, total))
+            self._take(first["results"])
+            for page in range(2, math.ceil(total / self.client.per_page) + 1):
+                self._take(self.client.page(current, page)["results"])
+            return
+        self.harvest.split.append(Slice(key, total))
+        for sub in self.sub_slices(current, total):
+            self.walk(sub)
+
+    def sub_slices(self, current: dict[str, str], total: int) -> list[dict[str, str]]:
+        """The next split of a capped slice (région -> départements -> NAF sections ->
+        communes); a commune x section slice cannot be split further."""
+        if "region" in current and "departement" not in current and "code_commune" not in current:
+            deps = sorted(self.inside(current)["departement"].dropna().astype(str).unique())
+            return [{**current, "departement": dep} for dep in deps]
+        if "section_activite_principale" not in current:
+            return [{**current, "section_activite_principale": s} for s in SECTIONS]
+        if "code_commune" not in current:
+            codes = sorted(self.inside(current).index.astype(str))
+            if not codes:
+                raise DataValidationError(explain(
+                    f"Slice {dict(current)} is capped at {total} results and no commune of "
+                    "the reference geography lies in it.",
+                    "Slicing by commune needs the communes of the territory.",
+                    "Check the territory code, or pass communes= with the right table."))
+            return [{**current, "code_commune": code} for code in codes]
+        raise DataValidationError(explain(
+            f"Slice {dict(current)} still has {total} results (cap {self.client.cap}).",
+            "A commune x NAF section slice cannot be split further by the API filters.",
+            "Use the SIRENE stock files for this territory (refresh --sirene-dir)."))
+
+
 def collect_units(filters: dict[str, str], *, base_url: str | None = None,
                   communes: pd.DataFrame | None = None, per_page: int = PER_PAGE,
                   result_cap: int = RESULT_CAP, use_cache: bool = False,
@@ -340,64 +405,11 @@ def collect_units(filters: dict[str, str], *, base_url: str | None = None,
         from observatory.catalog import get_source
 
         base_url = get_source(SOURCE).url
-    client = _Client(base_url, per_page, result_cap, use_cache)
-    harvest = Harvest()
-    frame: list[pd.DataFrame] = []
-
-    def inside(current: dict[str, str]) -> pd.DataFrame:
-        if not frame:
-            frame.append(_communes_frame(communes))
-        table = frame[0]
-        mask = pd.Series(True, index=table.index)
-        for key, column in (("departement", "departement"), ("region", "region"),
-                            ("epci", "epci")):
-            if key in current:
-                mask &= table[column].astype("string").isin(current[key].split(",")).fillna(False)
-        if "code_commune" in current:
-            mask &= table.index.isin(current["code_commune"].split(","))
-        return table[mask]
-
-    def walk(current: dict[str, str]) -> None:
-        first = client.page(current, 1)
-        total = first["total_results"]
-        key = tuple(sorted(current.items()))
-        if total < result_cap:
-            harvest.slices.append(Slice(key, total))
-            harvest.units.extend(first["results"])
-            if progress:
-                progress(len(first["results"]))
-            for page in range(2, math.ceil(total / per_page) + 1):
-                results = client.page(current, page)["results"]
-                harvest.units.extend(results)
-                if progress:
-                    progress(len(results))
-            return
-        harvest.split.append(Slice(key, total))
-        if "region" in current and "departement" not in current and "code_commune" not in current:
-            for dep in sorted(inside(current)["departement"].dropna().astype(str).unique()):
-                walk({**current, "departement": dep})
-        elif "section_activite_principale" not in current:
-            for section in SECTIONS:
-                walk({**current, "section_activite_principale": section})
-        elif "code_commune" not in current:
-            codes = sorted(inside(current).index.astype(str))
-            if not codes:
-                raise DataValidationError(explain(
-                    f"Slice {dict(current)} is capped at {total} results and no commune of "
-                    "the reference geography lies in it.",
-                    "Slicing by commune needs the communes of the territory.",
-                    "Check the territory code, or pass communes= with the right table."))
-            for code in codes:
-                walk({**current, "code_commune": code})
-        else:
-            raise DataValidationError(explain(
-                f"Slice {dict(current)} still has {total} results (cap {result_cap}).",
-                "A commune x NAF section slice cannot be split further by the API filters.",
-                "Use the SIRENE stock files for this territory (refresh --sirene-dir)."))
-
-    walk(dict(filters))
-    harvest.requests = client.requests
-    return harvest
+    walker = _SliceWalker(_Client(base_url, per_page, result_cap, use_cache), communes,
+                          progress)
+    walker.walk(dict(filters))
+    walker.harvest.requests = walker.client.requests
+    return walker.harvest
 
 
 def fetch_territory(departement: str | None = None, commune: str | None = None,

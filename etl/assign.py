@@ -44,8 +44,8 @@ import shapely
 
 from etl.normalise import make_rejects
 from etl.plausibility import TOLERANCE_M, commune_positions, distance_to_areas_m
-from etl.schema import empty_rejects
 from geodata.crs import check_crs
+from observatory.schema import empty_rejects
 
 __all__ = ["Assignment", "assign_communes", "commune_centroids"]
 
@@ -103,7 +103,7 @@ def assign_communes(structures: pd.DataFrame, communes, code_changes: pd.DataFra
     Parameters
     ----------
     structures : DataFrame
-        :mod:`etl.schema` columns; uses ``longitude``, ``latitude``, ``commune_declaree``,
+        :mod:`observatory.schema` columns; uses ``longitude``, ``latitude``, ``commune_declaree``,
         ``location_precision``.
     communes : GeoDataFrame
         Reference communes: index ``code``, columns ``epci``, ``departement``, ``region``,

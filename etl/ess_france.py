@@ -19,8 +19,8 @@ from typing import Any
 
 import pandas as pd
 
-from etl.schema import REJECT_COLUMNS, empty_rejects
 from observatory.errors import DataValidationError, NetworkError, explain
+from observatory.schema import REJECT_COLUMNS, empty_rejects
 
 __all__ = [
     "COLUMNS",
@@ -98,10 +98,10 @@ def normalise_ess_france_rows(frame: pd.DataFrame, lines: pd.Series | None = Non
         ``commune_libelle``, ``departement_code``, ``departement_libelle``,
         ``region_libelle``, ``ligne``.
     rejects : DataFrame
-        Rows with an invalid or duplicated SIREN (:data:`etl.schema.REJECT_COLUMNS`).
+        Rows with an invalid or duplicated SIREN (:data:`observatory.schema.REJECT_COLUMNS`).
     """
-    from etl.actors import _map_unique, normalise_header
-    from etl.normalise import make_rejects
+    from etl.actors import normalise_header
+    from etl.normalise import make_rejects, map_values
 
     wanted = {normalise_header(k): v for k, v in COLUMNS.items()}
     renamed = {c: wanted[normalise_header(c)] for c in frame.columns
@@ -134,7 +134,7 @@ def normalise_ess_france_rows(frame: pd.DataFrame, lines: pd.Series | None = Non
     postcode = entries["code_postal"].str.replace(r"\.0$", "", regex=True)
     entries["code_postal"] = postcode.where(~postcode.str.fullmatch(r"\d{4}").fillna(False),
                                             postcode.str.zfill(5))
-    key = _map_unique(entries["famille_juridique"], normalise_header)
+    key = map_values(entries["famille_juridique"], normalise_header)
     entries["famille_ess"] = key.map(_FAMILY).astype("string").fillna("autre")
     entries["ligne"] = lines[kept].astype("Int64")
     order = ["siren", "nom", "famille_juridique", "famille_ess", "code_postal",

@@ -24,18 +24,18 @@ from __future__ import annotations
 
 import pandas as pd
 
+from observatory.vocabulary import NAF_SECTION_LABELS, naf_section
+
 __all__ = [
     "ASSOCIATION_CODES",
     "COOPERATIVE_CODES",
     "FONDATION_CODES",
     "MUTUELLE_CODES",
-    "NAF_SECTION_LABELS",
     "family_confidence",
     "family_of",
     "families_of",
     "legal_form_label",
     "legal_form_labels",
-    "naf_section",
     "naf_sections",
 ]
 
@@ -258,55 +258,6 @@ def legal_form_labels(codes: pd.Series) -> pd.Series:
     from etl.normalise import map_values
 
     return map_values(codes, legal_form_label)
-
-
-# NAF rév. 2: division (2 digits) ranges -> section.
-_SECTION_RANGES = (
-    (1, 3, "A"), (5, 9, "B"), (10, 33, "C"), (35, 35, "D"), (36, 39, "E"), (41, 43, "F"),
-    (45, 47, "G"), (49, 53, "H"), (55, 56, "I"), (58, 63, "J"), (64, 66, "K"), (68, 68, "L"),
-    (69, 75, "M"), (77, 82, "N"), (84, 84, "O"), (85, 85, "P"), (86, 88, "Q"), (90, 93, "R"),
-    (94, 96, "S"), (97, 98, "T"), (99, 99, "U"),
-)
-_DIVISION_SECTION = {d: s for lo, hi, s in _SECTION_RANGES for d in range(lo, hi + 1)}
-
-NAF_SECTION_LABELS: dict[str, str] = {
-    "A": "Agriculture, sylviculture et pêche",
-    "B": "Industries extractives",
-    "C": "Industrie manufacturière",
-    "D": "Production et distribution d'électricité, de gaz, de vapeur et d'air conditionné",
-    "E": "Production et distribution d'eau ; assainissement, gestion des déchets et dépollution",
-    "F": "Construction",
-    "G": "Commerce ; réparation d'automobiles et de motocycles",
-    "H": "Transports et entreposage",
-    "I": "Hébergement et restauration",
-    "J": "Information et communication",
-    "K": "Activités financières et d'assurance",
-    "L": "Activités immobilières",
-    "M": "Activités spécialisées, scientifiques et techniques",
-    "N": "Activités de services administratifs et de soutien",
-    "O": "Administration publique",
-    "P": "Enseignement",
-    "Q": "Santé humaine et action sociale",
-    "R": "Arts, spectacles et activités récréatives",
-    "S": "Autres activités de services",
-    "T": "Activités des ménages en tant qu'employeurs ; activités indifférenciées des ménages "
-         "en tant que producteurs de biens et services pour usage propre",
-    "U": "Activités extra-territoriales",
-}
-
-
-def naf_section(naf: object) -> str | None:
-    """Section letter (A–U) of a NAF rév. 2 code ("88.99B" -> "Q"), None if not NAF rév. 2.
-
-    >>> naf_section("88.99B"), naf_section("62.01Z"), naf_section("xx")
-    ('Q', 'J', None)
-    """
-    if naf is None or naf is pd.NA:
-        return None
-    text = str(naf).strip()
-    if len(text) < 2 or not text[:2].isdigit():
-        return None
-    return _DIVISION_SECTION.get(int(text[:2]))
 
 
 def naf_sections(naf: pd.Series) -> pd.DataFrame:

@@ -1,5 +1,5 @@
 """Small pure helpers shared by the source parsers: clean values, build addresses, conform a
-frame to :mod:`etl.schema`, build reject rows.
+frame to :mod:`observatory.schema`, build reject rows.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pandas as pd
 
-from etl.schema import REJECT_COLUMNS, STRUCTURE_DTYPES, empty_rejects
+from observatory.schema import REJECT_COLUMNS, STRUCTURE_DTYPES, empty_rejects
 
 __all__ = [
     "TYPE_VOIE",
@@ -52,7 +52,10 @@ def map_values(values: pd.Series, func) -> pd.Series:
     encoded = arr.dictionary_encode()
     if isinstance(encoded, pa.ChunkedArray):
         encoded = encoded.combine_chunks()
-    mapped = pa.array([func(v) for v in encoded.dictionary.to_pylist()], type=pa.large_string())
+    results = (func(v) for v in encoded.dictionary.to_pylist())
+    # func may answer None or pd.NA for "no value": both become a null.
+    mapped = pa.array([None if r is None or r is pd.NA else r for r in results],
+                      type=pa.large_string())
     out = mapped.take(encoded.indices)
     return pd.Series(pd.arrays.ArrowStringArray(out), index=values.index)
 
@@ -101,7 +104,7 @@ def valid_lonlat(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
 
 
 def conform_structures(frame: pd.DataFrame) -> pd.DataFrame:
-    """Columns of :data:`etl.schema.STRUCTURE_COLUMNS` in order, with their dtypes.
+    """Columns of :data:`observatory.schema.STRUCTURE_COLUMNS` in order, with their dtypes.
 
     Missing columns are added empty; extra columns are dropped.
     """

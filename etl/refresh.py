@@ -19,8 +19,8 @@ from pathlib import Path
 import pandas as pd
 
 from etl.assign import assign_communes
-from etl.schema import LOCATION_PRECISIONS, STRUCTURE_COLUMNS, SourceResult, empty_rejects
 from observatory.errors import ConfigurationError, DataValidationError, explain
+from observatory.schema import LOCATION_PRECISIONS, STRUCTURE_COLUMNS, SourceResult, empty_rejects
 
 __all__ = ["RefreshOptions", "RefreshResult", "combine_sources", "run_refresh"]
 

@@ -60,15 +60,15 @@ from etl.normalise import (
     valid_lonlat,
 )
 from etl.plausibility import TOLERANCE_M, check_points
-from etl.schema import (
+from etl.sirene_files import SireneFiles, file_digest, find_sirene_files, open_table_file
+from geodata.crs import LOCAL_EPSG
+from observatory.errors import DataValidationError, explain
+from observatory.schema import (
     NOM_DIFFUSION_PARTIELLE,
     NOM_ENTREPRENEUR_INDIVIDUEL,
     SourceResult,
     empty_rejects,
 )
-from etl.sirene_files import SireneFiles, file_digest, find_sirene_files, open_table_file
-from geodata.crs import LOCAL_EPSG
-from observatory.errors import DataValidationError, explain
 
 __all__ = [
     "ET_COLUMNS",

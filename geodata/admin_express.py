@@ -48,7 +48,7 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 
-from geodata.official import (
+from geodata.formats import (
     find_columns,
     fold_text,
     pad_code,

@@ -26,7 +26,7 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 
-from geodata.official import find_columns, pad_code, shape_communes, shape_named_layer, to_wgs84
+from geodata.formats import find_columns, pad_code, shape_communes, shape_named_layer, to_wgs84
 from observatory.errors import ConfigurationError, explain
 
 __all__ = ["read_communes", "read_departements", "read_epci", "read_geojson", "read_regions"]

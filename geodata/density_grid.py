@@ -43,7 +43,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from geodata.official import find_columns, fold_text, pad_code, year_in
+from geodata.formats import find_columns, fold_text, pad_code, year_in
 from observatory.errors import ConfigurationError, DataValidationError, explain
 
 __all__ = [
@@ -108,7 +108,8 @@ def _levels(values: pd.Series, top: int, column: str, codes: pd.Series,
 
 def _read_sheet(path: Path, sheet: str | int | None) -> tuple[pd.DataFrame, str]:
     try:
-        sheets = pd.ExcelFile(path).sheet_names
+        with pd.ExcelFile(path) as workbook:  # closed at once: no file handle left open
+            sheets = workbook.sheet_names
     except Exception as exc:  # not a workbook
         raise ConfigurationError(explain(
             f"{path.name} cannot be opened as an Excel workbook ({exc}).",
@@ -223,7 +224,7 @@ def read_density_grid(path: str | Path, *, sheet: str | int | None = None,
     return out
 
 
-#: Name used by ``observatory/commands/indicators.py`` and ``indicators/rural.py``.
+#: Name used by ``cli/indicators.py`` and ``indicators/rural.py``.
 load_density_grid = read_density_grid
 
 

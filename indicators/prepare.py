@@ -8,6 +8,7 @@ raises a :class:`~observatory.errors.DataValidationError` listing the offenders.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -15,13 +16,19 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from indicators.checks import require_columns
+from indicators.checks import (
+    check_cog,
+    check_crs,
+    require_columns,
+    require_string_codes,
+)
 from indicators.employment import BANDS
 from indicators.registry import FAMILIES
 from indicators.sectors import NAF_SECTIONS, SECTORS, ess_sector
 from observatory.errors import DataValidationError, explain
 
 __all__ = ["PreparedStructures", "arrow", "duplicated_values", "encode", "prepare_structures",
+           "validate_inputs",
            "siret_numbers", "territory_index"]
 
 
@@ -179,7 +186,7 @@ def prepare_structures(structures: pd.DataFrame, communes: pd.DataFrame) -> Prep
                    "reference.map_codes), then recompute.")
     family = encode(structures["famille_ess"], FAMILIES)
     _check_unknown(structures["famille_ess"], family, "ESS family", list(FAMILIES),
-                   "Normalise the family with the ETL (etl.schema.FAMILIES).")
+                   "Normalise the family with the ETL (observatory.schema.FAMILIES).")
     section = (encode(structures["naf_section"].astype("string").str.upper(), NAF_SECTIONS)
                if "naf_section" in structures else np.full(n, -1, dtype="int64"))
     if "naf" in structures:
@@ -230,3 +237,47 @@ def _sectors(naf: pd.Series, section: np.ndarray) -> np.ndarray:
                                        sec_letter), SECTORS)
         out[rows] = by_section
     return out
+
+
+def validate_inputs(structures: pd.DataFrame, communes: pd.DataFrame, *,
+                    structures_cog: str | None = None, reference_cog: str | None = None,
+                    columns: Iterable[str] = ("siret", "famille_ess", "etat_administratif",
+                                              "commune")):
+    """Check structures and communes before computing indicators, and encode the structures.
+
+    Checks the COG vintage and the CRS, the columns, that codes are text, that SIRET are
+    unique, and (while encoding) that every commune code of a structure exists in the
+    reference and that ``famille_ess`` and ``tranche_effectif`` values are known.
+
+    Returns
+    -------
+    indicators.prepare.PreparedStructures
+        The encoded structures, to pass on as ``prepared=``.
+
+    Raises
+    ------
+    DataValidationError, CRSMismatchError
+    """
+    check_cog(structures_cog, reference_cog)
+    check_crs(communes, structures)
+    require_columns(structures, list(columns), "structures")
+    require_columns(communes, ["population", "superficie_km2"], "communes")
+    require_string_codes(communes.index, "commune (reference index)")
+    if communes.index.has_duplicates:
+        dup = communes.index[communes.index.duplicated()].unique().tolist()
+        raise DataValidationError(explain(
+            "The communes reference has duplicated codes.",
+            "Each commune must appear once, or its structures would be counted twice.",
+            "Deduplicate the reference (one row per current COG code).", dup), dup)
+    for col in ("commune", "epci", "departement", "region"):
+        if col in structures.columns:
+            require_string_codes(structures[col], f"structures.{col}")
+    if "siret" in structures.columns:
+        dup = duplicated_values(structures["siret"])
+        if dup:
+            raise DataValidationError(explain(
+                "Some SIRET appear more than once in the structures.",
+                "One row is one establishment; duplicates would be counted twice.",
+                "Deduplicate the structures on siret (the ETL does this when it builds a "
+                "snapshot).", dup), dup)
+    return prepare_structures(structures, communes)

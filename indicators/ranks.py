@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from indicators.checks import check_level
 from indicators.registry import INDICATORS
+from observatory.vocabulary import check_level
 
 __all__ = ["peer_groups", "ranks"]
 

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from etl.schema import FAMILIES  # the one list of ESS families (pure constant)
 from indicators.sectors import NAF_SECTIONS, SECTOR_LABELS
 from indicators.sectors import SECTORS as _SECTORS
+from observatory.schema import FAMILIES  # the one list of ESS families (pure constant)
 
 __all__ = [
     "COLUMN_LABELS_FR",

@@ -14,9 +14,10 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from indicators.checks import check_level, require_columns, require_string_codes
+from indicators.checks import require_columns, require_string_codes
 from indicators.registry import INDICATORS, extensive_columns, intensive_indicators
 from observatory.errors import DataValidationError, explain
+from observatory.vocabulary import check_level
 
 __all__ = ["ZERO_DENOMINATOR_REASONS", "compute_intensive", "rollup"]
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from etl.families import NAF_SECTION_LABELS
+from observatory.vocabulary import NAF_SECTION_LABELS
 
 __all__ = ["NAF_SECTIONS", "SECTORS", "SECTOR_LABELS", "ess_sector"]
 

@@ -10,16 +10,17 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from indicators.checks import LEVELS, check_cog, check_crs, check_level, validate_inputs
+from indicators.checks import check_cog, check_crs
 from indicators.counts import commune_counts
 from indicators.coverage import NO_STRUCTURE_REASON, coverage_columns, structure_distances
 from indicators.employment import band_year
-from indicators.prepare import PreparedStructures, encode, prepare_structures
+from indicators.prepare import PreparedStructures, encode, prepare_structures, validate_inputs
 from indicators.projection import commune_points
 from indicators.registry import FAMILIES, family_column
 from indicators.rollup import compute_intensive, rollup
 from indicators.rural import density_levels, rural_mask
 from observatory.errors import DataValidationError, explain
+from observatory.vocabulary import LEVELS, check_level
 
 __all__ = ["MAIN_COLUMNS", "NO_GEOMETRY_REASON", "commune_base", "indicator_table",
            "indicator_tables", "territory_codes"]
@@ -44,7 +45,7 @@ def commune_base(structures: pd.DataFrame | None, communes: pd.DataFrame, *,
     Parameters
     ----------
     structures : DataFrame
-        Structures frame (``etl.schema``); only active rows count.
+        Structures frame (``observatory.schema``); only active rows count.
     communes : GeoDataFrame
         Reference communes indexed by code (``population``, ``superficie_km2``,
         ``departement``, ``geometry``).

@@ -1,7 +1,6 @@
-"""Entry point for ``python -m observatory``."""
-
+"""Launcher for ``python -m observatory``: the command line lives in the ``cli`` package."""
 import sys
 
-from observatory.cli import main
+from cli.main import main
 
 sys.exit(main())

@@ -144,11 +144,9 @@ def rate_for(url: str) -> tuple[str, float]:
     parts = urlsplit(url)
     host = (parts.hostname or "").lower()
     candidates = [f"{parts.netloc.lower()}{parts.path}", f"{host}{parts.path}"]
-    try:
-        from observatory.catalog import rate_limits
-        limits = rate_limits()
-    except ImportError:  # catalog not available: fair use for everything
-        limits = {}
+    from observatory.catalog import rate_limits  # lazy: the catalog reads YAML on first use
+
+    limits = rate_limits()
     for key in sorted((k for k in limits if k != "default"), key=len, reverse=True):
         k = key.lower().rstrip("/")
         for cand in candidates:

@@ -124,7 +124,7 @@ def _chunks(response):
         yield chunk
 
 
-def download_file(url: str, dest: Path, *, sha256: str | None = None, size: int | None = None,
+def download_file(url: str, dest: Path, *, sha256: str | None = None, size: int | None = None,  # noqa: C901 (split with the HTTP deadline work, issue 14)
                   progress: bool = True, resume: bool = True, overwrite: bool = False,
                   headers: dict | None = None) -> Path:
     """Download ``url`` to ``dest``; see :func:`observatory.http.download`.

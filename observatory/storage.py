@@ -146,7 +146,7 @@ def list_snapshots(root: Path | None = None) -> list[dict]:
 
 
 def _conform_loaded(frame: pd.DataFrame) -> pd.DataFrame:
-    from etl.schema import STRUCTURE_DTYPES
+    from observatory.schema import STRUCTURE_DTYPES
 
     for column, dtype in STRUCTURE_DTYPES.items():
         if column in frame and str(frame[column].dtype) != dtype:

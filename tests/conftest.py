@@ -26,6 +26,14 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+def pytest_collection_modifyitems(items):
+    """Tests that use the embedded reference reach the package registries the first time the
+    reference is built: mark them ``registry`` (deselect with ``-m "not registry"`` offline)."""
+    for item in items:
+        if "reference" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.registry)
+
+
 @pytest.fixture(scope="session")
 def reference():
     """The embedded reference geography, built once (from the registry packages) if needed."""

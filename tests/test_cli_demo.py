@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 from shapely.geometry import box
 
+from cli.main import main
+from demo import job as demo_cmd
 from observatory import storage
-from observatory.cli import main
-from observatory.commands import demo as demo_cmd
 
 
 class _TinyReference:
@@ -79,16 +79,16 @@ def test_demo_builds_then_reuses(env, capsys, monkeypatch):
     snap = storage.load_snapshot("2026-T4")
     assert len(snap.structures) > 0 and snap.structures["commune"].str.startswith("21").all()
 
-    import etl.demo
+    import demo.files
 
     def boom(*args, **kwargs):
         raise AssertionError("must not regenerate")
 
-    monkeypatch.setattr(etl.demo, "generate_demo_quarters", boom)
+    monkeypatch.setattr(demo.files, "generate_demo_quarters", boom)
     assert main(["demo"]) == 0
     assert "déjà présents" in capsys.readouterr().err
     assert demo_cmd.ensure_demo("21", out=lambda m: None) == ["2026-T3", "2026-T4"]
-    from etl.demo import ensure_demo  # the app's import path
+    from demo.job import ensure_demo  # the app's import path
 
     assert ensure_demo(departement="21", out=lambda m: None) == ["2026-T3", "2026-T4"]
 

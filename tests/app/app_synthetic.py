@@ -117,7 +117,7 @@ def build_reference() -> SyntheticReference:
 
 def build_structures(reference: SyntheticReference, quarter: str) -> gpd.GeoDataFrame:
     """Structures of a quarter: 3 per commune of département 21 (+1 new one in T4)."""
-    from etl.schema import STRUCTURE_DTYPES
+    from observatory.schema import STRUCTURE_DTYPES
 
     families = ["association", "cooperative", "mutuelle", "fondation",
                 "societe_commerciale_ess", "autre"]

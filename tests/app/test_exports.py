@@ -7,7 +7,7 @@ import geopandas as gpd
 import pandas as pd
 from shapely.geometry import Point
 
-from observatory import exports
+from render import exports
 
 
 def _frame():

@@ -6,7 +6,7 @@ import math
 import pandas as pd
 import pytest
 
-from observatory import fr
+from render import fr
 
 NB = fr.NBSP
 

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from app_pages import logic, tables
-from observatory import fr
+from render import fr
 
 
 @pytest.fixture(scope="module")
@@ -68,23 +68,6 @@ def test_key_figures_value_rank_change():
     assert figures.set_index("indicateur").loc["structures", "Valeur"] == "10"
 
 
-def test_underserved_zones_group_adjacent_communes(ref_snap):
-    reference, _ = ref_snap
-    communes = reference.communes
-    # distances: département 71 communes far (NaN = no structure), 21 close
-    dist = pd.Series([1.0 if c.startswith("21") else float("nan") for c in communes.index],
-                     index=communes.index)
-    dist["21101"] = 25.0  # an isolated far commune in the north-west corner
-    flags, zones = logic.underserved_zones(communes, dist, 10)
-    assert int(flags.sum()) == 9
-    assert list(zones["nb_communes"]) == [8, 1]  # the 71 block, then 21101 alone
-    assert zones.iloc[0]["population"] == sum(range(9, 17)) * 100
-    assert zones.iloc[1]["communes"] == "Commune 21101"
-    rural = pd.Series(False, index=communes.index)
-    flags, zones = logic.underserved_zones(communes, dist, 10, rural)
-    assert not flags.any() and zones.empty
-
-
 def test_fr_table_formats_numbers_dates_booleans():
     df = pd.DataFrame({"n": [1234567], "x": [0.5], "d": pd.to_datetime(["2026-11-23"]),
                        "b": pd.array([True], dtype="boolean"), "s": ["<b>"]})
@@ -115,7 +98,7 @@ def test_tables_quality(ref_snap):
     assert prec.iloc[0]["Précision"] == "Adresse (géolocalisation INSEE)"
     assert tables.territoire_fr("departement:21") == "Département 21"
     limits = tables.geography_limits(reference)
-    assert limits[0].startswith("1 contours de communes ont été réparés")  # commune 71204
+    assert limits[0].startswith("1 contour de commune a été réparé")  # commune 71204
 
 
 def test_geography_limits_name_the_communes_without_contour(reference):

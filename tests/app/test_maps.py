@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from shapely.geometry import box
 
-from observatory import maps
+from render import maps
 
 XSS = ("<script>alert(1)</script>", "<img src=x onerror=alert(1)>")
 CDN = re.compile(r"cdn|jsdelivr|unpkg|cloudflare|bootstrapcdn|code\.jquery|googleapis",

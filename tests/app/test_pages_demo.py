@@ -1,4 +1,4 @@
-"""AppTest of every page on the real demo data (etl.demo.ensure_demo on the real reference).
+"""AppTest of every page on the real demo data (demo.job.ensure_demo on the real reference).
 
 The demo snapshots are built once per session into a temporary OBSERVATOIRE_DATA_DIR; the
 reference geography is the default one (built from the registry packages if needed).
@@ -20,10 +20,7 @@ def demo_env(tmp_path_factory, reference):
     """Environment variables pointing at freshly built demo snapshots (the ``reference``
     fixture builds the default reference geography first, online: the demo then runs
     offline)."""
-    try:
-        from etl.demo import ensure_demo
-    except ImportError:
-        pytest.skip("etl.demo.ensure_demo is not available: no demo data")
+    from demo.job import ensure_demo
     from observatory.settings import get_settings
 
     env = {"OBSERVATOIRE_DATA_DIR": str(tmp_path_factory.mktemp("demo_data")),

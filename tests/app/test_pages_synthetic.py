@@ -34,7 +34,7 @@ def test_page_renders_in_french_without_exception(synthetic_app, page):
     # demo banner with the one command that loads real data
     banner = " ".join(w.value for w in at.warning)
     assert "Données fictives de démonstration" in banner
-    assert "python -m observatory refresh --sirene-dir DOSSIER --quarter 2026-T4" in banner
+    assert "python -m observatory refresh --sirene-dir" in banner
 
 
 def test_default_page_is_comparer(synthetic_app):

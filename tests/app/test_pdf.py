@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from shapely.geometry import box
 
-from observatory import pdf
+from render import pdf
 
 
 @pytest.fixture

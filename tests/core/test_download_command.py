@@ -11,8 +11,8 @@ import zipfile
 
 import pytest
 
-from observatory.cli import main
-from observatory.commands.download import downloaded_files
+from cli.download import downloaded_files
+from cli.main import main
 from observatory.settings import get_settings
 
 # Real header rows of the official files (data-sources.md §1), a few fabricated rows.

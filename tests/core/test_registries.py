@@ -115,6 +115,7 @@ def test_pip_config_parsing(monkeypatch):
         registries._pip_configured_index.cache_clear()
 
 
+@pytest.mark.registry
 def test_real_registries_resolve_pinned_packages(tmp_path, monkeypatch):
     """Live check (skips when the registries do not answer): URLs resolve, sha256 agrees."""
     monkeypatch.setenv("OBSERVATOIRE_DATA_DIR", str(tmp_path))

@@ -42,10 +42,7 @@ def data_env(tmp_path_factory) -> dict[str, str]:
     if current and _has_snapshots(Path(current)):
         env["OBSERVATOIRE_OFFLINE"] = "1"
         return env
-    try:
-        from etl.demo import ensure_demo
-    except ImportError:
-        pytest.skip("etl.demo.ensure_demo is not available yet: no demo data to serve")
+    from demo.job import ensure_demo
     from observatory.settings import get_settings
 
     reference_dir = str(get_settings().reference_dir)

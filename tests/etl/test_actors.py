@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from servers import BanCsvApp, LocalServer, catalog_overlay, isolated_http  # noqa: E402
+from servers import BanCsvApp, LocalServer, catalog_overlay, isolated_http
 
-from etl.actors import (  # noqa: E402
+from etl.actors import (
     family_from_text,
     load_actors,
     load_mapping,
@@ -21,8 +21,8 @@ from etl.actors import (  # noqa: E402
     resolve_columns,
     siret_luhn_ok,
 )
-from etl.schema import STRUCTURE_COLUMNS  # noqa: E402
-from observatory.errors import DataValidationError  # noqa: E402
+from observatory.errors import DataValidationError
+from observatory.schema import STRUCTURE_COLUMNS
 
 REAL = "api_samples/geoplateforme_geocodage_search_csv_response.csv"
 REPO = Path(__file__).resolve().parents[2]

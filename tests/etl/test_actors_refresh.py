@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from servers import (  # noqa: E402
+from servers import (
     BanCsvApp,
     LocalServer,
     SearchApp,

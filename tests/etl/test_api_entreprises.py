@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from servers import (  # noqa: E402
+from servers import (
     LocalServer,
     SearchApp,
     catalog_overlay,
@@ -21,7 +21,7 @@ from servers import (  # noqa: E402
     load_real_units,
 )
 
-from etl.api_entreprises import (  # noqa: E402
+from etl.api_entreprises import (
     EI_NAME,
     ND_NAME,
     collect_units,
@@ -29,8 +29,8 @@ from etl.api_entreprises import (  # noqa: E402
     parse_search_payload,
     units_to_structures,
 )
-from etl.schema import STRUCTURE_COLUMNS  # noqa: E402
-from observatory.errors import DataValidationError, NetworkError  # noqa: E402
+from observatory.errors import DataValidationError, NetworkError
+from observatory.schema import STRUCTURE_COLUMNS
 
 pytestmark = pytest.mark.integration
 

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from etl.assign import assign_communes, commune_centroids
-from etl.schema import empty_structures
 from observatory.errors import CRSMismatchError
+from observatory.schema import empty_structures
 
 
 def _structures(rows: list[tuple]) -> pd.DataFrame:

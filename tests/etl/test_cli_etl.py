@@ -1,4 +1,4 @@
-"""The ETL commands through ``observatory.cli.main`` (refresh, snapshots, export, diff)."""
+"""The ETL commands through ``cli.main.main`` (refresh, snapshots, export, diff)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from sirene_fixtures import establishment, geoloc, unit, write_sirene
 
-from observatory.cli import main
+from cli.main import main
 
 
 def _sirene(folder, moved: bool = False, closed: bool = False, extra: bool = False):

@@ -15,17 +15,14 @@ import pytest
 import shapely
 from sirene_fixtures import make_tiny_reference
 
-from etl.demo import (
-    ETABLISSEMENT_COLUMNS,
+from demo.files import (
     FILE_NAMES,
-    GEOLOCALISATION_COLUMNS,
-    UNITE_LEGALE_COLUMNS,
     generate_demo_files,
     generate_demo_quarters,
     quarter_date,
     read_demo_files,
 )
-from etl.demo_model import DemoModel, luhn_valid
+from demo.model import DemoModel, luhn_valid
 from observatory.errors import ConfigurationError
 
 # First lines of the official files as published (INSEE stock files since the NAF 2025
@@ -43,6 +40,28 @@ OFFICIAL_UL = (
     "nomenclatureActivitePrincipaleUniteLegale,nicSiegeUniteLegale,"
     "economieSocialeSolidaireUniteLegale,societeMissionUniteLegale,"
     "caractereEmployeurUniteLegale,activitePrincipaleNAF25UniteLegale")
+OFFICIAL_ET = (
+    "siren,nic,siret,statutDiffusionEtablissement,dateCreationEtablissement,"
+    "trancheEffectifsEtablissement,anneeEffectifsEtablissement,"
+    "activitePrincipaleRegistreMetiersEtablissement,dateDernierTraitementEtablissement,"
+    "etablissementSiege,nombrePeriodesEtablissement,complementAdresseEtablissement,"
+    "numeroVoieEtablissement,indiceRepetitionEtablissement,dernierNumeroVoieEtablissement,"
+    "indiceRepetitionDernierNumeroVoieEtablissement,typeVoieEtablissement,"
+    "libelleVoieEtablissement,codePostalEtablissement,libelleCommuneEtablissement,"
+    "libelleCommuneEtrangerEtablissement,distributionSpecialeEtablissement,"
+    "codeCommuneEtablissement,codeCedexEtablissement,libelleCedexEtablissement,"
+    "codePaysEtrangerEtablissement,libellePaysEtrangerEtablissement,"
+    "identifiantAdresseEtablissement,coordonneeLambertAbscisseEtablissement,"
+    "coordonneeLambertOrdonneeEtablissement,complementAdresse2Etablissement,"
+    "numeroVoie2Etablissement,indiceRepetition2Etablissement,typeVoie2Etablissement,"
+    "libelleVoie2Etablissement,codePostal2Etablissement,libelleCommune2Etablissement,"
+    "libelleCommuneEtranger2Etablissement,distributionSpeciale2Etablissement,"
+    "codeCommune2Etablissement,codeCedex2Etablissement,libelleCedex2Etablissement,"
+    "codePaysEtranger2Etablissement,libellePaysEtranger2Etablissement,dateDebut,"
+    "etatAdministratifEtablissement,enseigne1Etablissement,enseigne2Etablissement,"
+    "enseigne3Etablissement,denominationUsuelleEtablissement,activitePrincipaleEtablissement,"
+    "nomenclatureActivitePrincipaleEtablissement,caractereEmployeurEtablissement,"
+    "activitePrincipaleNAF25Etablissement")
 OFFICIAL_GEO = ("siret;x;y;qualite_xy;epsg;plg_qp24;plg_iris;plg_zus;plg_qva;plg_code_commune;"
                 "distance_precision;qualite_qp;qualite_iris;qualite_zus;qualite_qva;"
                 "y_latitude;x_longitude")
@@ -69,7 +88,7 @@ def test_headers_are_the_official_ones(demo):
         assert f.readline().rstrip("\n") == OFFICIAL_GEO
     with open(p["etablissement"], encoding="utf-8") as f:
         header = f.readline().rstrip("\n").split(",")
-    assert header == list(ETABLISSEMENT_COLUMNS)
+    assert header == OFFICIAL_ET.split(",")
     assert len(header) == 54 and header[:3] == ["siren", "nic", "siret"]
     assert header[-1] == "activitePrincipaleNAF25Etablissement"
     assert header.index("dateDebut") == header.index("etatAdministratifEtablissement") - 1
@@ -79,8 +98,8 @@ def test_values_follow_the_official_formats(demo):
     _, out, _ = demo
     frames = read_demo_files(out / "2026-T3")
     ul, et, geo = frames["unite_legale"], frames["etablissement"], frames["geolocalisation"]
-    assert list(ul.columns) == list(UNITE_LEGALE_COLUMNS)
-    assert list(geo.columns) == list(GEOLOCALISATION_COLUMNS)
+    assert list(ul.columns) == OFFICIAL_UL.split(",")
+    assert list(geo.columns) == OFFICIAL_GEO.split(";")
     for frame in (ul, et, geo):
         assert not frame.isin(["nan", "None", "NaN", "<NA>"]).any().any()
     date = re.compile(r"^\d{4}-\d{2}-\d{2}$")

@@ -10,8 +10,8 @@ import pyarrow as pa
 import shapely
 from shapely.geometry import Polygon, box
 
-from etl.demo import csv_chunk
-from etl.demo_model import (
+from demo.files import csv_chunk
+from demo.model import (
     ACTIVE_RATE_PER_10K,
     EMPLOYER_RATE_PER_10K,
     FAMILY_SHARES_EMPLOYER,

@@ -13,13 +13,13 @@ import pandas as pd
 import pytest
 import shapely
 
-from etl.demo import (
+from demo.files import (
     ETABLISSEMENT_COLUMNS,
     UNITE_LEGALE_COLUMNS,
     generate_demo_files,
     read_demo_files,
 )
-from etl.demo_model import ACTIVE_RATE_PER_10K, BANDS_EMPLOYER
+from demo.model import ACTIVE_RATE_PER_10K, BANDS_EMPLOYER
 
 pytestmark = pytest.mark.integration
 

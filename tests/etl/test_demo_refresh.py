@@ -7,8 +7,8 @@ import json
 import pytest
 from sirene_fixtures import make_tiny_reference
 
-from etl.demo import generate_demo_quarters
-from etl.demo_model import DemoModel
+from demo.files import generate_demo_quarters
+from demo.model import DemoModel
 from etl.refresh import RefreshOptions, run_refresh
 from observatory import storage
 

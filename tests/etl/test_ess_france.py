@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from servers import LocalServer, TabularApp, isolated_http  # noqa: E402
+from servers import LocalServer, TabularApp, isolated_http
 
-from etl.ess_france import (  # noqa: E402
+from etl.ess_france import (
     COLUMNS,
     fetch_ess_france_list_tabular,
     load_ess_france_list,
@@ -20,7 +20,7 @@ from etl.ess_france import (  # noqa: E402
     parse_tabular_page,
     read_ess_france_list,
 )
-from observatory.errors import DataValidationError, NetworkError  # noqa: E402
+from observatory.errors import DataValidationError, NetworkError
 
 RECORDED = "api_samples/datagouv_tabular_liste_entreprises_ess.json"
 HEADER = list(COLUMNS)

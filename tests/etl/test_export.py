@@ -1,4 +1,4 @@
-"""Export formats (pure function) and the fallback structure-level diff (etl.diff)."""
+"""Export formats (pure function)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,8 @@ import pandas as pd
 import pytest
 
 from etl import export
-from etl.diff import diff, diff_structures
-from etl.schema import empty_rejects, empty_structures
 from observatory.errors import ConfigurationError
+from observatory.schema import empty_rejects, empty_structures
 
 
 def _structures(rows: list[dict]) -> pd.DataFrame:
@@ -72,40 +71,6 @@ def test_rejects_export_and_refusals(tmp_path, monkeypatch):
     with pytest.raises(ConfigurationError, match="lacks column"):
         export.export_table(_structures(ROWS).drop(columns="epci"), tmp_path / "x.csv")
 
-
-def test_diff_structures_and_counts():
-    a = _structures([
-        {**ROWS[0]},
-        {**ROWS[1], "etat_administratif": "A"},
-        {"siret": "3", "commune": "21105", "epci": "200070944", "departement": "21",
-         "region": "27", "longitude": 5.15, "latitude": 47.35, "etat_administratif": "A",
-         "nom": "Old"},
-        {"siret": "4", "commune": "21105", "epci": "200070944", "departement": "21",
-         "region": "27", "longitude": 5.15, "latitude": 47.35, "etat_administratif": "A"},
-    ])
-    b = _structures([
-        {**ROWS[0], "longitude": 5.0505},                      # ~38 m: not a move
-        {**ROWS[1]},                                           # closed
-        {"siret": "3", "commune": "21105", "epci": "200070944", "departement": "21",
-         "region": "27", "longitude": 5.15, "latitude": 47.351, "etat_administratif": "A",
-         "nom": "New"},                                        # renamed, 111 m: moved
-        {"siret": "5", "commune": "21101", "epci": "242100410", "departement": "21",
-         "region": "27", "longitude": 5.05, "latitude": 47.25, "etat_administratif": "A"},
-    ])
-    detail = diff_structures(a, b).set_index("siret")
-    assert detail["changement"].to_dict() == {
-        "00000000000011": "inchangee", "00000000000029": "fermee", "3": "deplacee",
-        "4": "disparue", "5": "nouvelle"}
-    assert detail.loc["3", "champs_modifies"] == "nom"
-    assert 100 < detail.loc["3", "distance_m"] < 125
-    table = diff(a, b, level="epci")
-    assert table.loc["200070944", ["deplacee", "disparue", "structures_a",
-                                   "structures_b"]].tolist() == [1, 1, 3, 2]
-    assert table.loc["242100410", ["fermee", "nouvelle"]].tolist() == [1, 1]
-    with pytest.raises(ConfigurationError):
-        diff(a, b, level="canton")
-
-
 def test_csv_convention_rounding_and_decimal_comma(tmp_path):
     """Issue 11 item 10, hand-computed: half away from zero on the decimal representation,
     decimal comma, no thousands separator, 1 decimal by default, coordinates 6."""
@@ -135,9 +100,9 @@ def test_structures_csv_has_no_unrounded_floats(tmp_path):
 
 
 def test_nombre_rounds_half_away_from_zero():
-    """observatory.fr.nombre promised half away from zero; Python's format rounds half to
+    """render.fr.nombre promised half away from zero; Python's format rounds half to
     even (38 844,5 -> "38 844", 2,5 -> "2")."""
-    from observatory import fr
+    from render import fr
 
     nbsp = fr.NBSP
     assert fr.nombre(38844.5) == f"38{nbsp}845"

@@ -9,15 +9,14 @@ import pytest
 
 from etl.families import (
     COOPERATIVE_CODES,
-    NAF_SECTION_LABELS,
     families_of,
     family_confidence,
     family_of,
     legal_form_label,
     legal_form_labels,
-    naf_section,
     naf_sections,
 )
+from observatory.vocabulary import NAF_SECTION_LABELS, naf_section
 
 
 @pytest.mark.parametrize(("code", "family"), [

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from servers import BanCsvApp, LocalServer, isolated_http, read_ban_answer  # noqa: E402
+from servers import BanCsvApp, LocalServer, isolated_http, read_ban_answer
 
-from etl.geocode import (  # noqa: E402
+from etl.geocode import (
     QUERY_ID,
     RESULT_COLUMNS,
     accept_results,
@@ -23,7 +23,7 @@ from etl.geocode import (  # noqa: E402
     normalise_commune_name,
     parse_geocode_csv,
 )
-from observatory.errors import GeocodingError, NetworkError  # noqa: E402
+from observatory.errors import GeocodingError, NetworkError
 
 REAL = "api_samples/geoplateforme_geocodage_search_csv_response.csv"
 

@@ -100,7 +100,7 @@ def test_tolerance_measurement_on_real_points(shared_data, reference):
     import geopandas as gpd
     import shapely
 
-    from observatory.fr import normaliser
+    from render.fr import normaliser
 
     siae = pd.read_csv(shared_data / "real_actors" / "siae_geiq_2021.csv", dtype=str)
     siae = siae.dropna(subset=["longitude", "latitude"])

@@ -10,9 +10,9 @@ import pytest
 from sirene_fixtures import establishment, geoloc, unit, write_sirene
 
 from etl.refresh import RefreshOptions, combine_sources, run_refresh
-from etl.schema import SourceResult, empty_rejects, empty_structures
 from observatory import storage
 from observatory.errors import ConfigurationError, DataValidationError, SnapshotError
+from observatory.schema import SourceResult, empty_rejects, empty_structures
 
 
 def _files(folder, n_extra: int = 0, fmt: str = "csv"):

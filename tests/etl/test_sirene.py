@@ -10,14 +10,13 @@ import pytest
 from pyproj import Transformer
 from sirene_fixtures import establishment, geoloc, unit, write_sirene
 
-from etl.families import families_of
-from etl.schema import (
+from etl.sirene import normalise_establishments, read_sirene
+from observatory.errors import ConfigurationError, DataValidationError
+from observatory.schema import (
     NOM_DIFFUSION_PARTIELLE,
     NOM_ENTREPRENEUR_INDIVIDUEL,
     STRUCTURE_COLUMNS,
 )
-from etl.sirene import normalise_establishments, read_sirene
-from observatory.errors import ConfigurationError, DataValidationError
 
 
 def _lambert(lon: float, lat: float, epsg: int) -> tuple[str, str]:
@@ -256,9 +255,17 @@ def test_real_ess_units_from_shared_sample(shared_data, tmp_path):
     result = _read(write_sirene(tmp_path / "s", units, ets))
     assert result.read == len(picked) == len(result.structures)
     got = result.structures.set_index("siren")
-    expected = families_of(picked.set_index("siren")["categorieJuridiqueUniteLegale"]
-                           .astype("string"))
-    assert got["famille_ess"].reindex(expected.index).tolist() == expected.tolist()
+    # Expected family from the independent table of statutory families (../shared/data/
+    # reference, derived from the INSEE labels), not from the code under test: a statutory
+    # code gives its family; any other ESS unit is an ESS commercial company or "autre".
+    table = pd.read_csv(shared_data / "reference" / "categories_juridiques_familles_ess.csv",
+                        dtype=str, keep_default_na=False).set_index("code")
+    codes = picked.set_index("siren")["categorieJuridiqueUniteLegale"]
+    statutory = codes.map(table["famille_ess_statutaire"]).fillna("")
+    family = got["famille_ess"].reindex(codes.index)
+    assert (family[statutory != ""] == statutory[statutory != ""]).all()
+    assert family[statutory == ""].isin(["societe_commerciale_ess", "autre"]).all()
+    assert (statutory != "").sum() >= 10  # the sample does exercise statutory families
     names = picked.set_index("siren")["denominationUniteLegale"]
     assert got["nom"].reindex(names.index).tolist() == names.tolist()
     assert set(got["naf_section"].dropna()) <= {"J"}

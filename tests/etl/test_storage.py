@@ -16,9 +16,9 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 
-from etl.schema import empty_rejects, empty_structures
 from observatory import storage
 from observatory.errors import ConfigurationError, SnapshotError
+from observatory.schema import empty_rejects, empty_structures
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -146,7 +146,7 @@ _WRITER = textwrap.dedent("""
     import sys
     sys.path[:0] = [{repo!r}, {tests!r}]
     from test_storage import _frame, _manifest
-    from etl.schema import empty_rejects
+    from observatory.schema import empty_rejects
     from observatory import storage
     storage.write_snapshot(_frame({n}), empty_rejects(), _manifest({quarter!r}, {n}),
                            replace={replace})
@@ -188,7 +188,7 @@ def test_killed_writer_leaves_previous_snapshots_identical(tmp_path, data_dir, q
     proc = _start_writer(tmp_path, data_dir, quarter, 7, replace)
     tmp = _wait_for_tmp(root, proc)
     proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=30)
+    proc.communicate(timeout=30)  # reaps the process and closes its pipes
     assert proc.returncode == -signal.SIGKILL
     after = {k: v for k, v in _tree_digest(root).items() if not k.startswith(".tmp-")}
     assert after == before
@@ -220,7 +220,7 @@ def test_killed_refresh_command_leaves_store_identical(tmp_path, data_dir):
                                 stderr=subprocess.PIPE, env={**env, storage.SLEEP_ENV: "300"})
         _wait_for_tmp(root, proc)
         proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
+        proc.communicate(timeout=30)
         after = {k: v for k, v in _tree_digest(root).items() if not k.startswith(".tmp-")}
         assert after == before
     assert [m["quarter"] for m in storage.list_snapshots()] == ["2026-T3"]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fixtures_official import write_admin_express_gpkg
 
+from cli.main import main
 from geodata.reference import load_reference
-from observatory.cli import main
 
 
 def test_geo_build_from_admin_express_through_the_cli(tmp_path, monkeypatch, capsys):

@@ -6,13 +6,13 @@ import json
 
 import pytest
 
-from observatory.cli import main
+from cli.main import main
 
 
 def test_layer_levels(fake_reference):
     assert fake_reference.layer("commune") is fake_reference.communes
     assert fake_reference.layer("region") is fake_reference.regions
-    with pytest.raises(ValueError, match="Unknown level"):
+    with pytest.raises(ValueError, match="Unknown territorial level"):
         fake_reference.layer("canton")
 
 

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from geodata.validate import validate_reference
+from observatory.errors import DataValidationError
 
 pytestmark = pytest.mark.slow
 
@@ -81,9 +82,17 @@ def test_hole_repairs_logged(reference):
 
 
 def test_layers_validate(reference):
-    validate_reference(reference.communes, epci=reference.epci,
-                       departements=reference.departements, regions=reference.regions,
-                       known_empty=reference.manifest["communes_sans_geometrie"])
+    """The built layers pass the validation, and the same validation rejects a copy where
+    one commune lost its EPCI (so the first call is not vacuous)."""
+    layers = {"epci": reference.epci, "departements": reference.departements,
+              "regions": reference.regions,
+              "known_empty": reference.manifest["communes_sans_geometrie"]}
+    assert validate_reference(reference.communes, **layers) is None
+    broken = reference.communes.copy()
+    broken.loc["21231", "epci"] = pd.NA  # Dijon without its métropole
+    with pytest.raises(DataValidationError) as info:
+        validate_reference(broken, **layers)
+    assert any("21231" in str(offender) for offender in info.value.offenders)
 
 
 def test_map_codes_real(reference):

@@ -21,7 +21,7 @@ import pandas as pd
 from pyproj import Transformer
 from shapely.geometry import box
 
-from etl.schema import STRUCTURE_DTYPES
+from observatory.schema import STRUCTURE_DTYPES
 
 X0, Y0, SIDE = 800_000.0, 6_600_000.0, 10_000.0
 TO_WGS84 = Transformer.from_crs(2154, 4326, always_xy=True)

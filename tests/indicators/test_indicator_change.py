@@ -72,7 +72,7 @@ def test_duplicate_siret_refused(snapshots):
 
 
 def test_empty_snapshots(snapshots, grid):
-    from etl.schema import empty_structures
+    from observatory.schema import empty_structures
 
     old, new = snapshots
     first = structure_changes(empty_structures(), new)

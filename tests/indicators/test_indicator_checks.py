@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from indicators.table import indicator_table
-from observatory.errors import CRSMismatchError, DataValidationError
+from observatory.errors import ConfigurationError, CRSMismatchError, DataValidationError
 
 
 def test_cog_mismatch_is_refused(grid, base_structures):
@@ -49,7 +49,7 @@ def test_duplicate_siret_and_bad_band(grid, base_structures):
 
 
 def test_unknown_level_and_family(grid, base_structures):
-    with pytest.raises(DataValidationError, match="Unknown territorial level"):
+    with pytest.raises(ConfigurationError, match="Unknown territorial level"):
         indicator_table(base_structures, grid, "canton")
     bad = base_structures.copy()
     bad.loc[0, "famille_ess"] = "syndicat"

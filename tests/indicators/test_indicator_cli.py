@@ -14,9 +14,9 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 
-from etl.schema import STRUCTURE_DTYPES, empty_rejects
+from cli.main import main
 from observatory import storage
-from observatory.cli import main
+from observatory.schema import STRUCTURE_DTYPES, empty_rejects
 
 
 def _snapshot_structures(reference) -> gpd.GeoDataFrame:

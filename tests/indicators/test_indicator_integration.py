@@ -13,10 +13,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from etl.schema import STRUCTURE_DTYPES
 from indicators.hotspots import hot_spots
 from indicators.table import indicator_table
 from indicators.zones import zones_blanches
+from observatory.schema import STRUCTURE_DTYPES
 
 pytestmark = pytest.mark.integration
 

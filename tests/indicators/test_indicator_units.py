@@ -7,7 +7,6 @@ import pandas as pd
 import pytest
 from indicator_grid import make_structures
 
-from etl.schema import empty_structures
 from indicators.concentration import location_quotients
 from indicators.coverage import structure_distances
 from indicators.employment import band_year
@@ -15,6 +14,7 @@ from indicators.rollup import rollup
 from indicators.sectors import ess_sector
 from indicators.table import indicator_table
 from observatory.errors import DataValidationError
+from observatory.schema import empty_structures
 
 
 def test_distances_per_family(grid, base_structures):

@@ -1,6 +1,6 @@
 """Command line of the observatory: ``python -m observatory <command> ...``.
 
-Each group of commands lives in its own module under :mod:`observatory.commands`
+Each group of commands lives in its own module under the ``cli`` package
 and exposes ``register(subparsers)``; this file only assembles them.  The command
 names are a contract that observatory staff script against: keep them.
 """
@@ -16,11 +16,11 @@ __all__ = ["main"]
 
 # Modules providing ``register(subparsers)``; each adds its own sub-commands.
 COMMAND_MODULES = (
-    "observatory.commands.geo",        # geo info | geo build
-    "observatory.commands.etl",        # refresh | snapshots | export | diff
-    "observatory.commands.demo",       # demo
-    "observatory.commands.download",   # download <source>
-    "observatory.commands.indicators", # indicators
+    "cli.geo",        # geo info | geo build
+    "cli.etl",        # refresh | snapshots | export | diff
+    "cli.demo",       # demo
+    "cli.download",   # download <source>
+    "cli.indicators", # indicators
 )
 
 

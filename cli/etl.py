@@ -121,16 +121,12 @@ def _territory_map(*frames):
 
 
 def diff_table(old, new, level: str):
-    """Per-territory change table: :mod:`indicators.change` when present, else
-    :func:`etl.diff.diff`; ``modifies`` (descriptive changes) is added."""
+    """Per-territory change table (:mod:`indicators.change`, the one change engine);
+    ``modifies`` (descriptive changes) is added."""
     import pandas as pd
 
-    try:
-        from indicators.change import change_by_territory, structure_changes
-    except ImportError:
-        from etl.diff import diff
+    from indicators.change import change_by_territory, structure_changes
 
-        return diff(old, new, level=level)
     changes = structure_changes(old, new)
     communes = _territory_map(new, old)
     table = change_by_territory(old, new, level, communes, changes=changes)

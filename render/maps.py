@@ -27,7 +27,7 @@ from folium.elements import JSCSSMixin
 from folium.map import Layer
 from folium.template import Template
 
-from observatory import fr
+from render import fr
 
 __all__ = [
     "FAMILY_STYLE",

@@ -1,7 +1,7 @@
 """The « fiche territoire » PDF: key figures, a static map, ranks, method note and sources.
 
 Built with fpdf2 and the DejaVu fonts shipped with matplotlib (full Unicode: accents, the
-no-break spaces of :mod:`observatory.fr`, « guillemets »); the map is drawn with matplotlib's
+no-break spaces of :mod:`render.fr`, « guillemets »); the map is drawn with matplotlib's
 object API (no pyplot, thread-safe under Streamlit).
 """
 
@@ -18,13 +18,13 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from observatory import fr, maps
+from observatory.wording import DEMO_BANNER
+from render import fr, maps
 
 __all__ = ["fiche_territoire", "static_map_png"]
 
 _FONT_DIR = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
 _BLUE = (0, 0, 145)
-_DEMO = "Données fictives de démonstration, générées sur la géographie réelle de la Côte-d'Or"
 _METHOD = (
     "Méthode : établissements actifs des entreprises de l'ESS (indicateur ESS de SIRENE ou "
     "liste d'ESS France), localisés par leurs coordonnées puis rattachés à la commune qui "
@@ -89,7 +89,7 @@ def _para(pdf: FPDF, height: float, text: str, **kwargs) -> None:
 class _Fiche(FPDF):
     footer_text = ""
 
-    def footer(self) -> None:  # noqa: D102 - fpdf hook
+    def footer(self) -> None:
         self.set_y(-12)
         self.set_font("dejavu", size=7)
         self.set_text_color(90, 90, 90)
@@ -157,7 +157,7 @@ def fiche_territoire(*, nom: str, niveau: str, code: str, figures: pd.DataFrame,
         pdf.ln(2)
         pdf.set_fill_color(255, 233, 201)
         pdf.set_font("dejavu", "B", 10)
-        _para(pdf, 6, f"{_DEMO}. Aucune de ces structures n'existe.", fill=True,
+        _para(pdf, 6, f"{DEMO_BANNER}. Aucune de ces structures n'existe.", fill=True,
                        border=1)
     pdf.ln(3)
     pdf.set_font("dejavu", "B", 12)

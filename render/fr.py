@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import unicodedata
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import pandas as pd
+
+from observatory.text import fold_accents
 
 __all__ = [
     "FAMILLES",
@@ -112,6 +113,18 @@ def variation(value: Any, decimales: int = 0, *, manquant: str = _MISSING) -> st
     return ("+" if number > 0 else "\u2212") + text
 
 
+def compte(n: Any, singulier: str, pluriel: str | None = None) -> str:
+    """A count with its noun, French rule: singular for 0 and 1 ("0 commune", "1 structure
+    trouvée", "2 structures trouvées").
+
+    >>> compte(0, "commune"), compte(1234, "commune")
+    ('0 commune', '1\\xa0234 communes')
+    """
+    value = 0 if _is_missing(n) else n
+    word = singulier if abs(float(value)) < 2 else (pluriel or f"{singulier}s")
+    return f"{entier(value)} {word}"
+
+
 def _as_date(value: Any) -> dt.date | None:
     if _is_missing(value):
         return None
@@ -161,13 +174,12 @@ def normaliser(text: Any) -> str:
     """
     if _is_missing(text):
         return ""
-    decomposed = unicodedata.normalize("NFKD", str(text))
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+    plain = fold_accents(text)
     cleaned = "".join(c if c.isalnum() else " " for c in plain)
     return " ".join(cleaned.split())
 
 
-#: French labels of the ESS families (``etl.schema.FAMILIES``).
+#: French labels of the ESS families (``observatory.schema.FAMILIES``).
 FAMILLES = {
     "association": "Association",
     "cooperative": "Coopérative",
@@ -177,7 +189,7 @@ FAMILLES = {
     "autre": "Autre forme de l'ESS",
 }
 
-#: French labels of the location precisions (``etl.schema.LOCATION_PRECISIONS``).
+#: French labels of the location precisions (``observatory.schema.LOCATION_PRECISIONS``).
 PRECISIONS = {
     "geoloc_insee": "Adresse (géolocalisation INSEE)",
     "lambert_sirene": "Coordonnées du répertoire SIRENE",

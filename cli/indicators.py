@@ -14,11 +14,11 @@ import logging
 from pathlib import Path
 
 from observatory.errors import ConfigurationError, explain
+from observatory.vocabulary import LEVELS
 
 __all__ = ["cmd_indicators", "register"]
 
 log = logging.getLogger(__name__)
-LEVELS = ("commune", "epci", "departement", "region")
 
 
 def register(subparsers) -> None:
@@ -53,8 +53,8 @@ def cmd_indicators(args) -> int:
     """Compute the table and write it; return the exit code."""
     from geodata.reference import load_reference
     from indicators.table import indicator_table, territory_codes
-    from observatory.exports import csv_bytes, xlsx_bytes
     from observatory.storage import load_snapshot
+    from render.exports import csv_bytes, xlsx_bytes
 
     output = Path(args.output)
     suffix = output.suffix.lower()

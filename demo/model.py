@@ -1,6 +1,6 @@
 """Statistical model behind the demonstration SIRENE files (a model, not facts).
 
-The demo generator (:mod:`etl.demo`) writes synthetic SIRENE stock files over the *real*
+The demo generator (:mod:`demo.files`) writes synthetic SIRENE stock files over the *real*
 commune geography.  Every number below is either a published national figure (cited) or a
 model choice (said so).  Nothing here describes a real establishment.
 
@@ -48,7 +48,6 @@ sampling, :func:`sample_points`).
 from __future__ import annotations
 
 import re
-import unicodedata
 import zlib
 from dataclasses import dataclass, field
 
@@ -58,6 +57,7 @@ import pyarrow.compute as pc
 import shapely
 
 from geodata.crs import LOCAL_EPSG
+from observatory.text import fold_accents
 
 __all__ = [
     "ACTIVE_RATE_PER_10K",
@@ -339,13 +339,13 @@ ND = "[ND]"
 _TRANSFORMERS: dict[int, object] = {}
 
 
-def _ascii_upper(text: str) -> str:
+def ascii_upper(text: str) -> str:
     """SIRENE style of a commune name: upper case, no accents ("SAINT-APOLLINAIRE")."""
-    text = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode()
+    text = fold_accents(text, lower=False).encode("ascii", "ignore").decode()
     return re.sub(r"[^A-Z0-9 \-]", " ", text.upper()).strip()
 
 
-def _postcode(code: str) -> str:
+def postcode_of(code: str) -> str:
     """A fictitious but well-formed postcode for a commune (no postcode table offline)."""
     number = sum(ord(ch) for ch in code) * 37
     if code.startswith("97"):
@@ -353,12 +353,12 @@ def _postcode(code: str) -> str:
     return code[:2].replace("2A", "20").replace("2B", "20") + f"{number % 900 + 100:03d}"
 
 
-def _epsg(dep: str) -> int:
+def epsg_of(dep: str) -> int:
     return OVERSEAS_EPSG.get(dep, 2154)
 
 
-def _project(lon: np.ndarray, lat: np.ndarray, epsg: int) -> tuple[np.ndarray, np.ndarray]:
-    from pyproj import Transformer  # noqa: PLC0415
+def project_points(lon: np.ndarray, lat: np.ndarray, epsg: int) -> tuple[np.ndarray, np.ndarray]:
+    from pyproj import Transformer
 
     if epsg not in _TRANSFORMERS:
         _TRANSFORMERS[epsg] = Transformer.from_crs(4326, epsg, always_xy=True)
@@ -383,7 +383,7 @@ def _zfill(values: np.ndarray, width: int) -> pa.Array:
                         width, "0")
 
 
-def _fixed(values: np.ndarray, decimals: int) -> pa.Array:
+def fixed_width(values: np.ndarray, decimals: int) -> pa.Array:
     """Fixed-decimal text of floats ("845623.4"), vectorised."""
     scaled = np.rint(np.abs(values) * 10 ** decimals).astype(np.int64)
     digits = _zfill(scaled, decimals + 1)
@@ -443,7 +443,7 @@ def build_departement(communes, changes, date, rng: np.random.Generator, model: 
     unit serial) is advanced in place.
     """
     population = communes["population"].fillna(0).to_numpy(dtype=float)
-    area = _area_km2(communes)
+    area = area_km2(communes)
     lam = expected_active_ess(population, area, model)
     total = lam * (1 + model.closed_per_active)
     n_other = rng.poisson(total * model.non_ess_per_ess)
@@ -454,7 +454,7 @@ def build_departement(communes, changes, date, rng: np.random.Generator, model: 
                       other_active=n_other - n_other_closed, other_closed=n_other_closed)
 
 
-def _area_km2(communes) -> np.ndarray:
+def area_km2(communes) -> np.ndarray:
     if "superficie_km2" in communes.columns:
         return communes["superficie_km2"].to_numpy(dtype=float)
     geoms = communes.geometry.to_numpy()
@@ -683,8 +683,8 @@ def build_rows(communes, changes, date, rng: np.random.Generator, model: DemoMod
     code = codes[commune]
     declared, declared_kind = _declared_codes(code, changes, rng, model.old_code_share)
     _neighbour_codes(declared, declared_kind, commune, communes, rng, model.neighbour_share)
-    epsg = _epsg(dep)
-    x, y = _project(lon, lat, epsg)
+    epsg = epsg_of(dep)
+    x, y = project_points(lon, lat, epsg)
     broken = np.where(rng.random(n) < model.broken_share, rng.integers(1, 4, n), 0)
     sea = broken == 1
     if dep in OVERSEAS_EPSG:
@@ -693,7 +693,7 @@ def build_rows(communes, changes, date, rng: np.random.Generator, model: DemoMod
         lon = np.where(sea, -5.5 + rng.random(n) - 0.5, lon)
         lat = np.where(sea, 46.0 + rng.random(n) - 0.5, lat)
     if sea.any():
-        x[sea], y[sea] = _project(lon[sea], lat[sea], epsg)
+        x[sea], y[sea] = project_points(lon[sea], lat[sea], epsg)
     swapped = broken == 2
     x, y = np.where(swapped, y, x), np.where(swapped, x, y)
     lon, lat = np.where(swapped, lat, lon), np.where(swapped, lon, lat)
@@ -701,12 +701,12 @@ def build_rows(communes, changes, date, rng: np.random.Generator, model: DemoMod
     e_partial = partial[unit]
 
     lambert = rng.random(n) < model.lambert_coverage
-    xs, ys = _fixed(x, 1), _fixed(y, 1)
+    xs, ys = fixed_width(x, 1), fixed_width(y, 1)
     no_lambert = pa.array(~lambert & ~e_partial)
     lambert_x = pc.if_else(no_lambert, pa.scalar(None, pa.string()), masked(xs, coord_nd))
     lambert_y = pc.if_else(no_lambert, pa.scalar(None, pa.string()), masked(ys, coord_nd))
-    postcode = np.array([_postcode(c) for c in codes], dtype=object)
-    city = np.array([_ascii_upper(v) for v in names], dtype=object)
+    postcode = np.array([postcode_of(c) for c in codes], dtype=object)
+    city = np.array([ascii_upper(v) for v in names], dtype=object)
     city_of_row = city[commune].copy()
     arr_rows = np.flatnonzero(declared_kind == 2)
     if arr_rows.size:
@@ -781,10 +781,10 @@ def build_rows(communes, changes, date, rng: np.random.Generator, model: DemoMod
         "epsg": str(epsg),
         "plg_qp24": "HZ", "plg_iris": "0000", "plg_zus": "HZ", "plg_qva": "HZ",
         "plg_code_commune": masked(plg_code, outside),
-        "distance_precision": masked(_fixed(distance, 1), q33 | g_nd),
+        "distance_precision": masked(fixed_width(distance, 1), q33 | g_nd),
         "qualite_qp": "1", "qualite_iris": "1", "qualite_zus": "1", "qualite_qva": "1",
-        "y_latitude": masked(pc.take(_fixed(lat, 6), pa.array(in_geo)), g_nd),
-        "x_longitude": masked(pc.take(_fixed(lon, 6), pa.array(in_geo)), g_nd),
+        "y_latitude": masked(pc.take(fixed_width(lat, 6), pa.array(in_geo)), g_nd),
+        "x_longitude": masked(pc.take(fixed_width(lon, 6), pa.array(in_geo)), g_nd),
     }
     stats = {
         "ess_actifs": int((ess & active).sum()), "ess_fermes": int((ess & ~active).sum()),

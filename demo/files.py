@@ -12,7 +12,7 @@ the three files the refresh job reads, under their official names:
   (:data:`GEOLOCALISATION_COLUMNS`), ``x``/``y`` in Lambert-93 (or the overseas EPSG of the
   row), ``[ND]`` for missing values.
 
-The rows are **fictitious** and follow the documented model of :mod:`etl.demo_model`: names
+The rows are **fictitious** and follow the documented model of :mod:`demo.model`: names
 such as ``Association démo 0412``; every demo SIREN starts with ``0`` (ESS units ``00``/``01``,
 other units ``02``-``09``: 8-digit serial + Luhn key) and every SIRET is SIREN + NIC with a
 valid Luhn key (see ``docs/demo.md`` for why the prefix and what it does not guarantee).
@@ -43,28 +43,27 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import shapely
 
-from etl.demo_model import (
+from demo.model import (
     OTHER_SERIAL_BASE,
     DemoModel,
-    _ascii_upper,
-    _fixed,
-    _postcode,
-    _project,
+    area_km2,
+    ascii_upper,
     build_departement,
     build_rows,
+    epsg_of,
     expected_active_ess,
+    fixed_width,
+    postcode_of,
+    project_points,
     sample_points,
     stable_seed,
 )
-from etl.demo_model import _area_km2 as area_km2
-from etl.demo_model import _epsg as epsg_of
 from observatory.errors import ConfigurationError, DataValidationError, explain
 
 __all__ = [
     "DEFAULT_SEED",
     "ETABLISSEMENT_COLUMNS",
     "FILE_NAMES",
-    "ensure_demo",
     "GEOLOCALISATION_COLUMNS",
     "UNITE_LEGALE_COLUMNS",
     "generate_demo_files",
@@ -397,21 +396,21 @@ def evolve_quarter(frames: dict[str, pd.DataFrame], communes, changes, since: dt
     y = np.empty(moving.size)
     for dep in np.unique(deps):
         sel = deps == dep
-        x[sel], y[sel] = _project(lon[sel], lat[sel], epsg_of(dep))
+        x[sel], y[sel] = project_points(lon[sel], lat[sel], epsg_of(dep))
     names = communes["nom"].astype(str).to_numpy()[target] if "nom" in communes else codes
     moved_on = _days(rng, since, date, moving.size)
     old_codes = et["codeCommuneEtablissement"].to_numpy()[moving].copy()
     updates = {
         "codeCommuneEtablissement": codes,
-        "libelleCommuneEtablissement": np.array([_ascii_upper(v) for v in names], dtype=object),
-        "codePostalEtablissement": np.array([_postcode(c) for c in codes], dtype=object),
+        "libelleCommuneEtablissement": np.array([ascii_upper(v) for v in names], dtype=object),
+        "codePostalEtablissement": np.array([postcode_of(c) for c in codes], dtype=object),
         "numeroVoieEtablissement": rng.integers(1, 150, moving.size).astype(str),
         "libelleVoieEtablissement": np.full(moving.size, "DU DEMENAGEMENT DEMO", dtype=object),
         "dateDernierTraitementEtablissement": stamp(moved_on),
     }
     has_lambert = et["coordonneeLambertAbscisseEtablissement"].to_numpy()[moving] != ""
-    xs = _fixed(x, 1).to_numpy(zero_copy_only=False)
-    ys = _fixed(y, 1).to_numpy(zero_copy_only=False)
+    xs = fixed_width(x, 1).to_numpy(zero_copy_only=False)
+    ys = fixed_width(y, 1).to_numpy(zero_copy_only=False)
     updates["coordonneeLambertAbscisseEtablissement"] = np.where(has_lambert, xs, "")
     updates["coordonneeLambertOrdonneeEtablissement"] = np.where(has_lambert, ys, "")
     for column, values in updates.items():
@@ -419,8 +418,8 @@ def evolve_quarter(frames: dict[str, pd.DataFrame], communes, changes, since: dt
     g_rows = g_row.to_numpy()[moving].astype(int)
     g_updates = {"x": xs, "y": ys, "qualite_xy": np.full(moving.size, "11", dtype=object),
                  "plg_code_commune": codes, "distance_precision": np.full(moving.size, "5.0"),
-                 "y_latitude": _fixed(lat, 6).to_numpy(zero_copy_only=False),
-                 "x_longitude": _fixed(lon, 6).to_numpy(zero_copy_only=False),
+                 "y_latitude": fixed_width(lat, 6).to_numpy(zero_copy_only=False),
+                 "x_longitude": fixed_width(lon, 6).to_numpy(zero_copy_only=False),
                  "epsg": np.array([str(epsg_of(d)) for d in deps], dtype=object)}
     for column, values in g_updates.items():
         geo.iloc[g_rows, geo.columns.get_loc(column)] = values
@@ -484,7 +483,7 @@ def generate_demo_files(out_dir: Path | str, reference: Any,
         Folder of the previous quarter's demo files: when given, this quarter is derived from
         it (creations, closures, moves) instead of drawn afresh.
     model
-        Parameters of the model (:class:`etl.demo_model.DemoModel`, defaults documented).
+        Parameters of the model (:class:`demo.model.DemoModel`, defaults documented).
     progress
         Show a progress bar over départements.
 
@@ -515,7 +514,7 @@ def generate_demo_files(out_dir: Path | str, reference: Any,
             departements = sorted(communes["departement"].astype(str).unique())
             iterator = departements
             if progress:
-                from tqdm import tqdm  # noqa: PLC0415
+                from tqdm import tqdm
                 iterator = tqdm(departements, desc="Fichiers démo", unit="dép.")
             for dep in iterator:
                 rng = np.random.default_rng(stable_seed(seed, label, quarter, dep))
@@ -566,14 +565,3 @@ def generate_demo_quarters(out_dir: Path | str, reference: Any,
         previous = (quarter, out_dir / quarter)
     return result
 
-
-def ensure_demo(departement: str = "21", **kwargs: Any) -> list[str]:
-    """Build the two demo snapshots when missing; return their quarters (oldest first).
-
-    Thin re-export of :func:`observatory.commands.demo.ensure_demo` (same keywords:
-    ``force``, ``progress``, ``out``, ``reference``) for the app, which imports it from here.
-    Returns ``[]`` without building anything when snapshots of real data exist.
-    """
-    from observatory.commands.demo import ensure_demo as _ensure_demo  # noqa: PLC0415
-
-    return _ensure_demo(departement, **kwargs)

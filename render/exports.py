@@ -13,11 +13,12 @@ from __future__ import annotations
 import io
 import json
 import re
-import unicodedata
 from collections.abc import Mapping
 
 import geopandas as gpd
 import pandas as pd
+
+from observatory.text import fold_accents
 
 __all__ = ["csv_bytes", "export_filename", "geojson_bytes", "table_for_export", "xlsx_bytes"]
 
@@ -102,7 +103,6 @@ def geojson_bytes(df: pd.DataFrame | gpd.GeoDataFrame) -> bytes:
 def export_filename(base: str, extension: str, suffix: str | None = None) -> str:
     """A safe ASCII file name: ``export_filename("Annuaire Côte-d'Or", "csv")``
     -> ``annuaire-cote-d-or.csv``."""
-    plain = unicodedata.normalize("NFKD", base + (f" {suffix}" if suffix else ""))
-    plain = "".join(c for c in plain if not unicodedata.combining(c)).lower()
+    plain = fold_accents(base + (f" {suffix}" if suffix else ""))
     slug = re.sub(r"[^a-z0-9]+", "-", plain).strip("-") or "export"
     return f"{slug}.{extension.lstrip('.')}"

@@ -1,12 +1,13 @@
-"""``python -m observatory demo [--departement 21] [--force]``: the embedded demonstration.
+"""The embedded demonstration job: build the demo snapshots once, through the real refresh.
 
-Builds, once, two demo snapshots (``2026-T3`` and ``2026-T4``) from synthetic SIRENE files
-generated over the real geography of a département (:mod:`etl.demo`), through the real
-refresh job (:func:`etl.refresh.run_refresh` with ``demo=True``, so that the app labels them
-"Données fictives de démonstration").  Idempotent: when the demo snapshots exist it says so
-and returns at once.  It never touches snapshots built from real data.
+Builds two demo snapshots (``2026-T3`` and ``2026-T4``) from synthetic SIRENE files generated
+over the real geography of a département (:mod:`demo.files`), through the real refresh job
+(:func:`etl.refresh.run_refresh` with ``demo=True``, so that the app labels them "Données
+fictives de démonstration").  Idempotent: when the demo snapshots exist it says so and returns
+at once.  It never touches snapshots built from real data.
 
-The app calls :func:`ensure_demo` on its first run.
+Called by ``python -m observatory demo`` (:mod:`cli.demo`), by the app on its first run and by
+the benchmarks.
 """
 
 from __future__ import annotations
@@ -16,23 +17,11 @@ import time
 from collections.abc import Callable
 
 from observatory.errors import SnapshotError, explain
+from observatory.wording import REAL_DATA_COMMAND
 
-__all__ = ["DEMO_QUARTERS", "demo_command", "demo_status", "ensure_demo", "register"]
+__all__ = ["DEMO_QUARTERS", "demo_status", "ensure_demo", "prepare_map_assets"]
 
 DEMO_QUARTERS = ("2026-T3", "2026-T4")
-REAL_DATA_COMMAND = ("python -m observatory download sirene, puis python -m observatory refresh "
-                     "--sirene-dir DOSSIER_DES_FICHIERS --quarter 2026-T4 --departement 21")
-
-
-def register(subparsers) -> None:
-    """Add the ``demo`` command."""
-    parser = subparsers.add_parser(
-        "demo", help="build the demonstration snapshots (synthetic data, real geography)")
-    parser.add_argument("--departement", default="21",
-                        help="département of the demo territory (default 21, Côte-d'Or)")
-    parser.add_argument("--force", action="store_true",
-                        help="rebuild the demo snapshots even if they exist")
-    parser.set_defaults(func=demo_command)
 
 
 def demo_status(departement: str = "21") -> dict:
@@ -107,7 +96,7 @@ def ensure_demo(departement: str = "21", *, force: bool = False, progress: bool 
 
 
 def _build_demo(departement: str, progress: bool, out, reference) -> list[str]:
-    from etl.demo import generate_demo_quarters
+    from demo.files import generate_demo_quarters
     from etl.refresh import RefreshOptions, run_refresh
     from observatory.settings import get_settings
 
@@ -141,7 +130,7 @@ def _build_demo(departement: str, progress: bool, out, reference) -> list[str]:
     return list(DEMO_QUARTERS)
 
 
-def _prepare_map_assets() -> None:
+def prepare_map_assets() -> None:
     """Fetch Leaflet once (npm registry) so that the app's maps work offline afterwards."""
     from observatory.assets import ensure_map_assets
 
@@ -149,13 +138,3 @@ def _prepare_map_assets() -> None:
         ensure_map_assets()
     except (OSError, ValueError) as exc:  # the app retries on its first map
         _say(f"Fichiers de cartographie (Leaflet) non préparés : {exc}", None)
-
-
-def demo_command(args) -> int:
-    """CLI entry: build the demo if needed, print the measured duration; exit code 0."""
-    started = time.perf_counter()
-    quarters = ensure_demo(args.departement, force=args.force)
-    _prepare_map_assets()
-    print(f"demo: {', '.join(quarters) or 'non construite (données réelles présentes)'} "
-          f"({time.perf_counter() - started:.1f} s)")
-    return 0

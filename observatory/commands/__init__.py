@@ -1,1 +1,0 @@
-"""Sub-command groups of ``python -m observatory`` (one module each, ``register(subparsers)``)."""
