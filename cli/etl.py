@@ -156,7 +156,9 @@ def cmd_diff(args) -> int:
         if out.suffix.lower() == ".xlsx":
             table.reset_index().to_excel(out, index=False)
         else:
-            table.reset_index().to_csv(out, sep=";", index=False, encoding="utf-8-sig")
+            from etl.export import csv_fr  # the project's one CSV convention
+
+            out.write_bytes(csv_fr(table.reset_index()))
         print(f"{len(table)} territoires -> {out}")
     else:
         print(table.to_string() if len(table) else "Aucun changement / no change.")

@@ -186,7 +186,8 @@ def _read_sources(options: RefreshOptions, reference, departements, ess_sirens, 
 
         results.append(read_sirene(Path(options.sirene_dir), ess_sirens=ess_sirens,
                                    departements=departements,
-                                   code_changes=reference.code_changes, progress=progress))
+                                   code_changes=reference.code_changes, progress=progress,
+                                   reference=reference))
     if options.from_api:
         from etl.api_entreprises import fetch_territory
 

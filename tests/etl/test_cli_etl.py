@@ -14,7 +14,7 @@ from cli.main import main
 
 def _sirene(folder, moved: bool = False, closed: bool = False, extra: bool = False):
     units = [unit("100029172"), unit("100070044", categorieJuridiqueUniteLegale="5710")]
-    ets = [establishment("100029172", "00011", "21104"),
+    ets = [establishment("100029172", "00011", "21105" if moved else "21104"),  # new address
            establishment("100029172", "00029", "21100",
                          etatAdministratifEtablissement="F" if closed else "A"),
            establishment("100070044", "00013", "21101"),
@@ -127,6 +127,10 @@ def test_diff_per_territory(two_quarters, tmp_path, capsys):
     assert main(["diff", "2026-T3", "2026-T4", "--level", "epci", "--output", str(out)]) == 0
     table = pd.read_csv(out, sep=";", dtype={"code": str}, encoding="utf-8-sig")
     assert table["nouveaux"].sum() == 1
+    # the project's CSV convention (etl.export.csv_fr): decimal comma, like every other CSV
+    raw = pd.read_csv(out, sep=";", dtype=str, encoding="utf-8-sig", keep_default_na=False)
+    assert raw["taux_evolution"].tolist() == ["0,0", "0,0", "0,0"]
+    assert out.read_bytes().startswith(b"\xef\xbb\xbf")
 
 
 def test_refresh_with_ess_france_list(tmp_path, data_dir, reference_dir, capsys):
