@@ -100,6 +100,7 @@ def test_demo_beaune_covered_part(tmp_path, monkeypatch, reference, capsys):
     from demo.job import ensure_demo
 
     monkeypatch.setenv("OBSERVATOIRE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("OBSERVATOIRE_REFERENCE_DIR", str(reference.directory))
     ensure_demo("21", progress=False, out=lambda message: None, reference=reference)
     table = _run(tmp_path, "--snapshot", "2026-T4", "--level", "epci", "--territory", "21")
     row = table.loc["200006682"]
