@@ -31,7 +31,7 @@ def demo_status(departement: str = "21") -> dict:
 
     territory = f"departement:{departement}"
     status: dict = {"demo": [], "other_demo": [], "real": []}
-    for manifest in storage.list_snapshots():
+    for manifest in storage.list_snapshots(serie="ess"):  # the demo builds the ess series
         quarter = manifest.get("quarter")
         if not manifest.get("demo"):
             status["real"].append(quarter)

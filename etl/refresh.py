@@ -43,6 +43,7 @@ class RefreshOptions:
     replace: bool = False
     force: bool = False
     demo: bool = False
+    serie: str = "ess"  # series of snapshots (observatory.vocabulary.SERIES)
 
 
 @dataclass
@@ -233,28 +234,31 @@ def run_refresh(options: RefreshOptions, reference=None, progress: bool = True) 
     DataValidationError
         Unreadable input (nothing is written).
     SnapshotError
-        Existing quarter without ``replace``, or a drop of more than 20 % without ``force``.
+        Existing quarter without ``replace``, another refresh of the same series and quarter
+        at work, a store that cannot be written, or a drop of more than 20 % without
+        ``force``.
     """
+    from observatory import storage
+
+    storage.validate_quarter(options.quarter)
+    # One writer per series and quarter for the whole run: a second one fails at once.
+    with storage.writer_lock(options.quarter, serie=options.serie):
+        return _run_refresh(options, reference, progress)
+
+
+def _run_refresh(options: RefreshOptions, reference, progress: bool) -> RefreshResult:
     import geopandas as gpd
 
     from observatory import storage
 
     started = time.perf_counter()
-    storage.validate_quarter(options.quarter)
     if not (options.sirene_dir or options.from_api or options.actors_file):
         raise ConfigurationError(explain(
             "No source to refresh from.", "A refresh needs at least one source.",
             "Pass --sirene-dir DIR, --from-api (with --departement) or --actors-file FILE.",
         ))
-    target = storage.snapshot_path(options.quarter)
-    if target.exists() and not options.replace:
-        from observatory.errors import SnapshotError  # checked early, before heavy work
-
-        raise SnapshotError(explain(
-            f"Snapshot {options.quarter} already exists.",
-            "A refresh never overwrites a snapshot unless asked.",
-            "Add --replace, or choose another --quarter.",
-        ))
+    # before the heavy work: existing quarter, read-only or full store
+    storage.check_writable(options.quarter, serie=options.serie, replace=options.replace)
     if reference is None:
         from geodata.reference import load_reference
 
@@ -316,7 +320,8 @@ def run_refresh(options: RefreshOptions, reference=None, progress: bool = True) 
                                     "rejected": len(ess_list.rejects),
                                     "by_reason": _by_reason(ess_list.rejects)}
     manifest = {
-        "quarter": options.quarter, "territoire": territoire, "demo": bool(options.demo),
+        "serie": options.serie, "quarter": options.quarter, "territoire": territoire,
+        "demo": bool(options.demo),
         "sources": sources, "accounting": accounting, "location_precision": precision,
         "assignment": assignment.stats, "code_version": _code_version(),
         "cog": getattr(reference, "vintages", {}).get("cog"),

@@ -1,4 +1,4 @@
-"""Shared vocabulary of the observatory: territorial levels and NAF sections.
+"""Shared vocabulary of the observatory: series of snapshots, territorial levels, NAF sections.
 
 Pure constants and one check, at the bottom of the layers so that ``geodata``, ``etl``,
 ``indicators``, rendering, the CLI and the app all use the same table (the ESS families are
@@ -9,7 +9,17 @@ from __future__ import annotations
 
 from observatory.errors import ConfigurationError, explain
 
-__all__ = ["LEVELS", "LEVELS_COARSE_FIRST", "NAF_SECTION_LABELS", "check_level", "naf_section"]
+__all__ = ["DEFAULT_SERIE", "LEVELS", "LEVELS_COARSE_FIRST", "NAF_SECTION_LABELS", "SERIES",
+           "check_level", "naf_section"]
+
+#: Series of snapshots (périmètres) the store holds side by side, with their French labels.
+#: ``ess``: the full ESS (SIRENE and the other sources of the refresh); ``insertion``: the real
+#: lists of SIAE, GEIQ and ESAT.  Every command and page defaults to :data:`DEFAULT_SERIE`.
+SERIES: dict[str, str] = {
+    "ess": "Économie sociale et solidaire",
+    "insertion": "Insertion par l'activité économique et travail protégé",
+}
+DEFAULT_SERIE = "ess"
 
 #: Territorial levels, finest first (the order of the roll-up commune -> EPCI -> ...).
 LEVELS = ("commune", "epci", "departement", "region")

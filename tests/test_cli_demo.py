@@ -97,7 +97,7 @@ def test_force_rebuilds_the_demo(env, capsys):
     assert demo_cmd.ensure_demo("21", progress=False, out=lambda m: None)
     # A mark left in each snapshot folder disappears when --force rebuilds it (timestamps
     # have one-second resolution: a rebuild within the same second would not show).
-    marks = [env / "snapshots" / q / "old.mark" for q in ("2026-T3", "2026-T4")]
+    marks = [env / "snapshots" / "ess" / q / "old.mark" for q in ("2026-T3", "2026-T4")]
     for mark in marks:
         mark.write_text("before --force", encoding="utf-8")
     assert main(["demo", "--force"]) == 0

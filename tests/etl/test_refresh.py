@@ -33,14 +33,15 @@ def _files(folder, n_extra: int = 0, fmt: str = "csv"):
 
 def _tree(root):
     return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+            for p in sorted(root.rglob("*"))
+            if p.is_file() and not p.name.startswith(".lock-")}  # locks: who held them last
 
 
 def test_refresh_end_to_end(tmp_path, data_dir, tiny_reference):
     folder = _files(tmp_path / "sirene")
     result = run_refresh(RefreshOptions(quarter="2026-T3", sirene_dir=folder, demo=True),
                          reference=tiny_reference, progress=False)
-    assert result.path == data_dir / "snapshots" / "2026-T3"
+    assert result.path == data_dir / "snapshots" / "ess" / "2026-T3"
     acc = result.accounting
     assert acc["sirene"] == {"read": 6, "kept": 5, "rejected": 1,
                              "by_reason": {"siret_en_double": 1}, "filtered": 1, "merged": 0}
