@@ -29,7 +29,7 @@ __all__ = ["PointVerdict", "check_source_points", "location_notes", "parse_numbe
 
 log = logging.getLogger(__name__)
 #: How many implausible points are listed by name in the notes (the quality view).
-LISTED = 20
+LISTED = 50
 
 
 def parse_numbers(values: pd.Series) -> np.ndarray:
