@@ -59,10 +59,10 @@ def insertion_status(folder: Path = REAL_DATA_DIR) -> dict:
     """``quarters`` of the series' snapshots (oldest first), and for :data:`QUARTER`:
     ``present`` (a snapshot exists), ``embedded`` (built from the shipped lists) and
     ``up_to_date`` (from exactly the files now shipped)."""
-    from etl.refresh import serie_root
+    from etl.refresh import serie_store
     from observatory import storage
 
-    manifests = storage.list_snapshots(root=serie_root(SERIE))
+    manifests = storage.list_snapshots(**serie_store(SERIE))
     status = {"quarters": [m["quarter"] for m in manifests], "present": False,
               "embedded": False, "up_to_date": False}
     current = next((m for m in manifests if m["quarter"] == QUARTER), None)

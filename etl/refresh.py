@@ -26,7 +26,7 @@ from etl.assign import assign_communes
 from observatory.errors import ConfigurationError, DataValidationError, explain
 from observatory.schema import LOCATION_PRECISIONS, STRUCTURE_COLUMNS, SourceResult, empty_rejects
 
-__all__ = ["RefreshOptions", "RefreshResult", "combine_sources", "run_refresh", "serie_root"]
+__all__ = ["RefreshOptions", "RefreshResult", "combine_sources", "run_refresh", "serie_store"]
 
 log = logging.getLogger(__name__)
 _PRECISION_RANK = {p: i for i, p in enumerate(LOCATION_PRECISIONS)}
@@ -95,21 +95,28 @@ class RefreshResult:
         return "\n".join(lines)
 
 
-def serie_root(serie: str) -> Path | None:
-    """Store of a series: the default store for "ess", ``snapshots_dir/<serie>`` otherwise
-    (the layout of the series store being built on branch ``store``)."""
+def serie_store(serie: str) -> dict:
+    """Keyword arguments that locate a series in :mod:`observatory.storage`.
+
+    Transition seam, in this one place, while the series store (issue 12 §1, branch
+    ``store``) is merged: ``{"serie": serie}`` once the storage functions take ``serie=``
+    (SERIES_API), else ``{"root": ...}``: the default store for "ess", ``snapshots_dir/<serie>``
+    (the series store's layout) for another series.  Drop the second branch after the merge.
+    """
+    import inspect
     import re
 
+    from observatory import storage
     from observatory.settings import get_settings
 
-    if serie == "ess":
-        return None
     if not re.fullmatch(r"[a-z][a-z0-9_]*", str(serie)):
         raise ConfigurationError(explain(
             f"Series name {serie!r} is not valid.",
             "A series name is a folder of the store: lower-case letters, digits, '_'.",
             "Use e.g. --serie ess or --serie insertion."))
-    return get_settings().snapshots_dir / serie
+    if "serie" in inspect.signature(storage.list_snapshots).parameters:
+        return {"serie": serie}
+    return {"root": None if serie == "ess" else get_settings().snapshots_dir / serie}
 
 
 def _code_version() -> str:
@@ -295,8 +302,8 @@ def run_refresh(options: RefreshOptions, reference=None, progress: bool = True) 
             "No source to refresh from.", "A refresh needs at least one source.",
             "Pass --sirene-dir DIR, --from-api (with --departement) or --actors-file FILE.",
         ))
-    root = serie_root(options.serie)
-    target = storage.snapshot_path(options.quarter, root=root)
+    store = serie_store(options.serie)
+    target = storage.snapshot_path(options.quarter, **store)
     if target.exists() and not options.replace:
         from observatory.errors import SnapshotError  # checked early, before heavy work
 
@@ -374,7 +381,7 @@ def run_refresh(options: RefreshOptions, reference=None, progress: bool = True) 
     }
     try:
         path = storage.write_snapshot(geo, rejects, manifest, replace=options.replace,
-                                      force=options.force, root=root)
+                                      force=options.force, root=store.get("root"))
     finally:
         steps.update(1)
         steps.close()

@@ -169,7 +169,7 @@ def test_refresh_of_the_insertion_series_from_the_api(shared_data, tmp_path, mon
     """The refresh job with ``from_inclusion_api`` on département 21 writes a snapshot of the
     series ``insertion`` (its own store folder), with the API's accounting: 6 results, 2
     filtered (EA, OPCS), 3 kept (RECYCLERIE, its ETTI, AI DU VAL), 1 rejected."""
-    from etl.refresh import RefreshOptions, run_refresh
+    from etl.refresh import RefreshOptions, run_refresh, serie_store
     from observatory import storage
 
     app = InclusionApp(RESULTS)
@@ -181,8 +181,8 @@ def test_refresh_of_the_insertion_series_from_the_api(shared_data, tmp_path, mon
                                             from_inclusion_api=True, departement="21"),
                              reference=tiny_reference, progress=False)
     assert result.path == data_dir / "snapshots" / "insertion" / "2026-T4"
-    assert storage.list_snapshots() == []  # the default (ess) store is untouched
-    snap = storage.load_snapshot(root=data_dir / "snapshots" / "insertion")
+    assert storage.list_snapshots(**serie_store("ess")) == []  # the ess store is untouched
+    snap = storage.load_snapshot(**serie_store("insertion"))
     acc = snap.manifest["accounting"]["api_emplois_inclusion"]
     assert (acc["read"], acc["kept"], acc["rejected"], acc["filtered"]) == (3 + 1, 3, 1, 2)
     assert snap.manifest["serie"] == "insertion" and snap.manifest["demo"] is False

@@ -14,13 +14,14 @@ from etl.insertion import QUARTER, REAL_DATA_DIR, ensure_insertion
 
 
 def test_ensure_insertion_builds_the_real_snapshot_once(reference, data_dir):
+    from etl.refresh import serie_store
     from observatory import storage
 
     said: list[str] = []
     quarters = ensure_insertion(reference, out=said.append)
     assert quarters == [QUARTER]
-    store = data_dir / "snapshots" / "insertion"
-    snap = storage.load_snapshot(root=store)
+    snap = storage.load_snapshot(**serie_store("insertion"))
+    assert snap.path == data_dir / "snapshots" / "insertion" / QUARTER  # the series' folder
     m = snap.manifest
     assert (m["serie"], m["territoire"], m["demo"]) == ("insertion", "france", False)
     assert {k: v["vintage"] for k, v in m["sources"].items()} == {
@@ -47,10 +48,10 @@ def test_ensure_insertion_builds_the_real_snapshot_once(reference, data_dir):
     assert set(s["location_precision"]) == {"coordonnees_source", "centroide_commune"}
     assert s.loc[s["type_structure"] == "ESAT", "location_precision"].eq(
         "centroide_commune").all()
-    assert storage.list_snapshots() == []  # the ess store is untouched
+    assert storage.list_snapshots(**serie_store("ess")) == []  # the ess store is untouched
     assert said[-1].startswith("Couche insertion prête")
     # idempotent: the second call does nothing and leaves the snapshot as it was
     created = m["created_at"]
     assert ensure_insertion(reference, out=said.append) == [QUARTER]
     assert said[-1].startswith("Couche insertion (données réelles) déjà présente")
-    assert storage.load_snapshot(root=store).manifest["created_at"] == created
+    assert storage.load_snapshot(**serie_store("insertion")).manifest["created_at"] == created
