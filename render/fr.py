@@ -195,6 +195,7 @@ PRECISIONS = {
     "lambert_sirene": "Coordonnées du répertoire SIRENE",
     "api_recherche": "Coordonnées de l'API Recherche d'entreprises",
     "ban_adresse": "Adresse géocodée (Base Adresse Nationale)",
+    "coordonnees_source": "Coordonnées de la liste source (contrôlées : commune déclarée)",
     "commune_aleatoire": "Approximation : point placé au hasard dans la commune",
     "centroide_commune": "Approximation : centre de la commune",
 }
