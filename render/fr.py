@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from observatory.text import fold_accents
@@ -30,13 +32,18 @@ __all__ = [
     "libelle_famille",
     "libelle_precision",
     "NBSP",
+    "DECIMALES_UNITE",
+    "arrondi",
+    "compte",
     "date_fr",
     "date_longue",
+    "decimales_unite",
     "entier",
     "mois_annee",
     "nombre",
     "normaliser",
     "pourcentage",
+    "trimestre_court",
     "trimestre_fr",
     "variation",
 ]
@@ -65,19 +72,29 @@ def nombre(value: Any, decimales: int = 0, *, manquant: str = _MISSING) -> str:
     value : number or None
         The value; ``None``/``NaN``/``pd.NA`` give ``manquant``.
     decimales : int
-        Number of decimals (rounded half away from zero by Python's formatting).
+        Number of decimals, rounded half away from zero (:func:`arrondi`).
     manquant : str
         Text shown for a missing value (an en dash by default).
     """
     if _is_missing(value):
         return manquant
     number = float(value)
-    if math.isinf(number):
-        return "∞" if number > 0 else "-∞"
-    text = f"{number:,.{decimales}f}"
-    if text.startswith("-") and float(text.replace(",", "")) == 0:
+    if math.isinf(number) or math.isnan(number):
+        return ("∞" if number > 0 else "-∞") if math.isinf(number) else manquant
+    rounded = arrondi(value, decimales)
+    text = f"{rounded:,.{decimales}f}"
+    if text.startswith("-") and rounded == 0:
         text = text[1:]  # no "-0,0"
     return text.replace(",", NBSP).replace(".", ",")
+
+
+def arrondi(value: Any, decimales: int = 0) -> Decimal:
+    """``value`` rounded half away from zero on its decimal writing (``2.675`` -> ``2.68``,
+    ``38844.5`` -> ``38845``), as people round; Python's ``round`` works on the binary value
+    and rounds half to even.  The one rounding of the app, the PDF and the exports."""
+    exact = Decimal(int(value)) if isinstance(value, int | np.integer) else Decimal(
+        repr(float(value)))
+    return exact.quantize(Decimal(1).scaleb(-decimales), rounding=ROUND_HALF_UP)
 
 
 def entier(value: Any, *, manquant: str = _MISSING) -> str:
@@ -159,6 +176,25 @@ def trimestre_fr(quarter: str) -> str:
     except (AttributeError, ValueError):
         return str(quarter)
     return f"{'1er' if n == 1 else f'{n}e'} trimestre {year}"
+
+
+def trimestre_court(quarter: str) -> str:
+    """Write a snapshot quarter ``2026-T4`` as ``T4 2026`` (axis labels, table rows)."""
+    try:
+        year, number = str(quarter).split("-T")
+        int(number)
+    except ValueError:
+        return str(quarter)
+    return f"T{number} {year}"
+
+
+#: Decimals shown for an indicator, by its unit (rates 1 decimal; counts none).
+DECIMALES_UNITE = {"pour 10 000 hab.": 1, "pour 100 km²": 1, "%": 1, "km": 1}
+
+
+def decimales_unite(unit: str) -> int:
+    """Decimals the observatory shows for a value of this unit (0 for counts)."""
+    return DECIMALES_UNITE.get(unit, 0)
 
 
 def normaliser(text: Any) -> str:
