@@ -34,6 +34,7 @@ __all__ = [
     "NBSP",
     "DECIMALES_UNITE",
     "arrondi",
+    "aucun",
     "compte",
     "date_fr",
     "date_longue",
@@ -43,6 +44,7 @@ __all__ = [
     "nombre",
     "normaliser",
     "pourcentage",
+    "tous",
     "trimestre_court",
     "trimestre_fr",
     "variation",
@@ -135,6 +137,27 @@ def compte(n: Any, singulier: str, pluriel: str | None = None) -> str:
     value = 0 if _is_missing(n) else n
     word = singulier if abs(float(value)) < 2 else (pluriel or f"{singulier}s")
     return f"{entier(value)} {word}"
+
+
+#: Feminine nouns the observatory counts (« aucune commune », « aucune structure »).
+_FEMININ = {"commune", "structure", "région", "zone", "classe", "catégorie"}
+
+
+def aucun(nom: str) -> str:
+    """« aucun territoire », « aucune commune »: zero said in words, with the right gender.
+
+    >>> aucun("EPCI"), aucun("commune")
+    ('aucun EPCI', 'aucune commune')
+    """
+    first = str(nom).split()[0] if str(nom).split() else ""
+    return f"{'aucune' if first in _FEMININ else 'aucun'} {nom}"
+
+
+def tous(nom: str) -> str:
+    """« tous les territoires », « toutes les communes », « tous les EPCI »."""
+    first = str(nom).split()[0] if str(nom).split() else ""
+    plural = nom if nom.isupper() or nom.endswith(("s", "x")) else f"{nom}s"
+    return f"{'toutes' if first in _FEMININ else 'tous'} les {plural}"
 
 
 def _as_date(value: Any) -> dt.date | None:
