@@ -245,7 +245,9 @@ def _csv_cells(frame: pd.DataFrame) -> pd.DataFrame:
         if pd.api.types.is_float_dtype(values):
             d = frame.attrs.get("decimals", {}).get(header, 1)
             text = values.map(lambda v, d=d: f"{v:.{d}f}", na_action="ignore")
-            cells[header] = text.str.replace(".", ",", regex=False).fillna("")
+            # astype: a column without any value stays float (all NaN) after map
+            cells[header] = text.astype("string").str.replace(".", ",", regex=False) \
+                .fillna("")
         elif pd.api.types.is_datetime64_any_dtype(values):
             cells[header] = values.dt.strftime("%d/%m/%Y").fillna("")
         elif pd.api.types.is_integer_dtype(values):
