@@ -5,8 +5,8 @@
   foldable, never covers the territory at the opening view; it starts folded on narrow maps);
 * :class:`GeoJsonLayer`: polygons styled per feature, escaped tooltips;
 * :class:`ContextLayer`: neighbouring territories in light grey, not interactive;
-* :class:`LabelsLayer`: permanent names (territories, zones), decluttered at every zoom in
-  priority order (a name that would overlap a more important one is hidden);
+* :class:`LabelsLayer`: permanent names (territories, zones), under the markers, decluttered
+  at every zoom in priority order (a name that would overlap a more important one is hidden);
 * :func:`legend`: the legend box (``<details>``, so it can be folded away).
 
 Everything that comes from the data is escaped before it reaches the page: texts with
@@ -332,7 +332,7 @@ class LabelsLayer(Layer):
             var map = {{ this._parent.get_name() }};
             if (!map.getPane("etiquettes")) {
                 var pane = map.createPane("etiquettes");
-                pane.style.zIndex = 640; pane.style.pointerEvents = "none";
+                pane.style.zIndex = 550; pane.style.pointerEvents = "none";  // under markers
             }
             var rows = {{ this.rows|tojson }};
             rows.sort(function (a, b) { return a[4] - b[4]; });
