@@ -114,14 +114,18 @@ def cmd_snapshots(args) -> int:
 
 
 def cmd_export(args) -> int:
-    """Export structures or rejects of a snapshot."""
-    from etl.export import export_table
+    """Export structures or rejects of a snapshot in the one export model of the app
+    (:mod:`render.exports`: French headers, labels beside codes, « À propos »)."""
     from observatory.storage import load_snapshot
+    from render.exports import snapshot_about, write_export
 
     output = output_path(args.output)
     snapshot = load_snapshot(args.snapshot, serie=args.serie)
     frame = snapshot.structures if args.table == "structures" else snapshot.rejects
-    path = export_table(frame, output, kind=args.table)
+    contenu = ("Établissements des structures de l'ESS (actifs et fermés)"
+               if args.table == "structures" else "Lignes rejetées lors de l'actualisation")
+    about = snapshot_about(snapshot.manifest, contenu=contenu)
+    path = write_export(frame, output, kind=args.table, about=about)
     print(f"{len(frame)} lignes exportées / rows exported -> {path}")
     return 0
 
