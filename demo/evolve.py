@@ -85,8 +85,10 @@ def evolve_quarter(tables: dict[str, pa.Table], communes, changes, since: dt.dat
     the counts of each event.  ``serials`` (next unit serials) is advanced in place."""
     et, closing = _close(tables["etablissement"], since, date, rng, model)
     ul, ceased = _cease_units(tables["unite_legale"], et)
-    et, geo, moves = _move(et, tables["geolocalisation"], ul, communes, since, date, rng, model)
-    created, counts = _create(et, ul, communes, changes, since, date, rng, model, serials)
+    ess = _is_in(et.column("siren"), _ess_units(ul))  # rows of ESS units
+    et, geo, moves = _move(et, tables["geolocalisation"], ess, communes, since, date, rng,
+                           model)
+    created, counts = _create(et, ess, communes, changes, since, date, rng, model, serials)
     out = {"unite_legale": ul, "etablissement": et, "geolocalisation": geo}
     for key, parts in created.items():
         out[key] = pa.concat_tables([out[key], *parts])
@@ -145,7 +147,7 @@ def _is_in(column, values) -> np.ndarray:
     return pc.is_in(column, value_set=_values(values)).to_numpy(zero_copy_only=False)
 
 
-def _movable(et: pa.Table, geo: pa.Table, ul: pa.Table, communes
+def _movable(et: pa.Table, geo: pa.Table, ess: np.ndarray, communes
              ) -> tuple[np.ndarray, np.ndarray]:
     """Rows that may move: active ESS establishments declared with a current commune code,
     with a clean géolocalisé point in that commune."""
@@ -156,15 +158,15 @@ def _movable(et: pa.Table, geo: pa.Table, ul: pa.Table, communes
     same = pc.fill_null(pc.equal(et.column("codeCommuneEtablissement"),
                                  pc.take(geo.column("plg_code_commune"), safe)), False)
     ok = (_equal(et, "etatAdministratifEtablissement", "A")
-          & _is_in(et.column("siren"), _ess_units(ul)) & (g_row >= 0) & clean
+          & ess & (g_row >= 0) & clean
           & _is_in(et.column("codeCommuneEtablissement"), list(communes.index))
           & same.to_numpy(zero_copy_only=False))
     return np.flatnonzero(ok), g_row
 
 
-def _move(et: pa.Table, geo: pa.Table, ul: pa.Table, communes, since, date, rng,
+def _move(et: pa.Table, geo: pa.Table, ess: np.ndarray, communes, since, date, rng,
           model: DemoModel) -> tuple[pa.Table, pa.Table, dict[str, int]]:
-    candidates, g_row = _movable(et, geo, ul, communes)
+    candidates, g_row = _movable(et, geo, ess, communes)
     moving = candidates[rng.random(candidates.size) < model.quarterly_moves]
     lam = _lambdas(communes, model)
     position = {code: i for i, code in enumerate(communes.index)}
@@ -212,12 +214,11 @@ def _move(et: pa.Table, geo: pa.Table, ul: pa.Table, communes, since, date, rng,
                      "deplacements_autre_commune": int((codes != old_codes).sum())}
 
 
-def _create(et: pa.Table, ul: pa.Table, communes, changes, since, date, rng,
+def _create(et: pa.Table, ess: np.ndarray, communes, changes, since, date, rng,
             model: DemoModel, serials: dict[str, int]
             ) -> tuple[dict[str, list[pa.Table]], dict[str, int]]:
     """New units and establishments of the quarter, by département."""
     active = _equal(et, "etatAdministratifEtablissement", "A")
-    ess = _is_in(et.column("siren"), _ess_units(ul))
     n_ess = rng.poisson(model.quarterly_creations * (active & ess).sum())
     n_other = rng.poisson(model.quarterly_creations * (active & ~ess).sum())
     lam = _lambdas(communes, model)

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 __all__ = [
@@ -185,6 +186,12 @@ def _write_csv(table: pa.Table, key: str, path: Path) -> None:
     sep = SEPARATORS[key]
     with open(path, "wb") as handle:
         handle.write((sep.join(table.column_names) + "\n").encode("utf-8"))
+        if not any(_FREE_TEXT.search(c) for c in table.column_names):
+            # codes, numbers and dates only: Arrow's writer, which refuses (instead of
+            # quoting) any value holding a separator, a quote or a line break
+            pa_csv.write_csv(table, handle, pa_csv.WriteOptions(
+                include_header=False, delimiter=sep, quoting_style="none"))
+            return
         for start in range(0, table.num_rows, _CSV_BATCH):
             part = table.slice(start, _CSV_BATCH)
             data = {c: part.column(c) for c in part.column_names}
@@ -209,7 +216,8 @@ def write_quarter(out_dir: Path, tables: dict[str, pa.Table], edition: str = "cs
         part = path.with_name(path.name + ".part")
         try:
             if path.suffix == ".parquet":
-                pq.write_table(table, part, compression="zstd")
+                # no column statistics: nothing reads row groups selectively here
+                pq.write_table(table, part, compression="zstd", write_statistics=False)
             else:
                 _write_csv(table, key, part)
             part.replace(path)
