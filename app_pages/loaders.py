@@ -51,12 +51,12 @@ def _ensure_data() -> list[dict]:
     """Snapshots available; builds the two demo snapshots on a fresh clone."""
     from observatory import storage
 
-    snapshots = storage.list_snapshots()
+    snapshots = storage.list_snapshots(serie="ess")
     if not snapshots:
         from demo.job import ensure_demo
 
         ensure_demo(departement="21", progress=False)
-        snapshots = storage.list_snapshots()
+        snapshots = storage.list_snapshots(serie="ess")
     return snapshots
 
 

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from app_pages import common, tables
+from indicators.hotspots import METHOD_FR as HOT_SPOTS_METHOD
 
 common.page_setup("Méthode et sources")
 ctx = common.data_context()
@@ -32,6 +33,9 @@ st.markdown("#### Définition des indicateurs")
 definitions = common.indicator_definitions()
 st.dataframe(definitions, hide_index=True)
 common.download_buttons(definitions, "definitions des indicateurs", key="definitions")
+
+st.markdown("#### Points chauds et points froids")
+st.markdown(HOT_SPOTS_METHOD)
 
 st.markdown("#### Sources, millésimes et licences")
 sources = common.sources_table(ctx)

@@ -53,9 +53,7 @@ def demo_status(departement: str | None = None) -> dict:
 
     territory = _territoire(_normalise(departement))
     status: dict = {"demo": [], "other_demo": {}, "real": []}
-    for manifest in storage.list_snapshots():
-        if manifest.get("serie", SERIE) != SERIE:
-            continue
+    for manifest in storage.list_snapshots(serie=SERIE):  # the demo builds the ess series
         quarter = manifest.get("quarter")
         if not manifest.get("demo"):
             status["real"].append(quarter)
@@ -205,8 +203,7 @@ def _build_demo(departement: str | None, present: list[str], progress: bool, out
     for number, quarter in enumerate(todo, start=1):
         step = time.perf_counter()
         _say(f"3/3 Traitement (refresh) du trimestre {quarter} ({number}/{len(todo)})...", out)
-        # RefreshOptions' series defaults to "ess" (SERIE), the series of this demo.
-        options = RefreshOptions(quarter=quarter, sirene_dir=folder / quarter,
+        options = RefreshOptions(quarter=quarter, sirene_dir=folder / quarter, serie=SERIE,
                                  departement=departement, replace=True, force=True, demo=True)
         result = run_refresh(options, reference=reference, progress=progress)
         _say(f"    {result.rows.get('structures')} structures, {result.rows.get('rejects')} "

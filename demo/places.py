@@ -20,13 +20,15 @@ __all__ = ["BAD_ROW_KINDS", "CodeBook", "Places", "code_book", "place_rows",
            "unknown_commune_code"]
 
 #: Rows spoiled on purpose, ``bad_rows_per_departement`` of each kind per département (first
-#: quarter only; they stay in the stock), and the reject the refresh job gives them.
+#: quarter only; they stay in the stock): kind -> (reject of the refresh job, what is wrong).
+#: Kind 3 is rejected ``hors_commune`` by a national refresh, ``hors_territoire`` by a
+#: département one (a row without a commune code is read, then its point is outside).
 BAD_ROW_KINDS = {
-    1: ("siret_invalide", "SIRET cut to 13 digits (in the stock and the géolocalisé file)"),
+    1: ("siret_invalide", "SIRET cut to 13 digits (stock and géolocalisé file)"),
     2: ("commune_inconnue", "postcode written as the commune code (e.g. 21000 for Dijon), no "
                             "coordinates"),
-    3: ("hors_commune", "postcode written as the commune code and longitude/latitude swapped: "
-                        "the point falls outside France"),
+    3: ("hors_commune", "no commune code nor postcode, longitude and latitude swapped: the "
+                        "point falls outside France"),
 }
 _ND_BROKEN, _SEA, _SWAPPED = 3, 1, 2
 
@@ -42,7 +44,7 @@ class Places:
     epsg: int
     code: np.ndarray  # current code of the commune of the point
     declared: np.ndarray  # code written in codeCommuneEtablissement
-    declared_kind: np.ndarray  # 0 current, 1 old, 2 arrondissement, 3 neighbour, 4 unknown
+    declared_kind: np.ndarray  # 0 current, 1 old, 2 arrondissement, 3 neighbour, 4 spoiled
     broken: np.ndarray  # 0 fine, 1 at sea, 2 swapped, 3 [ND]
     bad: np.ndarray  # 0 or a key of BAD_ROW_KINDS
 
@@ -81,9 +83,9 @@ def place_rows(commune: np.ndarray, communes, book: CodeBook, dep: str,
     broken = np.where(rng.random(n) < model.broken_share, rng.integers(1, 4, n), 0)
     # rows declared with their current or arrondissement code (Paris has only the latter)
     bad = _choose_bad_rows(candidates & np.isin(kind, [0, 2]), n_bad, rng)
-    if bad.any():
-        # bad == 1: only the SIRET is wrong
-        declared[bad > 1] = unknown_commune_code(dep, set(codes) | book.known)
+    if bad.any():  # bad == 1: only the SIRET is wrong
+        declared[bad == 2] = unknown_commune_code(dep, set(codes) | book.known)
+        declared[bad == 3] = None
         kind[bad > 1] = 4
         broken[bad == 2] = _ND_BROKEN
         broken[bad == 3] = _SWAPPED

@@ -437,9 +437,10 @@ def _etablissement(draw: _Draw, ids: _Ids, legal: _Legal, cal: _Calendar, band: 
             pick(STREET_TYPES, rng.integers(0, len(STREET_TYPES), n)), partial),
         "libelleVoieEtablissement": _masked(pick(STREETS, rng.integers(0, len(STREETS), n)),
                                             partial),
-        "codePostalEtablissement": pa.array(postcode[draw.commune], pa.string()),
-        "libelleCommuneEtablissement": pa.array(_city_names(places, draw, communes),
-                                                pa.string()),
+        "codePostalEtablissement": _when(places.bad == 3, _NULL,
+                                         pa.array(postcode[draw.commune], pa.string())),
+        "libelleCommuneEtablissement": _when(places.bad == 3, _NULL, pa.array(
+            _city_names(places, draw, communes), pa.string())),
         "codeCommuneEtablissement": pa.array(places.declared, pa.string()),
         "coordonneeLambertAbscisseEtablissement": _when(no_lambert, _NULL,
                                                         _masked(xs, coord_nd)),

@@ -2,7 +2,11 @@
 
 The format follows the file extension:
 
-* ``.csv`` — ``;``-separated, UTF-8 with BOM (opens correctly in Excel), dates ``AAAA-MM-JJ``;
+* ``.csv`` — the project's one CSV convention (:func:`csv_fr`, also used by ``diff --output``):
+  ``;``-separated, UTF-8 with BOM (opens correctly in Excel in French), decimal comma, no
+  thousands separator, numbers rounded half away from zero to the precision the app displays
+  (1 decimal, coordinates 6, or as given), dates ``AAAA-MM-JJ``, text cells that a spreadsheet
+  would run as a formula (``=``, ``+``, ``-``, ``@``) prefixed with ``'``;
 * ``.xlsx`` — one sheet (at most 1 048 575 rows);
 * ``.geojson`` — structures only (points, EPSG:4326);
 * ``.gpkg`` — GeoPackage layer ``structures`` (points) or ``rejects`` (table without geometry).
@@ -10,13 +14,17 @@ The format follows the file extension:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from observatory.errors import ConfigurationError, explain
 
-__all__ = ["EXPORT_FORMATS", "STRUCTURE_EXPORT_COLUMNS", "REJECT_EXPORT_COLUMNS", "export_table"]
+__all__ = ["CSV_DECIMALS", "EXPORT_FORMATS", "REJECT_EXPORT_COLUMNS", "STRUCTURE_EXPORT_COLUMNS",
+           "csv_fr", "decimal_text", "export_table"]
 
 EXPORT_FORMATS = (".csv", ".xlsx", ".geojson", ".gpkg")
 #: Columns an export of structures always has first (the rest of the schema follows).
@@ -25,6 +33,58 @@ STRUCTURE_EXPORT_COLUMNS = ("siret", "siren", "nom", "famille_ess", "commune", "
                             "location_precision", "etat_administratif")
 REJECT_EXPORT_COLUMNS = ("source", "ligne", "siret", "raison", "donnees")
 _EXCEL_MAX_ROWS = 1_048_575
+#: Decimals of float columns in CSV exports: the app's display precision (1 decimal: rates in
+#: %, densities, distances...), coordinates to 6 decimals (about 0.1 m).
+CSV_DECIMALS = {"default": 1, "longitude": 6, "latitude": 6}
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def decimal_text(values, decimals: int) -> np.ndarray:
+    """Numbers as French CSV text: rounded half away from zero on their decimal
+    representation, decimal comma, no thousands separator; empty for NA.
+
+    >>> decimal_text([38844.5, 2.5, -2.675, None], 2).tolist()
+    ['38844,50', '2,50', '-2,68', '']
+    >>> decimal_text([38844.5, 2.5, -0.04], 0).tolist()
+    ['38845', '3', '0']
+    """
+    series = pd.Series(values, dtype="Float64")
+    step = Decimal(1).scaleb(-decimals)
+    out = np.full(len(series), "", dtype=object)
+    present = series.notna().to_numpy()
+    for i, number in zip(np.flatnonzero(present), series[present].to_numpy(dtype=float),
+                         strict=True):
+        if not np.isfinite(number):
+            out[i] = ""
+            continue
+        rounded = Decimal(repr(float(number))).quantize(step, rounding=ROUND_HALF_UP)
+        text = f"{rounded:.{decimals}f}".replace(".", ",")
+        out[i] = text[1:] if rounded == 0 and text.startswith("-") else text
+    return out
+
+
+def csv_fr(frame: pd.DataFrame, decimals: Mapping[str, int] | None = None) -> bytes:
+    """The project's CSV convention (module docstring) as bytes, ready to write.
+
+    ``decimals`` maps column names to decimals (``"default"`` for the other float columns),
+    over :data:`CSV_DECIMALS`.
+    """
+    rules = {**CSV_DECIMALS, **(decimals or {})}
+    out = pd.DataFrame(frame.drop(columns="geometry", errors="ignore")).copy()
+    for column in out.columns:
+        values = out[column]
+        if pd.api.types.is_bool_dtype(values):
+            continue
+        if pd.api.types.is_float_dtype(values):
+            out[column] = decimal_text(values, rules.get(column, rules["default"]))
+        elif pd.api.types.is_datetime64_any_dtype(values):
+            out[column] = values.dt.strftime("%Y-%m-%d").astype(object).where(values.notna(),
+                                                                                "")
+        elif pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values):
+            text = values.astype("string")
+            risky = text.str.startswith(_FORMULA_START).fillna(False)
+            out[column] = text.mask(risky, "'" + text)
+    return out.to_csv(sep=";", index=False, lineterminator="\r\n").encode("utf-8-sig")
 
 
 def _plain(frame: pd.DataFrame) -> pd.DataFrame:
@@ -77,7 +137,7 @@ def export_table(frame: pd.DataFrame, path: str | Path, kind: str = "structures"
     if tmp.exists():
         tmp.unlink()
     if suffix == ".csv":
-        _plain(frame).to_csv(tmp, sep=";", index=False, encoding="utf-8-sig")
+        tmp.write_bytes(csv_fr(frame))
     elif suffix == ".xlsx":
         if len(frame) > _EXCEL_MAX_ROWS:
             raise ConfigurationError(explain(

@@ -35,6 +35,13 @@ Column meanings (strings unless stated; empty = ``pd.NA``):
 ``flag_sirene_ess``               boolean: economieSocialeSolidaireUniteLegale == "O"
 ``liste_ess_france``              boolean: SIREN in ESS France's list
 ``esus``, ``siae``                boolean, NA when unknown
+``type_structure``                insertion / sheltered-work type, a key of
+                                  :data:`observatory.vocabulary.STRUCTURE_TYPES` (ACI, AI,
+                                  EI, ETTI, EITI, GEIQ, ESAT); NA outside that offer
+``capacite``                      Int64, authorised places (ESAT); NA when not given
+``gestion_publique``              boolean: run by a public body (commune, CCAS, communauté
+                                  de communes, établissement social départemental...): in
+                                  the insertion offer, not ESS in the legal sense; NA unknown
 ================================  =========================================================
 """
 
@@ -73,6 +80,7 @@ LOCATION_PRECISIONS = (
     "lambert_sirene",      # Lambert coordinates of StockEtablissement
     "api_recherche",       # latitude/longitude of API Recherche d'entreprises
     "ban_adresse",         # BAN geocoding accepted (score >= 0.8, consistent citycode)
+    "coordonnees_source",  # point given by the source list, plausible for its declared place
     "commune_aleatoire",   # qualite_xy = 33: placed at random in the commune
     "centroide_commune",   # no usable point: centroid of the declared commune
 )
@@ -119,6 +127,9 @@ STRUCTURE_DTYPES: dict[str, str] = {
     "liste_ess_france": "boolean",
     "esus": "boolean",
     "siae": "boolean",
+    "type_structure": "string",
+    "capacite": "Int64",
+    "gestion_publique": "boolean",
 }
 STRUCTURE_COLUMNS = tuple(STRUCTURE_DTYPES)
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import pandas as pd
@@ -65,7 +66,8 @@ def nombre(value: Any, decimales: int = 0, *, manquant: str = _MISSING) -> str:
     value : number or None
         The value; ``None``/``NaN``/``pd.NA`` give ``manquant``.
     decimales : int
-        Number of decimals (rounded half away from zero by Python's formatting).
+        Number of decimals, rounded half away from zero on the value's decimal
+        representation (``38844.5`` -> ``38 845``, ``2.675`` -> ``2,68``).
     manquant : str
         Text shown for a missing value (an en dash by default).
     """
@@ -74,8 +76,11 @@ def nombre(value: Any, decimales: int = 0, *, manquant: str = _MISSING) -> str:
     number = float(value)
     if math.isinf(number):
         return "∞" if number > 0 else "-∞"
-    text = f"{number:,.{decimales}f}"
-    if text.startswith("-") and float(text.replace(",", "")) == 0:
+    # Decimal of the shortest repr, so 2.675 rounds as written (2.68), not as stored in binary
+    exact = Decimal(int(value)) if isinstance(value, int) else Decimal(repr(number))
+    rounded = exact.quantize(Decimal(1).scaleb(-decimales), rounding=ROUND_HALF_UP)
+    text = f"{rounded:,.{decimales}f}"
+    if text.startswith("-") and rounded == 0:
         text = text[1:]  # no "-0,0"
     return text.replace(",", NBSP).replace(".", ",")
 
@@ -190,6 +195,7 @@ PRECISIONS = {
     "lambert_sirene": "Coordonnées du répertoire SIRENE",
     "api_recherche": "Coordonnées de l'API Recherche d'entreprises",
     "ban_adresse": "Adresse géocodée (Base Adresse Nationale)",
+    "coordonnees_source": "Coordonnées de la liste source (contrôlées : commune déclarée)",
     "commune_aleatoire": "Approximation : point placé au hasard dans la commune",
     "centroide_commune": "Approximation : centre de la commune",
 }

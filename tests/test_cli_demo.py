@@ -63,12 +63,11 @@ def env(tmp_path, monkeypatch):
 QUARTERS = ["2025-T4", "2026-T1", "2026-T2", "2026-T3", "2026-T4"]  # five, a year apart
 
 
-def _fake_real_snapshot(data, quarter, serie=None):
-    folder = data / "snapshots" / quarter
+def _fake_real_snapshot(data, quarter, serie="ess"):
+    folder = data / "snapshots" / serie / quarter
     folder.mkdir(parents=True)
-    manifest = {"quarter": quarter, "territoire": "departement:21", "demo": False}
-    if serie:
-        manifest["serie"] = serie
+    manifest = {"serie": serie, "quarter": quarter, "territoire": "departement:21",
+                "demo": False}
     (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
 
 
@@ -88,7 +87,8 @@ def test_departement_demo_builds_then_reuses(env, capsys, monkeypatch):
     assert f"demo: {', '.join(QUARTERS)}" in captured.out
     manifests = storage.list_snapshots()
     assert [m["quarter"] for m in manifests] == QUARTERS
-    assert all(m["demo"] and m["territoire"] == "departement:21" for m in manifests)
+    assert all(m["demo"] and m["territoire"] == "departement:21" and m["serie"] == "ess"
+               for m in manifests)
     assert (env / "demo" / "2026-T4" / "StockEtablissement_utf8.csv").is_file()
     assert demo_cmd.ASSET_CALLS == [1], "the demo command prepares Leaflet for the app"
     snap = storage.load_snapshot("2026-T4")
@@ -125,7 +125,7 @@ def test_interrupted_build_reuses_the_files(env, monkeypatch):
     import shutil
 
     assert demo_cmd.ensure_demo(progress=False, out=lambda m: None) == QUARTERS
-    shutil.rmtree(env / "snapshots" / "2026-T2")  # as if killed before the third refresh
+    shutil.rmtree(env / "snapshots" / "ess" / "2026-T2")  # killed before the third refresh
     _no_regeneration(monkeypatch)
     messages = []
     assert demo_cmd.ensure_demo(progress=False, out=messages.append) == QUARTERS
@@ -138,7 +138,7 @@ def test_force_rebuilds_the_demo(env, capsys):
     assert demo_cmd.ensure_demo(departement="21", progress=False, out=lambda m: None)
     # A mark left in each snapshot folder disappears when --force rebuilds it (timestamps
     # have one-second resolution: a rebuild within the same second would not show).
-    marks = [env / "snapshots" / q / "old.mark" for q in QUARTERS]
+    marks = [env / "snapshots" / "ess" / q / "old.mark" for q in QUARTERS]
     for mark in marks:
         mark.write_text("before --force", encoding="utf-8")
     assert main(["demo", "--departement", "21", "--force"]) == 0
@@ -157,15 +157,14 @@ def test_real_data_is_never_replaced(env, capsys):
     assert [m["demo"] for m in storage.list_snapshots()] == [False]
 
 
-def test_other_series_never_block_the_demo(env, monkeypatch):
+def test_other_series_never_block_the_demo(env):
     """A real snapshot of the series ``insertion`` is not real ESS data for the demo."""
-    real_insertion = {"serie": "insertion", "quarter": "2026-T4", "demo": False,
-                      "territoire": "france"}
-    listed = storage.list_snapshots
-    monkeypatch.setattr(storage, "list_snapshots",
-                        lambda *a, **kw: [real_insertion, *listed(*a, **kw)])
+    _fake_real_snapshot(env, "2026-T4", serie="insertion")
+    assert [m["serie"] for m in storage.list_snapshots()] == ["insertion"]
     assert demo_cmd.demo_status()["real"] == []
     assert demo_cmd.ensure_demo(departement="21", progress=False, out=lambda m: None) == QUARTERS
+    assert [m["demo"] for m in storage.list_snapshots(serie="insertion")] == [False]
+    assert all(m["demo"] for m in storage.list_snapshots(serie="ess"))
 
 
 def test_status_separates_territories(env):

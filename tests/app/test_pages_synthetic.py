@@ -170,3 +170,4 @@ def test_methode_lists_indicators_and_licences(synthetic_app):
     text = _texts(at)
     assert "Licence Ouverte / Etalab 2.0" in text
     assert "INSEE" in text and "IGN" in text and "ESS France" in text
+    assert "Benjamini-Hochberg" in text  # the hot-spot method (indicators.hotspots.METHOD_FR)

@@ -152,7 +152,10 @@ def test_deterministic_byte_identical(tmp_path, demo):
         assert a[key].read_bytes() == b[key].read_bytes()
     assert a["etablissement"].read_bytes() != c["etablissement"].read_bytes()
     et = pd.read_csv(a["etablissement"], dtype=str, keep_default_na=False)
-    assert et["codeCommuneEtablissement"].str.startswith("21").all()  # only the territory
+    declared = et["codeCommuneEtablissement"]
+    # only the territory (but the bad rows without any commune code)
+    assert (declared.str.startswith("21") | (declared == "")).all()
+    assert (declared == "").sum() == 2
 
 
 def test_points_fall_inside_their_commune(demo):
@@ -227,19 +230,22 @@ def test_special_rows_the_etl_must_handle(demo):
 
 def test_bad_rows_for_the_rejects(demo):
     """Unknown commune codes (the département's "postcode 000": 21000 is Dijon's postcode,
-    97400 Saint-Denis'), half without any coordinates, half with longitude and latitude
-    swapped so that the point falls outside France."""
+    97400 Saint-Denis') without any coordinates; rows without commune code nor postcode whose
+    longitude and latitude are swapped, so that the point falls outside France."""
     ref, out, _ = demo
     frames = read_demo_files(out / "2026-T3")
     et, geo = frames["etablissement"], frames["geolocalisation"]
+    declared = et["codeCommuneEtablissement"]
     known = set(ref.communes.index) | set(ref.code_changes["ancien_code"])
-    unknown = et[~et["codeCommuneEtablissement"].isin(known)]
+    unknown = et[~declared.isin(known) & (declared != "")]
     assert set(unknown["codeCommuneEtablissement"]) == {"21000", "75000", "97400"}
-    assert len(unknown) == 2 * BAD_PER_KIND
-    no_point = unknown[~unknown["siret"].isin(geo["siret"])]
-    assert len(no_point) == BAD_PER_KIND
-    assert no_point["coordonneeLambertAbscisseEtablissement"].eq("").all()
-    outside = unknown.merge(geo, on="siret", validate="1:1")
+    assert len(unknown) == BAD_PER_KIND
+    assert not unknown["siret"].isin(geo["siret"]).any()
+    assert unknown["coordonneeLambertAbscisseEtablissement"].eq("").all()
+    nowhere = et[declared == ""]
+    assert len(nowhere) == BAD_PER_KIND
+    assert nowhere["codePostalEtablissement"].eq("").all()
+    outside = nowhere.merge(geo, on="siret", validate="1:1")
     assert len(outside) == BAD_PER_KIND
     lon, lat = outside["x_longitude"].astype(float), outside["y_latitude"].astype(float)
     # metropolitan France: lon -5.2..9.6, lat 41.3..51.1; La Réunion: lon 55.2..55.9
@@ -331,9 +337,10 @@ def test_bad_arguments_are_explained(tmp_path, demo):
 
 def test_region_territory_and_model_scale(tmp_path, demo):
     ref = demo[0]
-    small = generate_demo_files(tmp_path / "r1", ref, {"region": "27"}, seed=3)
+    model = DemoModel(bad_rows_per_departement=0)
+    small = generate_demo_files(tmp_path / "r1", ref, {"region": "27"}, seed=3, model=model)
     large = generate_demo_files(tmp_path / "r3", ref, {"region": "27"}, seed=3,
-                                model=DemoModel(scale=3.0))
+                                model=model.with_(scale=3.0))
     et_small = pd.read_csv(small["etablissement"], dtype=str, keep_default_na=False)
     et_large = pd.read_csv(large["etablissement"], dtype=str, keep_default_na=False)
     assert et_small["codeCommuneEtablissement"].str.startswith("21").all()

@@ -46,9 +46,10 @@ def test_demo_files_through_run_refresh(data_dir, demo_quarters):
             # every ESS row is read, every non-ESS row filtered out
             assert sirene["read"] == counts["ess_actifs"] + counts["ess_fermes"]
             assert sirene["filtered"] == counts["hors_ess_actifs"] + counts["hors_ess_fermes"]
-        # the bad rows, still in the stock of the second quarter
+        # the bad rows, still in the stock of the second quarter (a row without commune
+        # code is read by a département refresh, then its point is outside the territory)
         assert _reasons(snap) == {"siret_invalide": 2, "commune_inconnue": 2,
-                                  "hors_commune": 2}
+                                  "hors_territoire": 2}
         frame = snap.structures
         assert len(frame) == result.rows["structures"]
         assert frame["siren"].str.startswith(("00", "01")).all()

@@ -71,3 +71,41 @@ def test_rejects_export_and_refusals(tmp_path, monkeypatch):
     with pytest.raises(ConfigurationError, match="lacks column"):
         export.export_table(_structures(ROWS).drop(columns="epci"), tmp_path / "x.csv")
 
+def test_csv_convention_rounding_and_decimal_comma(tmp_path):
+    """Issue 11 item 10, hand-computed: half away from zero on the decimal representation,
+    decimal comma, no thousands separator, 1 decimal by default, coordinates 6."""
+    frame = pd.DataFrame({
+        "code": ["21231", "21166", "21617"],
+        "population": pd.array([38844, 1200, None], dtype="Int64"),
+        "taux": [100 / 3, 2.25, -0.04],                    # 33,3 / 2,3 (half up) / 0,0
+        "densite": [38844.5, 8787.330503993724, np.nan],
+        "longitude": [5.0416665, 4.95, 2.675],
+        "nom": ["=HYPERLIEN(\"x\")", "+33 1", "Café ; « Solidaire »"],
+    })
+    text = export.csv_fr(frame, {"densite": 0}).decode("utf-8-sig")
+    lines = text.split("\r\n")
+    assert lines[0] == "code;population;taux;densite;longitude;nom"
+    assert lines[1] == "21231;38844;33,3;38845;5,041667;\"'=HYPERLIEN(\"\"x\"\")\""
+    assert lines[2] == "21166;1200;2,3;8787;4,950000;'+33 1"
+    assert lines[3] == "21617;;0,0;;2,675000;\"Café ; « Solidaire »\""
+    assert export.decimal_text([2.5, -2.5, 0.125, 1e-7], 0).tolist() == ["3", "-3", "0", "0"]
+    assert export.decimal_text([2.675, 0.125], 2).tolist() == ["2,68", "0,13"]
+
+
+def test_structures_csv_has_no_unrounded_floats(tmp_path):
+    frame = _structures([{**ROWS[0], "longitude": 5.0123456789, "latitude": 47.35}])
+    back = pd.read_csv(export.export_table(frame, tmp_path / "s.csv"), sep=";", dtype=str,
+                       encoding="utf-8-sig")
+    assert back.loc[0, "longitude"] == "5,012346" and back.loc[0, "latitude"] == "47,350000"
+
+
+def test_nombre_rounds_half_away_from_zero():
+    """render.fr.nombre promised half away from zero; Python's format rounds half to
+    even (38 844,5 -> "38 844", 2,5 -> "2")."""
+    from render import fr
+
+    nbsp = fr.NBSP
+    assert fr.nombre(38844.5) == f"38{nbsp}845"
+    assert fr.nombre(2.5) == "3" and fr.nombre(-2.5) == "-3" and fr.nombre(0.5) == "1"
+    assert fr.nombre(2.675, 2) == "2,68" and fr.nombre(1234.45, 1) == f"1{nbsp}234,5"
+    assert fr.nombre(-0.04, 1) == "0,0" and fr.pourcentage(0.12345) == f"12,3{nbsp}%"
