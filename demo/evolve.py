@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from demo.model import DemoModel, area_km2, expected_active_ess, sample_points
-from demo.rows import build_rows, by_departement
+from demo.rows import build_rows
 from demo.values import ascii_upper, epsg_of, fixed_width, postcode_of, project_points
 
 __all__ = ["evolve_quarter"]
@@ -226,14 +226,11 @@ def _create(et: pa.Table, ess: np.ndarray, communes, changes, since, date, rng,
     new_other = rng.multinomial(n_other, lam / lam.sum())
     created: dict[str, list[pa.Table]] = {"unite_legale": [], "etablissement": [],
                                           "geolocalisation": []}
-    for sel in by_departement(communes).values():
-        if new_ess[sel].sum() + new_other[sel].sum() == 0:
-            continue
-        zero = np.zeros(sel.size, dtype=np.int64)
-        tables, _ = build_rows(communes.iloc[sel], changes, date, rng, model, serials,
-                               ess_active=new_ess[sel], ess_closed=zero,
-                               other_active=new_other[sel], other_closed=zero,
-                               created_after=since)
+    if n_ess + n_other:
+        zero = np.zeros(len(communes), dtype=np.int64)
+        tables, _ = build_rows(communes, changes, date, rng, model, serials,
+                               ess_active=new_ess, ess_closed=zero, other_active=new_other,
+                               other_closed=zero, created_after=since)
         for key, table in tables.items():
             created[key].append(table)
     return created, {"creations_ess": int(n_ess), "creations_hors_ess": int(n_other)}

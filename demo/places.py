@@ -41,7 +41,7 @@ class Places:
     lat: np.ndarray
     x: np.ndarray
     y: np.ndarray
-    epsg: int
+    epsg: np.ndarray  # projection of x, y (per row)
     code: np.ndarray  # current code of the commune of the point
     declared: np.ndarray  # code written in codeCommuneEtablissement
     declared_kind: np.ndarray  # 0 current, 1 old, 2 arrondissement, 3 neighbour, 4 spoiled
@@ -60,23 +60,26 @@ def unknown_commune_code(dep: str, known) -> str:
     raise ValueError(f"no unknown commune code left for département {dep}")
 
 
-def place_rows(commune: np.ndarray, communes, book: CodeBook, dep: str,
-               candidates: np.ndarray, rng: np.random.Generator, model: DemoModel,
-               n_bad: int) -> Places:
+def place_rows(commune: np.ndarray, communes, book: CodeBook, candidates: np.ndarray,
+               rng: np.random.Generator, model: DemoModel, n_bad: int) -> Places:
     """Points, declared codes, broken coordinates and bad rows of the establishment rows.
 
-    ``commune`` is the position of each row's commune in ``communes`` (one département);
+    ``commune`` is the position of each row's commune in ``communes`` (any départements);
     ``candidates`` marks the rows that may be spoiled (active ESS rows, fully diffused);
-    ``n_bad`` rows of each kind of :data:`BAD_ROW_KINDS` are spoiled; ``book`` is the
-    :func:`code_book` of the reference's code changes.
+    ``n_bad`` rows of each kind of :data:`BAD_ROW_KINDS` are spoiled (the caller draws one
+    département at a time); ``book`` is the :func:`code_book` of the reference's code
+    changes.
     """
     n = commune.size
     codes = communes.index.to_numpy(dtype=object)
+    deps = communes["departement"].astype(str).to_numpy()
     order = np.argsort(commune, kind="stable")
+    counts = np.bincount(commune, minlength=len(communes))
+    used = np.flatnonzero(counts)  # prepare only the polygons that receive a point
     lon = np.empty(n)
     lat = np.empty(n)
-    lon[order], lat[order] = sample_points(
-        communes.geometry.to_numpy(), np.bincount(commune, minlength=len(communes)), rng)
+    lon[order], lat[order] = sample_points(communes.geometry.to_numpy()[used], counts[used],
+                                           rng)
     code = codes[commune]
     declared, kind = _declared_codes(code, book, rng, model.old_code_share)
     _neighbour_codes(declared, kind, commune, communes, rng, model.neighbour_share)
@@ -84,13 +87,14 @@ def place_rows(commune: np.ndarray, communes, book: CodeBook, dep: str,
     # rows declared with their current or arrondissement code (Paris has only the latter)
     bad = _choose_bad_rows(candidates & np.isin(kind, [0, 2]), n_bad, rng)
     if bad.any():  # bad == 1: only the SIRET is wrong
-        declared[bad == 2] = unknown_commune_code(dep, set(codes) | book.known)
+        for row in np.flatnonzero(bad == 2):
+            declared[row] = unknown_commune_code(deps[commune[row]], set(codes) | book.known)
         declared[bad == 3] = None
         kind[bad > 1] = 4
         broken[bad == 2] = _ND_BROKEN
         broken[bad == 3] = _SWAPPED
-    epsg = epsg_of(dep)
-    lon, lat, x, y = _break_coordinates(lon, lat, broken, dep, epsg, rng)
+    epsg = np.array([epsg_of(d) for d in deps], dtype=np.int64)[commune]
+    lon, lat, x, y = _break_coordinates(lon, lat, broken, deps[commune], epsg, rng)
     return Places(lon, lat, x, y, epsg, code, declared, kind, broken, bad)
 
 
@@ -104,19 +108,30 @@ def _choose_bad_rows(candidates: np.ndarray, n_bad: int, rng: np.random.Generato
     return bad
 
 
+def _project(lon: np.ndarray, lat: np.ndarray, epsg: np.ndarray, rows: np.ndarray
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """x, y of ``rows`` in each row's projection."""
+    x, y = np.empty(rows.size), np.empty(rows.size)
+    for code in np.unique(epsg[rows]):
+        sel = epsg[rows] == code
+        x[sel], y[sel] = project_points(lon[rows[sel]], lat[rows[sel]], int(code))
+    return x, y
+
+
 def _break_coordinates(lon, lat, broken, dep, epsg, rng):
-    """Project the points; put ``broken == 1`` at sea and swap ``broken == 2`` (lon/lat and
-    x/y), as real géolocalisé and stock rows sometimes are."""
+    """Project the points; put ``broken == 1`` at sea (Bay of Biscay; open ocean next to an
+    overseas island or Guyane) and swap ``broken == 2`` (lon/lat and x/y), as real
+    géolocalisé and stock rows sometimes are."""
     n = lon.size
     sea = broken == _SEA
-    x, y = project_points(lon, lat, epsg)
-    if epsg != 2154:  # overseas: open ocean next to the island / Guyane
-        lat = np.where(sea, lat + (2.5 if dep == "973" else -2.0), lat)
-    else:  # Bay of Biscay
-        lon = np.where(sea, -5.5 + rng.random(n) - 0.5, lon)
-        lat = np.where(sea, 46.0 + rng.random(n) - 0.5, lat)
+    x, y = _project(lon, lat, epsg, np.arange(n))
+    overseas = epsg != 2154
+    lat = np.where(sea & overseas, lat + np.where(dep == "973", 2.5, -2.0), lat)
+    lon = np.where(sea & ~overseas, -5.5 + rng.random(n) - 0.5, lon)
+    lat = np.where(sea & ~overseas, 46.0 + rng.random(n) - 0.5, lat)
     if sea.any():
-        x[sea], y[sea] = project_points(lon[sea], lat[sea], epsg)
+        rows = np.flatnonzero(sea)
+        x[rows], y[rows] = _project(lon, lat, epsg, rows)
     swapped = broken == _SWAPPED
     x, y = np.where(swapped, y, x), np.where(swapped, x, y)
     lon, lat = np.where(swapped, lat, lon), np.where(swapped, lon, lat)
@@ -190,8 +205,10 @@ def _neighbour_codes(declared: np.ndarray, kind: np.ndarray, commune: np.ndarray
     wanted = np.unique(commune[rows])
     pairs = tree.query(geoms[wanted], predicate="touches")
     neighbours = {int(wanted[w]): pairs[1][pairs[0] == w] for w in range(wanted.size)}
+    deps = communes["departement"].astype(str).to_numpy()
     for row in rows:
         options = neighbours[int(commune[row])]
+        options = options[deps[options] == deps[commune[row]]]
         if options.size:
             declared[row] = codes[options[rng.integers(0, options.size)]]
             kind[row] = 3

@@ -164,23 +164,23 @@ def build_rows(communes, changes, date, rng: np.random.Generator, model: DemoMod
                serials: dict[str, int], *, ess_active, ess_closed, other_active, other_closed,
                created_after=None) -> tuple[dict[str, pa.Table], dict[str, int]]:
     """Tables of the three files for given counts per commune (arrays aligned with
-    ``communes``, the communes of one département).
+    ``communes``: one département, or several for the creations of a quarter).
 
     ``created_after`` (a date) makes every unit a creation of the period
     ``(created_after, date)``: used for the creations between two quarters (no bad rows then).
     """
-    dep = str(communes["departement"].iloc[0]) if len(communes) else ""
     communes = prepare_communes(communes)
     draw = _draw(np.stack([ess_active, ess_closed, other_active, other_closed]), rng, model)
+    unit_dep = communes["departement"].astype(str).to_numpy()[draw.commune[draw.heads]]
     ids = _identifiers(draw, serials)
-    legal = _legal(draw, rng, model, dep)
+    legal = _legal(draw, rng, model, unit_dep)
     calendar = _calendar(draw, rng, date, created_after)
     band, unit_band = _bands(draw, rng, model)
-    unite_legale = _unite_legale(draw, ids, legal, calendar, unit_band, rng, model, dep)
+    unite_legale = _unite_legale(draw, ids, legal, calendar, unit_band, rng, model, unit_dep)
     partial_row = legal.partial[draw.unit]
     candidates = draw.ess & draw.active & ~partial_row
     n_bad = model.bad_rows_per_departement if created_after is None else 0
-    places = place_rows(draw.commune, communes, code_book(changes), dep, candidates, rng, model,
+    places = place_rows(draw.commune, communes, code_book(changes), candidates, rng, model,
                         n_bad)
     if (places.bad == 1).any():  # a SIRET cut to 13 digits, in both files
         ids.siret = _when(places.bad == 1, pc.utf8_slice_codeunits(ids.siret, 0, 13), ids.siret)
@@ -274,7 +274,8 @@ def _identifiers(draw: _Draw, serials: dict[str, int]) -> _Ids:
     return _Ids(serial, siren, nic, siret)
 
 
-def _legal(draw: _Draw, rng: np.random.Generator, model: DemoModel, dep: str) -> _Legal:
+def _legal(draw: _Draw, rng: np.random.Generator, model: DemoModel, unit_dep: np.ndarray
+           ) -> _Legal:
     """Legal form and main activity of each unit (from its profile)."""
     u_profile = draw.profile[draw.heads]
     n_units = u_profile.size
@@ -286,8 +287,7 @@ def _legal(draw: _Draw, rng: np.random.Generator, model: DemoModel, dep: str) ->
         cj[sel] = np.asarray(list(prof.legal_forms), dtype=object)[
             choice(rng, prof.legal_forms, sel.size)]
         naf[sel] = np.asarray(list(prof.naf), dtype=object)[choice(rng, prof.naf, sel.size)]
-    if dep in ALSACE_MOSELLE:
-        cj[cj == "9220"] = "9260"  # associations de droit local
+    cj[(cj == "9220") & np.isin(unit_dep, list(ALSACE_MOSELLE))] = "9260"  # droit local
     person = cj == "1000"
     partial = person & (rng.random(n_units) < model.partial_diffusion_share)
     return _Legal(cj, naf, person, partial)
@@ -337,7 +337,8 @@ def _band_text(band: np.ndarray, names: list[str]) -> pa.Array:
 
 
 def _unite_legale(draw: _Draw, ids: _Ids, legal: _Legal, cal: _Calendar, unit_band: np.ndarray,
-                  rng: np.random.Generator, model: DemoModel, dep: str) -> pa.Table:
+                  rng: np.random.Generator, model: DemoModel, unit_dep: np.ndarray
+                  ) -> pa.Table:
     """The StockUniteLegale table (one row per unit)."""
     heads = draw.heads
     n_units = heads.size
@@ -352,7 +353,9 @@ def _unite_legale(draw: _Draw, ids: _Ids, legal: _Legal, cal: _Calendar, unit_ba
     label = pa.array([ALL_PROFILES[p].label for p in draw.profile[heads]], pa.string())
     denomination = _when(~person, pc.binary_join_element_wise(label, zfill(number, 4), " "))
     assoc = np.isin(legal.cj, ["9210", "9220", "9230", "9260"])
-    rna = pc.binary_join_element_wise("W", (dep + "0")[:3], zfill(number, 6), "")
+    rna_dep = pc.utf8_slice_codeunits(pc.binary_join_element_wise(
+        pa.array(unit_dep, pa.string()), "0", ""), 0, 3)  # "210", "2A0", "974"
+    rna = pc.binary_join_element_wise("W", rna_dep, zfill(number, 6), "")
     flag = np.where(u_ess, "O", np.where(rng.random(n_units) < model.non_ess_flag_empty_share,
                                          "", "N"))
     sex = rng.integers(0, 2, n_units)
@@ -478,7 +481,7 @@ def _geolocalisation(draw: _Draw, ids: _Ids, partial: np.ndarray, places: Places
         "x": _masked(fixed_width(places.x[in_geo], 1), g_nd),
         "y": _masked(fixed_width(places.y[in_geo], 1), g_nd),
         "qualite_xy": _masked(quality, g_nd),
-        "epsg": str(places.epsg),
+        "epsg": pa.array(places.epsg[in_geo]).cast(pa.string()),
         "plg_qp24": "HZ", "plg_iris": "0000", "plg_zus": "HZ", "plg_qva": "HZ",
         "plg_code_commune": _masked(pa.array(plg_code, pa.string()), outside),
         "distance_precision": _masked(fixed_width(distance, 1), q33 | g_nd),
