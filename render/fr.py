@@ -19,6 +19,7 @@ import math
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from observatory.text import fold_accents
@@ -31,13 +32,20 @@ __all__ = [
     "libelle_famille",
     "libelle_precision",
     "NBSP",
+    "DECIMALES_UNITE",
+    "arrondi",
+    "aucun",
+    "compte",
     "date_fr",
     "date_longue",
+    "decimales_unite",
     "entier",
     "mois_annee",
     "nombre",
     "normaliser",
     "pourcentage",
+    "tous",
+    "trimestre_court",
     "trimestre_fr",
     "variation",
 ]
@@ -66,23 +74,29 @@ def nombre(value: Any, decimales: int = 0, *, manquant: str = _MISSING) -> str:
     value : number or None
         The value; ``None``/``NaN``/``pd.NA`` give ``manquant``.
     decimales : int
-        Number of decimals, rounded half away from zero on the value's decimal
-        representation (``38844.5`` -> ``38 845``, ``2.675`` -> ``2,68``).
+        Number of decimals, rounded half away from zero (:func:`arrondi`).
     manquant : str
         Text shown for a missing value (an en dash by default).
     """
     if _is_missing(value):
         return manquant
     number = float(value)
-    if math.isinf(number):
-        return "∞" if number > 0 else "-∞"
-    # Decimal of the shortest repr, so 2.675 rounds as written (2.68), not as stored in binary
-    exact = Decimal(int(value)) if isinstance(value, int) else Decimal(repr(number))
-    rounded = exact.quantize(Decimal(1).scaleb(-decimales), rounding=ROUND_HALF_UP)
+    if math.isinf(number) or math.isnan(number):
+        return ("∞" if number > 0 else "-∞") if math.isinf(number) else manquant
+    rounded = arrondi(value, decimales)
     text = f"{rounded:,.{decimales}f}"
     if text.startswith("-") and rounded == 0:
         text = text[1:]  # no "-0,0"
     return text.replace(",", NBSP).replace(".", ",")
+
+
+def arrondi(value: Any, decimales: int = 0) -> Decimal:
+    """``value`` rounded half away from zero on its decimal writing (``2.675`` -> ``2.68``,
+    ``38844.5`` -> ``38845``), as people round; Python's ``round`` works on the binary value
+    and rounds half to even.  The one rounding of the app, the PDF and the exports."""
+    exact = Decimal(int(value)) if isinstance(value, int | np.integer) else Decimal(
+        repr(float(value)))
+    return exact.quantize(Decimal(1).scaleb(-decimales), rounding=ROUND_HALF_UP)
 
 
 def entier(value: Any, *, manquant: str = _MISSING) -> str:
@@ -123,6 +137,27 @@ def compte(n: Any, singulier: str, pluriel: str | None = None) -> str:
     value = 0 if _is_missing(n) else n
     word = singulier if abs(float(value)) < 2 else (pluriel or f"{singulier}s")
     return f"{entier(value)} {word}"
+
+
+#: Feminine nouns the observatory counts (« aucune commune », « aucune structure »).
+_FEMININ = {"commune", "structure", "région", "zone", "classe", "catégorie"}
+
+
+def aucun(nom: str) -> str:
+    """« aucun territoire », « aucune commune »: zero said in words, with the right gender.
+
+    >>> aucun("EPCI"), aucun("commune")
+    ('aucun EPCI', 'aucune commune')
+    """
+    first = str(nom).split()[0] if str(nom).split() else ""
+    return f"{'aucune' if first in _FEMININ else 'aucun'} {nom}"
+
+
+def tous(nom: str) -> str:
+    """« tous les territoires », « toutes les communes », « tous les EPCI »."""
+    first = str(nom).split()[0] if str(nom).split() else ""
+    plural = nom if nom.isupper() or nom.endswith(("s", "x")) else f"{nom}s"
+    return f"{'toutes' if first in _FEMININ else 'tous'} les {plural}"
 
 
 def _as_date(value: Any) -> dt.date | None:
@@ -166,6 +201,25 @@ def trimestre_fr(quarter: str) -> str:
     return f"{'1er' if n == 1 else f'{n}e'} trimestre {year}"
 
 
+def trimestre_court(quarter: str) -> str:
+    """Write a snapshot quarter ``2026-T4`` as ``T4 2026`` (axis labels, table rows)."""
+    try:
+        year, number = str(quarter).split("-T")
+        int(number)
+    except ValueError:
+        return str(quarter)
+    return f"T{number} {year}"
+
+
+#: Decimals shown for an indicator, by its unit (rates 1 decimal; counts none).
+DECIMALES_UNITE = {"pour 10 000 hab.": 1, "pour 100 km²": 1, "%": 1, "km": 1}
+
+
+def decimales_unite(unit: str) -> int:
+    """Decimals the observatory shows for a value of this unit (0 for counts)."""
+    return DECIMALES_UNITE.get(unit, 0)
+
+
 def normaliser(text: Any) -> str:
     """Lower-case, strip accents and collapse punctuation, for accent/case-blind search.
 
@@ -195,7 +249,6 @@ PRECISIONS = {
     "lambert_sirene": "Coordonnées du répertoire SIRENE",
     "api_recherche": "Coordonnées de l'API Recherche d'entreprises",
     "ban_adresse": "Adresse géocodée (Base Adresse Nationale)",
-    "coordonnees_source": "Coordonnées de la liste source (contrôlées : commune déclarée)",
     "commune_aleatoire": "Approximation : point placé au hasard dans la commune",
     "centroide_commune": "Approximation : centre de la commune",
 }

@@ -2,32 +2,55 @@
 
 Every map loads Leaflet (and Leaflet.markercluster) from the app's own static files
 (``/app/static/vendor/...``, see :mod:`observatory.assets`), never from a CDN, and has no base
-tiles unless the caller passes a reachable tile server.  Names from the data are escaped with
-:func:`html.escape` before they reach a popup, a tooltip or the legend; data embedded in
-scripts goes through Jinja's ``tojson`` (which also escapes ``<``, ``>`` and ``&``).
+tiles unless the caller passes a reachable tile server.  To find one's way without tiles,
+every map can draw the **neighbouring territories in light grey** (``context=``, not
+interactive) and writes the **names of the main territories** (``labels=`` the number of
+names, most populated first; names that would overlap are hidden at each zoom).  The scale
+is metric only, and the map opens fitted to the territory with the legend beside it.
 
-Colour is never the only carrier of meaning: choropleth tooltips give the value *and* the
-class in words, the legend lists every class with its bounds, structure markers carry the
-initial of their ESS family, and the zones blanches are outlined with a dashed border.
+Colour is never the only carrier of meaning: tooltips give the value *and* the class in
+words, the legend lists every class with its bounds and its count (« aucun territoire » for
+an empty class), structure markers carry the initial of their ESS family, and the zones
+blanches are outlined with a dashed border and carry their identifier (Z001…).
+Names from the data are escaped before they reach a popup, a tooltip, a label or the legend.
 """
 
 from __future__ import annotations
 
 import html
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 
 import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
-from branca.element import Element
-from folium.elements import JSCSSMixin
-from folium.map import Layer
-from folium.template import Template
 
 from render import fr
+from render.classes import (
+    SCHEMES,
+    Classification,
+    classify,
+    default_thresholds,
+    diverging_classes,
+    jenks_breaks,
+    parse_thresholds,
+    quantile_breaks,
+    thresholds_text,
+)
+from render.map_layers import (
+    ContextLayer,
+    GeoJsonLayer,
+    LabelsLayer,
+    TileSpec,
+    base_map,
+    context_rows,
+    features,
+    label_rows,
+    legend,
+    map_assets,
+    tooltip,
+)
+from render.point_layers import PointsLayer, StructuresLayer
 
 __all__ = [
     "FAMILY_STYLE",
@@ -36,25 +59,25 @@ __all__ = [
     "Classification",
     "TileSpec",
     "base_map",
+    "change_map",
     "choropleth_map",
+    "classified_layer",
     "classify",
+    "count_text",
+    "default_thresholds",
+    "diverging_classes",
+    "finish_map",
     "jenks_breaks",
-    "quantile_breaks",
     "map_assets",
     "map_html",
+    "parse_thresholds",
+    "quantile_breaks",
+    "start_map",
     "structures_map",
+    "thresholds_text",
     "zones_map",
 ]
 
-#: Classification schemes offered to users: key -> French label.
-SCHEMES = {
-    "quantiles": "Quantiles (effectifs égaux)",
-    "jenks": "Seuils naturels (Jenks)",
-    "manuel": "Seuils manuels",
-}
-#: ColorBrewer YlGnBu (9 classes), sampled for fewer classes; readable by colour-blind users.
-_PALETTE = ("#ffffd9", "#edf8b1", "#c7e9b4", "#7fcdbb", "#41b6c4",
-            "#1d91c0", "#225ea8", "#253494", "#081d58")
 MISSING_COLOUR = "#d9d9d9"
 #: ESS family -> (colour, letter shown in the marker). Okabe-Ito colours.
 FAMILY_STYLE = {
@@ -65,53 +88,6 @@ FAMILY_STYLE = {
     "societe_commerciale_ess": ("#D55E00", "S"),
     "autre": ("#555555", "?"),
 }
-_BACKGROUND = "#eef1f4"
-# Conventional locations of the vendored files (used when observatory.assets is absent).
-_DEFAULT_ASSETS = {
-    "leaflet_js": "/app/static/vendor/leaflet/leaflet.js",
-    "leaflet_css": "/app/static/vendor/leaflet/leaflet.css",
-    "markercluster_js": "/app/static/vendor/leaflet.markercluster/leaflet.markercluster.js",
-    "markercluster_css": "/app/static/vendor/leaflet.markercluster/MarkerCluster.css",
-    "markercluster_default_css":
-        "/app/static/vendor/leaflet.markercluster/MarkerCluster.Default.css",
-}
-
-
-@dataclass(frozen=True)
-class TileSpec:
-    """A reachable tile server: URL template and attribution (HTML allowed)."""
-
-    url: str
-    attribution: str
-    name: str = "Fond de carte"
-
-
-def map_assets(assets: Mapping[str, str] | None = None) -> dict[str, str]:
-    """URL paths of Leaflet and markercluster files served by the app.
-
-    ``assets`` (the answer of :func:`observatory.assets.ensure_map_assets`, which the app calls
-    once) may use any key names: files are recognised by their path.  Missing entries fall
-    back to the conventional ``/app/static/vendor/...`` paths (builders never touch the
-    network).
-    """
-    assets = assets or {}
-    found = dict(_DEFAULT_ASSETS)
-    for key, value in dict(assets).items():
-        path = str(value)
-        low = f"{key} {path}".lower()
-        if "markercluster" in low:
-            if path.endswith(".js"):
-                found["markercluster_js"] = path
-            elif path.endswith("Default.css"):
-                found["markercluster_default_css"] = path
-            elif path.endswith(".css"):
-                found["markercluster_css"] = path
-        elif "leaflet" in low:
-            if path.endswith("leaflet.js"):
-                found["leaflet_js"] = path
-            elif path.endswith("leaflet.css"):
-                found["leaflet_css"] = path
-    return found
 
 
 def map_html(m: folium.Map) -> str:
@@ -119,271 +95,65 @@ def map_html(m: folium.Map) -> str:
     return m.get_root().render()
 
 
-# --------------------------------------------------------------------------- classification
-@dataclass(frozen=True)
-class Classification:
-    """Classes of a numeric column: ``classes`` is -1 for missing values."""
-
-    classes: np.ndarray
-    bins: tuple[float, ...]
-    labels: tuple[str, ...]
-    colours: tuple[str, ...]
-    scheme: str
-    counts: tuple[int, ...]
+def count_text(n: int, noun: str = "territoire") -> str:
+    """« aucun territoire », « 1 territoire », « 12 territoires » (legend counts)."""
+    return fr.aucun(noun) if n == 0 else fr.compte(n, noun)
 
 
-def _palette(k: int) -> tuple[str, ...]:
-    if k <= 1:
-        return (_PALETTE[5],)
-    idx = np.linspace(1, len(_PALETTE) - 1, k).round().astype(int)
-    return tuple(_PALETTE[i] for i in idx)
+# --------------------------------------------------------------------------- scaffolding
+def start_map(bounds: Sequence[float], *, context: gpd.GeoDataFrame | None, exclude,
+              tiles: TileSpec | None, assets: Mapping[str, str] | None):
+    """Base map fitted to ``bounds`` with the neighbours (``context`` minus ``exclude``)
+    drawn first; returns (map, the drawn neighbours or None)."""
+    m = base_map(bounds, tiles=tiles, assets=assets)
+    near = context_rows(context, bounds, exclude=list(exclude))
+    if near is not None:
+        ContextLayer(near).add_to(m)
+    return m, near
 
 
-def classify(values: pd.Series | Sequence[float], scheme: str = "quantiles", k: int = 5,
-             thresholds: Sequence[float] | None = None, decimales: int = 1) -> Classification:
-    """Classify values (mapclassify's schemes and conventions) and write French labels.
-
-    The breaks are those of :class:`mapclassify.Quantiles`, :class:`mapclassify.FisherJenks`
-    and :class:`mapclassify.UserDefined` (checked against mapclassify in the tests), computed
-    with numpy: importing mapclassify costs ~2 s (scikit-learn, scipy.stats, pyplot) on the
-    app's first page, and its pure-Python Fisher-Jenks takes seconds without numba.
-
-    Parameters
-    ----------
-    values : Series or sequence of float
-        Values; missing ones get class ``-1`` ("Donnée manquante").
-    scheme : {"quantiles", "jenks", "manuel"}
-        Quantiles, Fisher-Jenks natural breaks, or user-defined upper bounds.
-    k : int
-        Number of classes (reduced when there are fewer distinct values).
-    thresholds : sequence of float
-        Upper bounds of the classes for ``scheme="manuel"``; the maximum is added if needed.
-    decimales : int
-        Decimals in the labels.
-    """
-    if scheme not in SCHEMES:
-        raise ValueError(
-            f"Unknown classification scheme {scheme!r}. Valid schemes: {', '.join(SCHEMES)}. "
-            "How to fix: pass one of them."
-        )
-    y = pd.to_numeric(pd.Series(values), errors="coerce").astype("float64").to_numpy()
-    valid = np.isfinite(y)
-    classes = np.full(len(y), -1, dtype=int)
-    if not valid.any():
-        return Classification(classes, (), (), (), scheme, ())
-    yv = y[valid]
-    distinct = np.unique(yv)
-    if scheme == "manuel":
-        if not thresholds:
-            raise ValueError(
-                "Manual classification needs thresholds. How to fix: give at least one "
-                "upper bound, e.g. thresholds=[5, 10, 20]."
-            )
-        bins = sorted({float(t) for t in thresholds})
-    elif len(distinct) <= max(1, k) or len(distinct) < 3:
-        bins = [float(v) for v in distinct[: max(1, k)]]
-    elif scheme == "quantiles":
-        bins = quantile_breaks(yv, k)
-    else:
-        bins = jenks_breaks(yv, min(k, len(distinct)))
-    if bins[-1] < yv.max():
-        bins.append(float(yv.max()))
-    bins_arr = np.asarray(bins, dtype=float)
-    # class i holds bins[i-1] < y <= bins[i] (mapclassify's convention)
-    classes[valid] = np.searchsorted(bins_arr, yv, side="left")
-    labels = []
-    low = float(yv.min())
-    for i, high in enumerate(bins_arr):
-        if i == 0 and np.isclose(low, high):
-            labels.append(fr.nombre(high, decimales))
-        elif i == 0:
-            labels.append(f"de {fr.nombre(low, decimales)} à {fr.nombre(high, decimales)}")
-        else:
-            labels.append(f"plus de {fr.nombre(bins_arr[i - 1], decimales)} "
-                          f"à {fr.nombre(high, decimales)}")
-    counts = tuple(int((classes == i).sum()) for i in range(len(bins_arr)))
-    return Classification(classes, tuple(float(b) for b in bins_arr), tuple(labels),
-                          _palette(len(bins_arr)), scheme, counts)
-
-
-def quantile_breaks(values: np.ndarray, k: int) -> list[float]:
-    """Upper bounds of ``k`` quantile classes, as :class:`mapclassify.Quantiles` computes them
-    (linear percentiles at 100/k, 200/k ... 100, duplicates removed)."""
-    step = 100.0 / k
-    pct = np.minimum(np.arange(step, 100 + step, step)[:k], 100.0)
-    return [float(v) for v in np.unique(np.percentile(np.asarray(values, dtype=float), pct))]
-
-
-def jenks_breaks(values: np.ndarray, k: int, max_points: int = 1000) -> list[float]:
-    """Upper bounds of the ``k`` Fisher-Jenks natural-break classes (exact dynamic programme).
-
-    Vectorised with numpy (mapclassify's pure-Python version takes seconds on a few hundred
-    values without numba).  Above ``max_points`` values, the breaks are computed on
-    ``max_points`` evenly spaced quantiles of the data (deterministic approximation).
-    """
-    x = np.sort(np.asarray(values, dtype=float))
-    if len(x) > max_points:
-        x = np.quantile(x, np.linspace(0, 1, max_points))
-    n = len(x)
-    k = max(1, min(k, n))
-    s1 = np.concatenate([[0.0], np.cumsum(x)])
-    s2 = np.concatenate([[0.0], np.cumsum(x * x)])
-    start = np.arange(n)[:, None]
-    end = np.arange(n)[None, :]
-    count = end - start + 1
-    with np.errstate(divide="ignore", invalid="ignore"):
-        cost = (s2[end + 1] - s2[start]) - (s1[end + 1] - s1[start]) ** 2 / count
-    cost[count <= 0] = np.inf
-    best = cost[0].copy()  # one class covering x[0..i]
-    starts = []
-    for _ in range(1, k):
-        total = best[:-1, None] + cost[1:, :]  # last class starts at m = row + 1
-        arg = np.argmin(total, axis=0)
-        best = total[arg, np.arange(n)]
-        starts.append(arg + 1)
-    breaks = [float(x[-1])]
-    i = n - 1
-    for step in reversed(starts):
-        m = int(step[i])
-        breaks.append(float(x[m - 1]))
-        i = m - 1
-    return sorted(set(breaks))
-
-
-# --------------------------------------------------------------------------- base map
-def _rounded_geometry(gdf: gpd.GeoDataFrame, decimals: int = 5) -> gpd.GeoSeries:
-    """Round coordinates (1e-5 degree ~ 1 m) so that map HTML stays small."""
-    if gdf.crs is not None and gdf.crs.to_epsg() != 4326:
-        gdf = gdf.to_crs(4326)
-    geoms = shapely.transform(gdf.geometry.to_numpy(), lambda c: np.round(c, decimals))
-    return gpd.GeoSeries(geoms, index=gdf.index, crs=4326)
-
-
-def base_map(bounds: Sequence[float] | None = None, *, tiles: TileSpec | None = None,
-             assets: Mapping[str, str] | None = None, height: str = "100%") -> folium.Map:
-    """An empty map using the local Leaflet, fitted to ``bounds`` (minx, miny, maxx, maxy).
-
-    With ``tiles=None`` there is no base layer: the map has a light background and shows
-    only the data layers (the app works with no network).
-    """
-    urls = map_assets(assets)
-    m = folium.Map(location=[46.6, 2.4], zoom_start=6, tiles=None, control_scale=True,
-                   height=height, prefer_canvas=False, zoom_snap=0.25, zoom_delta=0.5)
-    # Without a tile layer Leaflet has no zoom range, which markercluster requires.
-    m.options["maxZoom"] = 18
-    m.options["minZoom"] = 4
-    m.default_js = [("leaflet", urls["leaflet_js"])]
-    m.default_css = [("leaflet_css", urls["leaflet_css"])]
-    css = (
-        "<style>.leaflet-container{background:" + _BACKGROUND + ";"
-        "font-family:Marianne,Arial,sans-serif;}"
-        ".legende-carte{position:absolute;z-index:1000;bottom:18px;right:10px;"
-        "background:rgba(255,255,255,.95);padding:8px 10px;border:1px solid #888;"
-        "border-radius:4px;font:12px/1.35 Arial,sans-serif;color:#161616;max-width:260px}"
-        ".legende-carte .titre{font-weight:bold;margin-bottom:4px;cursor:pointer}"
-        ".legende-carte .cle{display:inline-block;width:16px;height:12px;margin-right:6px;"
-        "vertical-align:middle;border:1px solid #555}"
-        ".ess-pt{display:flex;align-items:center;justify-content:center;border-radius:50%;"
-        "color:#fff;font:bold 11px Arial,sans-serif;border:1.5px solid #fff;"
-        "box-shadow:0 0 2px #000}</style>"
-    )
-    m.get_root().header.add_child(Element(css), name="observatoire_css")
-    m.get_root().header.add_child(
-        Element('<meta http-equiv="Content-Language" content="fr">'), name="lang")
-    if tiles is not None:
-        folium.TileLayer(tiles=tiles.url, attr=tiles.attribution, name=tiles.name,
-                         control=False).add_to(m)
-    if bounds is not None and np.all(np.isfinite(bounds)):
-        minx, miny, maxx, maxy = (float(b) for b in bounds)
-        # padding keeps points off the edges; max_zoom keeps a lone point in its context
-        m.fit_bounds([[miny, minx], [maxy, maxx]], padding=(40, 40), max_zoom=15)
-        m.location = [(miny + maxy) / 2, (minx + maxx) / 2]
+def finish_map(m: folium.Map, legend_element, labels: list, near=None) -> folium.Map:
+    """Names (the data's, then the neighbours' in grey), the legend, the layer control."""
+    rows = list(labels)
+    if near is not None:
+        rows += label_rows(near, n=8, css="contexte", priority=1000)
+    if rows:
+        LabelsLayer(rows).add_to(m)
+    m.get_root().html.add_child(legend_element)
+    folium.LayerControl(collapsed=True).add_to(m)
     return m
 
 
-def _legend(title: str, rows: Sequence[tuple[str, str, str]], note: str | None = None) -> Element:
-    """A legend box: rows of (swatch CSS, label, count text); everything escaped."""
-    items = "".join(
-        f'<div><span class="cle" style="{style}"></span>{html.escape(label)}'
-        f'{" <small>(" + html.escape(count) + ")</small>" if count else ""}</div>'
-        for style, label, count in rows
-    )
-    extra = f"<div><small>{html.escape(note)}</small></div>" if note else ""
-    # <details>: the legend can be folded away when it hides part of the map
-    return Element(
-        f'<details open class="legende-carte" role="group" '
-        f'aria-label="Légende : {html.escape(title)}">'
-        f'<summary class="titre">{html.escape(title)}</summary>{items}{extra}</details>'
-    )
+def classified_layer(m: folium.Map, gdf: gpd.GeoDataFrame, classes: np.ndarray,
+                     colours: Sequence[str], tips: Sequence[str], *,
+                     highlight: Sequence[str] = (), layer_name: str = "Territoires",
+                     fill_opacity: float = 0.8) -> None:
+    """Polygons filled by class (``-1``: missing, light grey), with escaped tooltips."""
+    palette = np.array(list(colours) + [MISSING_COLOUR], dtype=object)
+    fill = palette[np.where(np.asarray(classes) < 0, len(colours), classes)]
+    selected = set(map(str, highlight))
+    codes = gdf.index.astype(str)
+    props = pd.DataFrame({
+        "code": codes, "_f": fill,
+        "_o": ["#000000" if c in selected else "#5a5a5a" for c in codes],
+        "_w": [3.5 if c in selected else 0.6 for c in codes],
+        "_d": [None] * len(gdf), "_t": list(tips),
+    })
+    GeoJsonLayer(features(gdf, props), name=layer_name, fill_opacity=fill_opacity).add_to(m)
+
+
+def _legend_rows(cls: Classification, noun: str) -> list[tuple[str, str, str]]:
+    rows = [(f"background:{col}", lab, count_text(n, noun))
+            for col, lab, n in zip(cls.colours, cls.labels, cls.counts, strict=True)]
+    n_missing = int((np.asarray(cls.classes) < 0).sum())
+    if n_missing:
+        rows.append((f"background:{MISSING_COLOUR}", "Donnée manquante",
+                     count_text(n_missing, noun)))
+    return rows
 
 
 # --------------------------------------------------------------------------- choropleth
-class _GeoJsonLayer(Layer):
-    """A GeoJSON layer styled from per-feature properties, with pre-escaped tooltips.
-
-    Properties used: ``_f`` fill colour, ``_o`` outline colour, ``_w`` outline weight,
-    ``_d`` dash array (or null), ``_t`` tooltip HTML (already escaped).
-    """
-
-    _template = Template("""
-        {% macro script(this, kwargs) %}
-        var {{ this.get_name() }} = L.geoJSON({{ this.data|tojson }}, {
-            style: function (f) {
-                var p = f.properties;
-                return {fillColor: p._f, color: p._o, weight: p._w, dashArray: p._d,
-                        fillOpacity: {{ this.fill_opacity }}, opacity: 1};
-            },
-            onEachFeature: function (f, layer) {
-                layer.bindTooltip(f.properties._t, {sticky: true});
-                layer.on({
-                    mouseover: function (e) { e.target.setStyle({weight: 3}); },
-                    mouseout: function (e) {
-                        e.target.setStyle({weight: e.target.feature.properties._w}); }
-                });
-            }
-        });
-        {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
-        {% endmacro %}
-    """)
-
-    def __init__(self, data: dict, name: str, fill_opacity: float = 0.8, show: bool = True):
-        super().__init__(name=name, overlay=True, control=True, show=show)
-        self._name = "GeoJsonLayer"
-        self.data = data
-        self.fill_opacity = fill_opacity
-
-
-def _features(gdf: gpd.GeoDataFrame, props: pd.DataFrame) -> dict:
-    geoms = _rounded_geometry(gdf)
-    features = []
-    props = props.astype(object)
-    records = props.where(props.notna(), None).to_dict("records")
-    for geom, rec in zip(shapely.to_geojson(geoms.to_numpy()), records, strict=True):
-        features.append({"type": "Feature", "geometry": _json_loads(geom), "properties": rec})
-    return {"type": "FeatureCollection", "features": features}
-
-
-def _json_loads(text: str) -> dict:
-    import json
-
-    return json.loads(text)
-
-
-def _tooltip(nom: object, code: object, lines: Sequence[tuple[str, str]]) -> str:
-    head = f"<b>{html.escape(str(nom))}</b> ({html.escape(str(code))})"
-    body = "".join(f"<br>{html.escape(k)} : {html.escape(v)}" for k, v in lines)
-    return head + body
-
-
-def _add_choropleth(m: folium.Map, gdf: gpd.GeoDataFrame, column: str, label: str,
-                    scheme: str, k: int, thresholds: Sequence[float] | None, decimales: int,
-                    unit: str, extra_fields: Mapping[str, str] | None,
-                    highlight: Sequence[str], layer_name: str) -> list[tuple[str, str, str]]:
-    """Add the choropleth layer to ``m``; return the legend rows."""
-    cls = classify(gdf[column], scheme, k, thresholds, decimales)
-    colours = np.array(list(cls.colours) + [MISSING_COLOUR], dtype=object)
-    fill = colours[np.where(cls.classes < 0, len(cls.colours), cls.classes)]
-    selected = set(map(str, highlight))
+def _choropleth_tips(gdf, column, label, cls, decimales, unit, extra_fields) -> list[str]:
     unit_txt = f" {unit}" if unit else ""
     tips = []
     for (code, row), c in zip(gdf.iterrows(), cls.classes, strict=True):
@@ -395,25 +165,24 @@ def _add_choropleth(m: folium.Map, gdf: gpd.GeoDataFrame, column: str, label: st
         for col, lab in (extra_fields or {}).items():
             integer = col.startswith("n_") or col in ("structures", "population")
             lines.append((lab, fr.nombre(row[col], 0 if integer else 1)))
-        tips.append(_tooltip(row.get("nom", code), code, lines))
-    codes = gdf.index.astype(str)
-    props = pd.DataFrame({
-        "code": codes,
-        "_f": fill,
-        "_o": ["#000000" if c in selected else "#5a5a5a" for c in codes],
-        "_w": [3.5 if c in selected else 0.6 for c in codes],
-        "_d": [None] * len(gdf),
-        "_t": tips,
-    })
-    _GeoJsonLayer(_features(gdf, props), name=layer_name).add_to(m)
-    rows = [(f"background:{col}", lab, f"{n} terr.")
-            for col, lab, n in zip(cls.colours, cls.labels, cls.counts, strict=True)]
-    n_missing = int((cls.classes < 0).sum())
-    if n_missing:
-        rows.append((f"background:{MISSING_COLOUR}", "Donnée manquante", f"{n_missing} terr."))
-    if selected:
+        tips.append(tooltip(row.get("nom", code), code, lines))
+    return tips
+
+
+def _add_choropleth(m: folium.Map, gdf: gpd.GeoDataFrame, column: str, label: str,
+                    scheme: str, k: int, thresholds: Sequence[float] | None, decimales: int,
+                    unit: str, extra_fields: Mapping[str, str] | None,
+                    highlight: Sequence[str], layer_name: str,
+                    noun: str) -> tuple[list[tuple[str, str, str]], Classification]:
+    """Add the choropleth layer to ``m``; return the legend rows and the classes."""
+    cls = classify(gdf[column], scheme, k, thresholds, decimales, noun=noun)
+    tips = _choropleth_tips(gdf, column, label, cls, decimales, unit, extra_fields)
+    classified_layer(m, gdf, cls.classes, cls.colours, tips, highlight=highlight,
+                     layer_name=layer_name)
+    rows = _legend_rows(cls, noun)
+    if highlight:
         rows.append(("background:transparent;border:3px solid #000", "Territoire choisi", ""))
-    return rows
+    return rows, cls
 
 
 def choropleth_map(
@@ -432,134 +201,98 @@ def choropleth_map(
     tiles: TileSpec | None = None,
     assets: Mapping[str, str] | None = None,
     source_note: str | None = None,
+    context: gpd.GeoDataFrame | None = None,
+    labels: int | None = 12,
+    noun: str = "territoire",
 ) -> folium.Map:
     """A choropleth of ``gdf[column]`` (index = territory code, column ``nom``).
 
     Parameters
     ----------
     gdf : GeoDataFrame
-        Territories indexed by code, with ``nom``, ``geometry`` and the value column.
+        Territories indexed by code, with ``nom``, ``geometry`` and the value column
+        (``population``, when present, ranks the names written on the map).
     column, label : str
         The value column and its French label (legend title, tooltip).
-    scheme, k, thresholds, decimales : see :func:`classify`.
+    scheme, k, thresholds, decimales : see :func:`render.classes.classify` (manual
+        thresholds in any order; corrections and empty classes are said in the legend).
     unit : str
         Unit written after values and in the legend title.
     extra_fields : mapping column -> French label
         More values shown in the tooltip (formatted with :func:`fr.nombre`).
     highlight : sequence of str
         Codes drawn with a thick black outline (the selected territory).
+    context : GeoDataFrame, optional
+        Neighbouring territories (index code, ``nom``, geometry) drawn in light grey.
+    labels : int or None
+        How many names to write (most populated first); 0 for none, None for all.
+    noun : str
+        What the territories are, for the legend counts ("commune", "EPCI"...).
     """
-    m = base_map(gdf.total_bounds, tiles=tiles, assets=assets)
-    rows = _add_choropleth(m, gdf, column, label, scheme, k, thresholds, decimales, unit,
-                           extra_fields, highlight, layer_name)
+    m, near = start_map(gdf.total_bounds, context=context, exclude=gdf.index, tiles=tiles,
+                        assets=assets)
+    rows, cls = _add_choropleth(m, gdf, column, label, scheme, k, thresholds, decimales,
+                                unit, extra_fields, highlight, layer_name, noun)
     title = f"{label}{' (' + unit + ')' if unit else ''}"
     note = f"Classes : {SCHEMES[scheme].lower()}" + (f". {source_note}" if source_note else "")
-    m.get_root().html.add_child(_legend(title, rows, note))
-    return m
+    names = label_rows(gdf, n=labels) if labels != 0 else []
+    return finish_map(m, legend(title, rows, note, alerts=cls.notes), names, near)
+
+
+# --------------------------------------------------------------------------- change
+def change_map(layer: gpd.GeoDataFrame, change: pd.Series, *, relative: bool, label: str,
+               tiles: TileSpec | None = None, assets: Mapping[str, str] | None = None,
+               context: gpd.GeoDataFrame | None = None, labels: int | None = 12,
+               period: str | None = None, noun: str = "territoire") -> folium.Map:
+    """A map of change with diverging classes centred on 0 (falls red, rises blue).
+
+    Parameters
+    ----------
+    layer : GeoDataFrame
+        Territories (index code, ``nom``, geometry).
+    change : Series
+        Indexed like ``layer``: the absolute change (structures), or with ``relative=True``
+        the change in percent; NA (a rate from zero structures) shows as « non calculable ».
+    label : str
+        What changes (« Évolution du nombre de structures »): legend title and tooltips.
+    period : str, optional
+        « depuis le 3e trimestre 2026 », written under the title.
+    """
+    values = pd.to_numeric(change.reindex(layer.index), errors="coerce")
+    cls = diverging_classes(values, relative=relative)
+    tips = []
+    for (code, row), value, c in zip(layer.iterrows(), values, cls.classes, strict=True):
+        if pd.isna(value):
+            text = "non calculable (aucune structure au départ)" if relative else "–"
+        else:
+            text = fr.variation(value, 1 if relative else 0) + (" %" if relative else "")
+        lines = [(label, text.replace(" %", "\u00a0%"))]
+        if c >= 0:
+            lines.append(("Classe", cls.labels[c]))
+        tips.append(tooltip(row.get("nom", code), code, lines))
+    m, near = start_map(layer.total_bounds, context=context, exclude=layer.index,
+                        tiles=tiles, assets=assets)
+    classified_layer(m, layer, cls.classes, cls.colours, tips, layer_name="Évolution")
+    rows = _legend_rows(cls, noun)
+    if rows and rows[-1][1] == "Donnée manquante":
+        rows[-1] = (rows[-1][0], "Non calculable (aucune structure au départ)"
+                    if relative else "Donnée manquante", rows[-1][2])
+    title = f"{label} (en %)" if relative else label
+    note = " ".join(filter(None, [period and period[0].upper() + period[1:] + ".",
+                                  "Classes centrées sur 0 (stable) ; mêmes bornes à la "
+                                  "baisse et à la hausse.", *cls.notes]))
+    names = label_rows(layer, n=labels) if labels != 0 else []
+    return finish_map(m, legend(title, rows, note), names, near)
 
 
 # --------------------------------------------------------------------------- structures
-class _StructuresLayer(JSCSSMixin, Layer):
-    """Clustered structures; rows ``[lat, lon, family index, nom, sector index, adresse,
-    siret, precision index]`` with every text already escaped (``title``/``alt`` of a
-    marker: "name – family", read by screen readers)."""
-
-    _template = Template("""
-        {% macro script(this, kwargs) %}
-        var {{ this.get_name() }} = (function () {
-            // texts arrive HTML-escaped (for popups); a DOM title wants the plain text
-            var txt = function (s) {
-                var t = document.createElement("textarea"); t.innerHTML = s; return t.value; };
-            var fam = {{ this.families|tojson }};
-            var prec = {{ this.precisions|tojson }};
-            var sect = {{ this.sectors|tojson }};
-            var rows = {{ this.rows|tojson }};
-            var cluster = L.markerClusterGroup({maxClusterRadius: 45,
-                                                chunkedLoading: true});
-            for (var i = 0; i < rows.length; i++) {
-                var r = rows[i], f = fam[r[2]];
-                var icon = L.divIcon({className: "", iconSize: [20, 20],
-                    html: '<div class="ess-pt" style="width:18px;height:18px;background:'
-                          + f[1] + '" aria-hidden="true">' + f[2] + '</div>'});
-                var label = txt(r[3]) + ' – ' + txt(f[0]);
-                var mk = L.marker([r[0], r[1]], {icon: icon, title: label, alt: label});
-                mk.bindPopup('<b>' + r[3] + '</b><br>Famille : ' + f[0]
-                    + '<br>Secteur : ' + sect[r[4]] + '<br>Adresse : ' + r[5]
-                    + '<br>SIRET : ' + r[6] + '<br>Localisation : ' + prec[r[7]]);
-                cluster.addLayer(mk);
-            }
-            cluster.addTo({{ this._parent.get_name() }});
-            return cluster;
-        })();
-        {% endmacro %}
-    """)
-
-    def __init__(self, rows: list, families: list, precisions: list, sectors: list, name: str,
-                 urls: dict):
-        super().__init__(name=name, overlay=True, control=True, show=True)
-        self._name = "StructuresLayer"
-        self.rows, self.families, self.precisions = rows, families, precisions
-        self.sectors = sectors
-        self.default_js = [("markerclusterjs", urls["markercluster_js"])]
-        self.default_css = [("markerclustercss", urls["markercluster_css"]),
-                            ("markerclusterdefaultcss", urls["markercluster_default_css"])]
-
-
 def _text(value: object) -> str:
     return "–" if value is None or (not isinstance(value, str) and pd.isna(value)) \
         else html.escape(str(value))
 
 
-def structures_map(
-    structures: gpd.GeoDataFrame | pd.DataFrame,
-    *,
-    background: gpd.GeoDataFrame | None = None,
-    background_column: str | None = None,
-    background_label: str = "",
-    scheme: str = "quantiles",
-    k: int = 5,
-    highlight: Sequence[str] = (),
-    tiles: TileSpec | None = None,
-    assets: Mapping[str, str] | None = None,
-    max_points: int | None = None,
-) -> folium.Map:
-    """Structures clustered, coloured and lettered by ESS family, optionally over a choropleth
-    (``background`` + ``background_column``) or over plain outlines (``background`` alone).
-
-    ``structures`` needs ``latitude``, ``longitude``, ``nom``, ``famille_ess``, ``naf_libelle``
-    (or ``naf``), ``adresse``, ``siret`` and ``location_precision``.  Rows without coordinates
-    are skipped (the page says how many).  Popups show name, family, sector, address, SIRET and
-    the location precision, all escaped.
-    """
-    urls = map_assets(assets)
-    pts = structures.dropna(subset=["latitude", "longitude"])
-    if background is not None:
-        bounds = background.total_bounds
-    elif len(pts):
-        bounds = (pts.longitude.min(), pts.latitude.min(), pts.longitude.max(),
-                  pts.latitude.max())
-    else:
-        bounds = None
-    m = base_map(bounds, tiles=tiles, assets=urls)
-    legend_rows: list[tuple[str, str, str]] = []
-    title = "Structures de l'ESS"
-    if background is not None and background_column is not None:
-        legend_rows = _add_choropleth(m, background, background_column, background_label,
-                                      scheme, k, None, 1, "", None, highlight, "Communes")
-        legend_rows = [(st, lab, "") for st, lab, _ in legend_rows]
-        title = f"Structures de l'ESS sur fond : {background_label}"
-    elif background is not None:  # plain outlines, to find one's way without base tiles
-        props = pd.DataFrame({
-            "code": background.index.astype(str), "_f": "#ffffff", "_o": "#7a7a7a",
-            "_w": 0.8, "_d": [None] * len(background),
-            "_t": [_tooltip(n, c, []) for c, n in zip(background.index, background["nom"],
-                                                        strict=True)],
-        })
-        _GeoJsonLayer(_features(background, props), name=background_label or "Limites",
-                      fill_opacity=0.6).add_to(m)
-    counts = pts["famille_ess"].fillna("autre").value_counts()
-    if max_points is not None and len(pts) > max_points:
-        pts = pts.sample(n=max_points, random_state=0)  # spread over the whole territory
+def _structure_rows(pts: pd.DataFrame) -> tuple[list, list, list, list]:
+    """(rows, families, precisions, sectors) of the structures layer, texts escaped."""
     fam_codes = list(FAMILY_STYLE)
     families = [[html.escape(fr.libelle_famille(f)), FAMILY_STYLE[f][0], FAMILY_STYLE[f][1]]
                 for f in fam_codes]
@@ -579,22 +312,104 @@ def structures_map(
             for lat, lon, fi, nom, si, adr, siret, pi in zip(
                 pts["latitude"].round(5), pts["longitude"].round(5), fam_idx, pts["nom"],
                 sector_codes, pts["adresse"], pts["siret"], prec_idx, strict=True)]
-    _StructuresLayer(rows, families, precisions, sectors, "Structures de l'ESS",
-                     urls).add_to(m)
-    for f in fam_codes:
-        colour, letter = FAMILY_STYLE[f]
+    return rows, families, precisions, sectors
+
+
+def _outlines(m: folium.Map, background: gpd.GeoDataFrame, name: str) -> None:
+    props = pd.DataFrame({
+        "code": background.index.astype(str), "_f": "#ffffff", "_o": "#7a7a7a",
+        "_w": 0.8, "_d": [None] * len(background),
+        "_t": [tooltip(n, c, []) for c, n in zip(background.index, background["nom"],
+                                                  strict=True)],
+    })
+    GeoJsonLayer(features(background, props), name=name, fill_opacity=0.6).add_to(m)
+
+
+def structures_map(
+    structures: gpd.GeoDataFrame | pd.DataFrame,
+    *,
+    background: gpd.GeoDataFrame | None = None,
+    background_column: str | None = None,
+    background_label: str = "",
+    scheme: str = "quantiles",
+    k: int = 5,
+    highlight: Sequence[str] = (),
+    tiles: TileSpec | None = None,
+    assets: Mapping[str, str] | None = None,
+    max_points: int | None = None,
+    context: gpd.GeoDataFrame | None = None,
+    labels: int | None = 12,
+) -> folium.Map:
+    """Structures clustered (neutral grey clusters), coloured and lettered by ESS family,
+    optionally over a choropleth (``background`` + ``background_column``) or over plain
+    outlines (``background`` alone), with the names of the main territories of
+    ``background`` and the neighbours (``context``) in grey.
+
+    ``structures`` needs ``latitude``, ``longitude``, ``nom``, ``famille_ess``, ``naf_libelle``
+    (or ``naf``), ``adresse``, ``siret`` and ``location_precision``.  Rows without coordinates
+    are skipped (the page says how many).  Popups show name, family, sector, address, SIRET and
+    the location precision, all escaped.
+    """
+    urls = map_assets(assets)
+    pts = structures.dropna(subset=["latitude", "longitude"])
+    if background is not None:
+        bounds = background.total_bounds
+    elif len(pts):
+        bounds = (pts.longitude.min(), pts.latitude.min(), pts.longitude.max(),
+                  pts.latitude.max())
+    else:
+        bounds = None
+    if bounds is None:
+        m, near = base_map(None, tiles=tiles, assets=urls), None
+    else:
+        m, near = start_map(bounds, context=context,
+                            exclude=background.index if background is not None else (),
+                            tiles=tiles, assets=urls)
+    legend_rows: list[tuple[str, str, str]] = []
+    alerts: tuple[str, ...] = ()
+    title = "Structures de l'ESS"
+    if background is not None and background_column is not None:
+        legend_rows, cls = _add_choropleth(m, background, background_column,
+                                           background_label, scheme, k, None, 1, "", None,
+                                           highlight, "Communes", "territoire")
+        legend_rows = [(st, lab, "") for st, lab, _ in legend_rows]
+        alerts = cls.notes
+        title = f"Structures de l'ESS sur fond : {background_label}"
+    elif background is not None:  # plain outlines, to find one's way without base tiles
+        _outlines(m, background, background_label or "Limites")
+    counts = pts["famille_ess"].fillna("autre").value_counts()
+    if max_points is not None and len(pts) > max_points:
+        pts = pts.sample(n=max_points, random_state=0)  # spread over the whole territory
+    StructuresLayer(*_structure_rows(pts), "Structures de l'ESS", urls).add_to(m)
+    for f, (colour, letter) in FAMILY_STYLE.items():
         legend_rows.append((f"background:{colour};border-radius:50%;color:#fff;"
                             "font:bold 9px Arial;text-align:center;line-height:12px",
                             f"{letter} = {fr.libelle_famille(f)}",
                             fr.entier(counts.get(f, 0))))
-    folium.LayerControl(collapsed=True).add_to(m)
-    note = ("Un cercle numéroté regroupe plusieurs structures proches (le nombre indique "
+    legend_rows.append(("background:#2d2d2d;border-radius:50%;border:1px solid #fff",
+                        "Groupe de structures proches", ""))
+    note = ("Un disque gris numéroté regroupe plusieurs structures proches (le nombre indique "
             "combien) ; zoomez ou cliquez pour les séparer.")
-    m.get_root().html.add_child(_legend(title, legend_rows, note))
-    return m
+    names = label_rows(background, n=labels) if background is not None and labels != 0 \
+        else []
+    return finish_map(m, legend(title, legend_rows, note, alerts=alerts), names, near)
 
 
 # --------------------------------------------------------------------------- zones blanches
+def _zone_labels(communes: gpd.GeoDataFrame, zone_ids: pd.Series | None) -> list:
+    """One label per zone (« Z001 ») at a point inside its communes."""
+    if zone_ids is None:
+        return []
+    ids = zone_ids.reindex(communes.index).astype("string")
+    inside = communes[ids.notna().to_numpy()]
+    if not len(inside):
+        return []
+    zones = inside.assign(zone_id=ids[ids.notna()]).dissolve(by="zone_id")
+    zones["nom"] = zones.index.astype(str)
+    # zone identifiers come before every name (a name overlapping one is hidden)
+    return label_rows(zones, n=None, css="zone", priority=-100_000, text=zones["nom"])
+
+
 def zones_map(
     communes: gpd.GeoDataFrame,
     underserved: pd.Series,
@@ -604,16 +419,25 @@ def zones_map(
     tiles: TileSpec | None = None,
     assets: Mapping[str, str] | None = None,
     detail: Callable[[str, pd.Series], Sequence[tuple[str, str]]] | None = None,
+    zone_ids: pd.Series | None = None,
+    context: gpd.GeoDataFrame | None = None,
+    labels: int | None = 12,
 ) -> folium.Map:
     """Communes of a territory with the zones blanches filled orange and outlined dashed.
 
     ``underserved`` is a boolean Series indexed like ``communes`` (True = zone blanche).
-    ``distance_column`` (km to the nearest structure) is shown in the tooltip.
+    ``zone_ids`` (commune code -> « Z001 ») writes each zone's identifier on the map and in
+    the tooltips, as in the table of zones.  ``distance_column`` (km to the nearest
+    structure) is shown in the tooltip.
     """
     flags = underserved.reindex(communes.index).fillna(False).astype(bool)
+    ids = (zone_ids.reindex(communes.index).astype("string") if zone_ids is not None
+           else pd.Series(pd.NA, index=communes.index, dtype="string"))
     tips = []
     for code, row in communes.iterrows():
-        lines = [("Zone blanche", "oui" if flags[code] else "non")]
+        zone = ids[code]
+        lines = [("Zone blanche", ("oui — zone " + str(zone)) if flags[code] and pd.notna(zone)
+                  else "oui" if flags[code] else "non")]
         if distance_column is not None and distance_column in communes:
             lines.append(("Distance à la structure la plus proche",
                           fr.nombre(row[distance_column], 1) + " km"))
@@ -621,7 +445,7 @@ def zones_map(
             lines.append(("Population", fr.entier(row["population"])))
         if detail is not None:
             lines.extend(detail(code, row))
-        tips.append(_tooltip(row.get("nom", code), code, lines))
+        tips.append(tooltip(row.get("nom", code), code, lines))
     props = pd.DataFrame({
         "code": communes.index.astype(str),
         "_f": np.where(flags, "#f4a261", "#ffffff"),
@@ -629,48 +453,27 @@ def zones_map(
         "_w": np.where(flags, 2.0, 0.5),
         "_d": ["5 4" if f else None for f in flags],
         "_t": tips,
+        "zone": ids.astype(object).where(ids.notna(), None).to_numpy(),
     })
-    m = base_map(communes.total_bounds, tiles=tiles, assets=assets)
-    _GeoJsonLayer(_features(communes, props), name="Communes", fill_opacity=0.7).add_to(m)
-    urls = map_assets(assets)
+    m, near = start_map(communes.total_bounds, context=context, exclude=communes.index,
+                        tiles=tiles, assets=assets)
+    GeoJsonLayer(features(communes, props), name="Communes", fill_opacity=0.7).add_to(m)
     if structures is not None and len(structures):
         pts = structures.dropna(subset=["latitude", "longitude"])
         rows = [[round(float(a), 5), round(float(b), 5), _text(n)]
                 for a, b, n in zip(pts["latitude"], pts["longitude"], pts["nom"], strict=True)]
-        _PointsLayer(rows, "Structures retenues", urls).add_to(m)
-    folium.LayerControl(collapsed=True).add_to(m)
+        PointsLayer(rows, "Structures retenues").add_to(m)
     rows_legend = [
         ("background:#f4a261;border:2px dashed #7a2e00",
-         "Zone blanche (bordure en tirets)", fr.entier(int(flags.sum())) + " comm."),
+         "Zone blanche (bordure en tirets)", count_text(int(flags.sum()), "commune")),
         ("background:#ffffff;border:1px solid #8a8a8a", "Commune desservie",
-         fr.entier(int((~flags).sum())) + " comm."),
+         count_text(int((~flags).sum()), "commune")),
     ]
     if structures is not None and len(structures):
-        rows_legend.append(("background:#1b4f72;border-radius:50%", "Structure retenue", ""))
-    m.get_root().html.add_child(_legend("Zones blanches", rows_legend))
-    return m
-
-
-class _PointsLayer(Layer):
-    """Small circle markers ``[lat, lon, name]`` (names escaped), not clustered."""
-
-    _template = Template("""
-        {% macro script(this, kwargs) %}
-        var {{ this.get_name() }} = L.layerGroup();
-        (function () {
-            var rows = {{ this.rows|tojson }};
-            for (var i = 0; i < rows.length; i++) {
-                L.circleMarker([rows[i][0], rows[i][1]], {radius: 2, stroke: false,
-                    fillColor: "#1b4f72", fillOpacity: 0.8}).bindTooltip(rows[i][2])
-                    .addTo({{ this.get_name() }});
-            }
-        })();
-        {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
-        {% endmacro %}
-    """)
-
-    def __init__(self, rows: list, name: str, urls: dict):
-        super().__init__(name=name, overlay=True, control=True, show=True)
-        self._name = "PointsLayer"
-        self.rows = rows
-
+        rows_legend.append(("background:#1b4f72;border-radius:50%;border:1px solid #fff",
+                            "Structure retenue", ""))
+    zone_rows = _zone_labels(communes, ids)
+    note = ("Z001… : identifiant de la zone, comme dans le tableau des zones."
+            if zone_rows else None)
+    names = label_rows(communes, n=labels) if labels != 0 else []
+    return finish_map(m, legend("Zones blanches", rows_legend, note), zone_rows + names, near)

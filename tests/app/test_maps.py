@@ -210,3 +210,120 @@ def test_structures_map_over_plain_outlines(territories, structures):
     assert {p["_f"] for p in props} == {"#ffffff"}
     assert props[0]["_t"] == "<b>&lt;script&gt;alert(1)&lt;/script&gt;</b> (21001)"
     assert "Limites des EPCI" in html_text  # layer control name
+
+
+# --------------------------------------------------------------------------- issue 13 §3
+def test_scale_is_metric_only_and_map_fits_the_data_beside_the_legend(territories):
+    html_text = maps.map_html(maps.choropleth_map(territories, "v", label="x"))
+    assert "imperial: false" in html_text and "metric: true" in html_text
+    assert "L.control.scale()" not in html_text  # folium's default (miles and feet)
+    # fitted to the territories, with the legend's width kept free on the right
+    assert "paddingBottomRight: [right, 24]" in html_text
+    assert "legend.offsetWidth" in html_text
+    bounds = _embedded(html_text, "L.latLngBounds(")
+    assert bounds == [[47.0, 4.0], [47.1, 4.4]]
+    assert '<details open class="legende-carte"' in html_text  # foldable
+
+
+def test_manual_thresholds_below_the_data_are_said_plainly():
+    """Issue 13: « 5 ; 10 ; 20 » on EPCI from 61,3 to 127,8 gave « de 61,3 à 5,0 (0 terr.) »."""
+    values = [61.3, 80.0, 99.9, 127.8]
+    cls = maps.classify(values, "manuel", thresholds=[20, 5, 10])
+    assert cls.bins == (5.0, 10.0, 20.0, 127.8)
+    assert cls.labels[0] == "jusqu’à 5,0"  # never « de 61,3 à 5,0 »
+    assert cls.counts == (0, 0, 0, 4)
+    assert "ordre croissant" in cls.notes[0]
+    assert "tous les territoires sont dans la même classe" in cls.notes[1]
+    assert "de 61,3 à 127,8" in cls.notes[1]
+
+
+def test_legend_says_empty_classes_and_alerts(territories):
+    """Values 1 and 2,5 (≤ 5), 10 (5 to 50), none from 50 to 100: that class is empty."""
+    html_text = maps.map_html(maps.choropleth_map(
+        territories, "v", label="x", scheme="manuel", thresholds=[5, 50, 100], noun="commune"))
+    assert ('<div class="vide"><span class="cle" style="background:#081d58"></span>'
+            "plus de 50,0 à 100,0 <small>(aucune commune)</small></div>") in html_text
+    assert "de 1,0 à 5,0 <small>(2 communes)</small>" in html_text
+    assert "plus de 5,0 à 50,0 <small>(1 commune)</small>" in html_text
+    assert '<div class="alerte">1 classe vide (aucune commune)' in html_text
+
+
+def test_parse_and_default_thresholds():
+    assert maps.parse_thresholds("20 ; 5 ; 10,5 ; 5")[0] == [5.0, 10.5, 20.0]
+    values, notes = maps.parse_thresholds("5 ; abc")
+    assert values == [] and "« abc » n’est pas un nombre" in notes[0]
+    assert maps.parse_thresholds("1\u00a0000 ; 2")[0] == [2.0, 1000.0]
+    # quantile breaks of 1..10 in 5 classes, without the maximum: 2,8 ; 4,6 ; 6,4 ; 8,2
+    assert maps.default_thresholds(range(1, 11), 5) == "2,8 ; 4,6 ; 6,4 ; 8,2"
+
+
+def test_clusters_are_neutral_grey(territories, structures):
+    html_text = maps.map_html(maps.structures_map(structures, background=territories))
+    assert "iconCreateFunction" in html_text and "ess-cluster" in html_text
+    assert "rgba(45,45,45,.82)" in html_text
+    assert not any(u.endswith("MarkerCluster.Default.css") for u in _assets(html_text))
+
+
+def test_names_of_main_territories_and_grey_context(territories):
+    context = gpd.GeoDataFrame(
+        {"nom": ["Voisin <b>Est</b>", "Lointain"], "population": [10, 10]},
+        geometry=[box(4.4, 47, 4.6, 47.1), box(9, 40, 9.1, 40.1)],
+        index=pd.Index(["21999", "2A001"], name="code"), crs=4326)
+    html_text = maps.map_html(maps.choropleth_map(territories, "v", label="x", labels=2,
+                                                  context=context))
+    _assert_safe(html_text)
+    rows = _embedded(html_text, "var rows =")
+    names = [r[2] for r in rows if r[3] == ""]
+    # the two most populated territories (12 000 then 3 000 inhabitants), escaped
+    assert names == ["&lt;img src=x onerror=alert(1)&gt;", "Semur"]
+    grey = [r[2] for r in rows if r[3] == "contexte"]
+    assert grey == ["Voisin &lt;b&gt;Est&lt;/b&gt;"]  # the far one is not drawn
+    assert "interactive: false" in html_text and "#e2e2e2" in html_text
+    ctx = _embedded(html_text, "L.geoJSON(")  # drawn first, below the data
+    assert len(ctx["features"]) == 1 and ctx["features"][0]["properties"] == {}
+
+
+def test_zone_identifiers_on_the_map_and_in_tooltips(territories):
+    flags = pd.Series([False, True, True, False], index=territories.index)
+    ids = pd.Series(["Z002", "Z002"], index=["21002", "21003"])
+    html_text = maps.map_html(maps.zones_map(territories, flags, zone_ids=ids))
+    props = {f["properties"]["code"]: f["properties"]
+             for f in _embedded(html_text, "L.geoJSON(")["features"]}
+    assert "Zone blanche : oui — zone Z002" in props["21002"]["_t"]
+    assert props["21002"]["zone"] == "Z002" and props["21001"]["zone"] is None
+    rows = _embedded(html_text, "var rows =")
+    assert [r[2] for r in rows if r[3] == "zone"] == ["Z002"]  # one label per zone
+    assert "identifiant de la zone" in html_text
+
+
+def test_change_map_diverging_classes_centred_on_zero(territories):
+    """Changes -5, -1, 0, +6: the bounds are the 33rd and 67th percentiles of the non-zero
+    |change| = 1, 5, 6 (linear: 1 + 2/3 × 4 = 3.67 -> 4; 5 + 1/3 × 1 = 5.33 -> 5), the same
+    for falls and rises; 0 is « Stable »."""
+    change = pd.Series([-5, -1, 0, 6], index=territories.index)
+    cls = maps.diverging_classes(change, relative=False)
+    assert cls.bins == (4.0, 5.0)
+    assert cls.labels == ("Baisse de plus de 5 structures", "Baisse de 5 structures",
+                          "Baisse de 1 à 4 structures", "Stable", "Hausse de 1 à 4 structures",
+                          "Hausse de 5 structures", "Hausse de plus de 5 structures")
+    assert cls.classes.tolist() == [1, 2, 3, 6]
+    m = maps.change_map(territories, change, relative=False,
+                        label="Évolution du nombre de structures")
+    props = {f["properties"]["code"]: f["properties"]
+             for f in _embedded(maps.map_html(m), "L.geoJSON(")["features"]}
+    assert props["21004"]["_f"] == "#2166ac" and props["21002"]["_f"] == "#fddbc7"
+    assert props["21003"]["_f"] == "#f7f7f7"
+    assert "Évolution du nombre de structures : +6" in props["21004"]["_t"]
+    assert "Évolution du nombre de structures : \u22125" in props["21001"]["_t"]
+
+
+def test_relative_change_from_zero_is_not_computable(territories):
+    change = pd.Series([-50.0, np.nan, 12.5, 0.0], index=territories.index)
+    html_text = maps.map_html(maps.change_map(territories, change, relative=True,
+                                              label="Évolution"))
+    props = {f["properties"]["code"]: f["properties"]
+             for f in _embedded(html_text, "L.geoJSON(")["features"]}
+    assert "non calculable" in props["21002"]["_t"]
+    assert props["21002"]["_f"] == maps.MISSING_COLOUR
+    assert "+12,5\u00a0%" in props["21003"]["_t"]
+    assert "Non calculable (aucune structure au départ)" in html_text

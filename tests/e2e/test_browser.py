@@ -64,4 +64,4 @@ def test_download_csv_export(app_url, page, tmp_path):
     assert target.name.endswith(".csv")
     assert data.startswith(b"\xef\xbb\xbf")
     header = data.decode("utf-8-sig").splitlines()[0]
-    assert header.startswith("siret;siren;nom;")
+    assert header.startswith("SIRET;SIREN;Nom;")  # the export model (render.exports)

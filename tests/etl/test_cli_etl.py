@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import json
 
 import geopandas as gpd
 import pandas as pd
+import pyogrio
 import pytest
 from sirene_fixtures import establishment, geoloc, unit, write_sirene
 
@@ -62,24 +64,37 @@ def test_refresh_bad_quarter_and_missing_dir(data_dir, reference_dir, tmp_path, 
     assert "does not exist" in capsys.readouterr().err
 
 
+def _read_export(path):
+    """The table of an export (render.exports): CSV after its « À propos » block (which ends
+    at the first empty line), the first XLSX sheet, or the first GIS layer."""
+    if path.suffix == ".csv":
+        raw = path.read_bytes()
+        assert raw.startswith(b"\xef\xbb\xbf")
+        lines = raw.decode("utf-8-sig").split("\r\n")
+        assert lines[0] == "À propos;Information"
+        return pd.read_csv(io.StringIO("\r\n".join(lines[lines.index("") + 1:])), sep=";",
+                           dtype=str)
+    if path.suffix == ".xlsx":
+        return pd.read_excel(path, dtype=str)
+    if path.suffix == ".gpkg":  # the data layer, then the « a_propos » table
+        return gpd.read_file(path, layer=str(pyogrio.list_layers(path)[0][0]))
+    return gpd.read_file(path)
+
+
 @pytest.mark.parametrize("suffix", [".csv", ".xlsx", ".geojson", ".gpkg"])
 def test_export_structures(two_quarters, tmp_path, suffix):
     out = tmp_path / f"structures{suffix}"
     assert main(["export", "structures", "--snapshot", "2026-T3", "--output", str(out)]) == 0
-    if suffix == ".csv":
-        raw = out.read_bytes()
-        assert raw.startswith(b"\xef\xbb\xbf")
-        frame = pd.read_csv(out, sep=";", dtype=str, encoding="utf-8-sig")
-    elif suffix == ".xlsx":
-        frame = pd.read_excel(out, dtype=str)
-    else:
-        frame = gpd.read_file(out)
+    frame = _read_export(out)
+    if suffix not in (".csv", ".xlsx"):
         assert (frame.geometry.geom_type == "Point").all()
-    required = ["siret", "siren", "nom", "famille_ess", "commune", "epci", "departement",
-                "region", "longitude", "latitude", "location_precision", "etat_administratif"]
-    assert list(frame.columns[:12]) == required
+    # the export model of render.exports (French headers, labels beside codes)
+    required = ["SIRET", "SIREN", "Nom", "Famille ESS (code)", "Famille ESS", "Code commune",
+                "Commune", "Code EPCI", "EPCI", "Code département", "Département",
+                "Code région", "Région", "Longitude", "Latitude"]
+    assert list(frame.columns[:15]) == required
     assert len(frame) == 4
-    assert set(frame["siret"].astype(str)) == {"10002917200011", "10002917200029",
+    assert set(frame["SIRET"].astype(str)) == {"10002917200011", "10002917200029",
                                                "10007004400013", "10007004400021"}
 
 
@@ -93,11 +108,10 @@ def test_export_rejects(tmp_path, data_dir, reference_dir, suffix):
                  "--quiet"]) == 0
     out = tmp_path / f"rejects{suffix}"
     assert main(["export", "rejects", "--snapshot", "2026-T1", "--output", str(out)]) == 0
-    frame = (pd.read_csv(out, sep=";", dtype=str, encoding="utf-8-sig") if suffix == ".csv"
-             else pd.read_excel(out, dtype=str) if suffix == ".xlsx"
-             else gpd.read_file(out))
-    assert list(frame.columns[:4]) == ["source", "ligne", "siret", "raison"]
-    assert frame["raison"].str.startswith("siret_en_double").tolist() == [True]
+    frame = _read_export(out)
+    assert list(frame.columns[:4]) == ["Source", "Ligne dans la source", "SIRET",
+                                       "Motif du rejet"]
+    assert frame["Motif du rejet"].str.startswith("siret_en_double").tolist() == [True]
 
 
 def test_export_errors(two_quarters, tmp_path, capsys):
@@ -127,7 +141,7 @@ def test_diff_per_territory(two_quarters, tmp_path, capsys):
     assert main(["diff", "2026-T3", "2026-T4", "--level", "epci", "--output", str(out)]) == 0
     table = pd.read_csv(out, sep=";", dtype={"code": str}, encoding="utf-8-sig")
     assert table["nouveaux"].sum() == 1
-    # the project's CSV convention (etl.export.csv_fr): decimal comma, like every other CSV
+    # the project's CSV convention (render.exports.csv_bytes): decimal comma, like every other CSV
     raw = pd.read_csv(out, sep=";", dtype=str, encoding="utf-8-sig", keep_default_na=False)
     assert raw["taux_evolution"].tolist() == ["0,0", "0,0", "0,0"]
     assert out.read_bytes().startswith(b"\xef\xbb\xbf")

@@ -1,0 +1,92 @@
+"""Leaflet layers of points: clustered ESS structures, and plain small circles.
+
+Clusters are **neutral dark grey discs** with the count in white (sized by the count), so that
+colour on the map only ever means an ESS family: the default green / yellow / orange bubbles
+of Leaflet.markercluster (``MarkerCluster.Default.css``) are not loaded.
+"""
+
+from __future__ import annotations
+
+from folium.elements import JSCSSMixin
+from folium.map import Layer
+from folium.template import Template
+
+__all__ = ["PointsLayer", "StructuresLayer"]
+
+
+class StructuresLayer(JSCSSMixin, Layer):
+    """Clustered structures; rows ``[lat, lon, family index, nom, sector index, adresse,
+    siret, precision index]`` with every text already escaped (``title``/``alt`` of a
+    marker: "name – family", read by screen readers)."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = (function () {
+            // texts arrive HTML-escaped (for popups); a DOM title wants the plain text
+            var txt = function (s) {
+                var t = document.createElement("textarea"); t.innerHTML = s; return t.value; };
+            var fam = {{ this.families|tojson }};
+            var prec = {{ this.precisions|tojson }};
+            var sect = {{ this.sectors|tojson }};
+            var rows = {{ this.rows|tojson }};
+            var cluster = L.markerClusterGroup({maxClusterRadius: 45, chunkedLoading: true,
+                showCoverageOnHover: false,
+                iconCreateFunction: function (c) {
+                    var n = c.getChildCount();
+                    var size = n < 10 ? 26 : n < 100 ? 32 : n < 1000 ? 38 : 44;
+                    return L.divIcon({className: "",
+                        iconSize: L.point(size, size),
+                        html: '<div class="ess-cluster" style="width:' + size + 'px;height:'
+                              + size + 'px" title="' + n + ' structures">' + n + '</div>'});
+                }});
+            for (var i = 0; i < rows.length; i++) {
+                var r = rows[i], f = fam[r[2]];
+                var icon = L.divIcon({className: "", iconSize: [20, 20],
+                    html: '<div class="ess-pt" style="width:18px;height:18px;background:'
+                          + f[1] + '" aria-hidden="true">' + f[2] + '</div>'});
+                var label = txt(r[3]) + ' – ' + txt(f[0]);
+                var mk = L.marker([r[0], r[1]], {icon: icon, title: label, alt: label});
+                mk.bindPopup('<b>' + r[3] + '</b><br>Famille : ' + f[0]
+                    + '<br>Secteur : ' + sect[r[4]] + '<br>Adresse : ' + r[5]
+                    + '<br>SIRET : ' + r[6] + '<br>Localisation : ' + prec[r[7]]);
+                cluster.addLayer(mk);
+            }
+            cluster.addTo({{ this._parent.get_name() }});
+            return cluster;
+        })();
+        {% endmacro %}
+    """)
+
+    def __init__(self, rows: list, families: list, precisions: list, sectors: list, name: str,
+                 urls: dict):
+        super().__init__(name=name, overlay=True, control=True, show=True)
+        self._name = "StructuresLayer"
+        self.rows, self.families, self.precisions = rows, families, precisions
+        self.sectors = sectors
+        self.default_js = [("markerclusterjs", urls["markercluster_js"])]
+        self.default_css = [("markerclustercss", urls["markercluster_css"])]
+
+
+class PointsLayer(Layer):
+    """Small circle markers ``[lat, lon, name]`` (names escaped), not clustered; dark with a
+    white edge so that they show on any fill."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = L.layerGroup();
+        (function () {
+            var rows = {{ this.rows|tojson }};
+            for (var i = 0; i < rows.length; i++) {
+                L.circleMarker([rows[i][0], rows[i][1]], {radius: 3, weight: 1,
+                    color: "#ffffff", fillColor: "#1b4f72", fillOpacity: 0.9})
+                    .bindTooltip(rows[i][2]).addTo({{ this.get_name() }});
+            }
+        })();
+        {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, rows: list, name: str):
+        super().__init__(name=name, overlay=True, control=True, show=True)
+        self._name = "PointsLayer"
+        self.rows = rows
