@@ -28,7 +28,8 @@ from pathlib import Path
 from observatory.errors import SnapshotError, explain
 from observatory.wording import REAL_DATA_COMMAND
 
-__all__ = ["DEMO_QUARTERS", "SERIE", "demo_status", "ensure_demo", "prepare_map_assets"]
+__all__ = ["DEMO_QUARTERS", "SERIE", "demo_status", "ensure_default", "ensure_demo",
+           "prepare_map_assets"]
 
 DEMO_QUARTERS = ("2025-T4", "2026-T1", "2026-T2", "2026-T3", "2026-T4")
 #: The series the demo is built in (observatory.vocabulary.SERIES).
@@ -221,3 +222,28 @@ def prepare_map_assets() -> None:
         ensure_map_assets()
     except (OSError, ValueError) as exc:  # the app retries on its first map
         _say(f"Fichiers de cartographie (Leaflet) non préparés : {exc}", None)
+
+
+def ensure_default(*, departement: str | None = None, force: bool = False,
+                   progress: bool = True, out: Say | None = None,
+                   reference=None) -> dict[str, list[str]]:
+    """The embedded default, both series: the ``ess`` demonstration (:func:`ensure_demo`)
+    and the real ``insertion`` layer (:func:`etl.insertion.ensure_insertion`, from the lists
+    shipped in ``real_data/insertion``).  Each is built only when missing; a real snapshot in
+    one series never stops the other from being built.
+
+    Returns
+    -------
+    dict
+        ``{"ess": quarters, "insertion": quarters}``.
+    """
+    from etl.insertion import ensure_insertion
+
+    if reference is None:
+        from geodata.reference import load_reference
+
+        reference = load_reference()
+    built = {"ess": ensure_demo(departement=departement, force=force, progress=progress,
+                                out=out, reference=reference)}
+    built["insertion"] = ensure_insertion(reference, force=force, out=out)
+    return built

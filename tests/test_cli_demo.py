@@ -84,8 +84,11 @@ def test_departement_demo_builds_then_reuses(env, capsys, monkeypatch):
     assert main(["demo", "--departement", "21"]) == 0
     captured = capsys.readouterr()
     assert "Démonstration prête en" in captured.err
-    assert f"demo: {', '.join(QUARTERS)}" in captured.out
-    manifests = storage.list_snapshots()
+    assert f"demo (ess): {', '.join(QUARTERS)}" in captured.out
+    # the embedded default has both series: the real insertion layer too (not demo)
+    assert "insertion (données réelles): 2026-T4" in captured.out
+    assert [m["demo"] for m in storage.list_snapshots(serie="insertion")] == [False]
+    manifests = storage.list_snapshots(serie="ess")
     assert [m["quarter"] for m in manifests] == QUARTERS
     assert all(m["demo"] and m["territoire"] == "departement:21" and m["serie"] == "ess"
                for m in manifests)
@@ -102,8 +105,8 @@ def test_departement_demo_builds_then_reuses(env, capsys, monkeypatch):
 
 def test_national_demo_by_default(env, capsys, monkeypatch):
     assert main(["demo"]) == 0
-    assert f"demo: {', '.join(QUARTERS)}" in capsys.readouterr().out
-    manifests = storage.list_snapshots()
+    assert f"demo (ess): {', '.join(QUARTERS)}" in capsys.readouterr().out
+    manifests = storage.list_snapshots(serie="ess")
     assert [m["quarter"] for m in manifests] == QUARTERS
     assert {m["territoire"] for m in manifests} == {"france"}
     # the national demo is written in the Parquet edition of the stock files
@@ -118,7 +121,7 @@ def test_national_demo_by_default(env, capsys, monkeypatch):
     # a département asked for is covered by the national demo: nothing to build
     assert demo_cmd.ensure_demo(departement="21", out=messages.append) == QUARTERS
     assert "couvre le département 21" in messages[0]
-    assert {m["territoire"] for m in storage.list_snapshots()} == {"france"}
+    assert {m["territoire"] for m in storage.list_snapshots(serie="ess")} == {"france"}
 
 
 def test_interrupted_build_reuses_the_files(env, monkeypatch):
@@ -131,7 +134,7 @@ def test_interrupted_build_reuses_the_files(env, monkeypatch):
     assert demo_cmd.ensure_demo(progress=False, out=messages.append) == QUARTERS
     assert any("réutilisés" in m for m in messages)
     assert sum("Traitement (refresh)" in m for m in messages) == 1
-    assert [m["quarter"] for m in storage.list_snapshots()] == QUARTERS
+    assert [m["quarter"] for m in storage.list_snapshots(serie="ess")] == QUARTERS
 
 
 def test_force_rebuilds_the_demo(env, capsys):
@@ -142,7 +145,7 @@ def test_force_rebuilds_the_demo(env, capsys):
     for mark in marks:
         mark.write_text("before --force", encoding="utf-8")
     assert main(["demo", "--departement", "21", "--force"]) == 0
-    assert {m["quarter"] for m in storage.list_snapshots()} == set(QUARTERS)
+    assert {m["quarter"] for m in storage.list_snapshots(serie="ess")} == set(QUARTERS)
     assert not any(mark.exists() for mark in marks)
 
 
@@ -151,10 +154,10 @@ def test_real_data_is_never_replaced(env, capsys):
     messages = []
     assert demo_cmd.ensure_demo(out=messages.append) == []
     assert "Données réelles présentes" in messages[0]
-    assert [m["quarter"] for m in storage.list_snapshots()] == ["2026-T2"]
+    assert [m["quarter"] for m in storage.list_snapshots(serie="ess")] == ["2026-T2"]
     assert main(["demo", "--force"]) == 1
     assert "real data" in capsys.readouterr().err
-    assert [m["demo"] for m in storage.list_snapshots()] == [False]
+    assert [m["demo"] for m in storage.list_snapshots(serie="ess")] == [False]
 
 
 def test_other_series_never_block_the_demo(env):
