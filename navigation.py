@@ -32,6 +32,7 @@ navigation = st.navigation({
         comparer,
         st.Page(PAGES / "mon_territoire.py", title="Mon territoire", url_path="mon-territoire"),
         st.Page(PAGES / "zones_blanches.py", title="Zones blanches", url_path="zones-blanches"),
+        st.Page(PAGES / "concentrations.py", title="Concentrations", url_path="concentrations"),
         st.Page(PAGES / "annuaire.py", title="Annuaire des acteurs", url_path="annuaire"),
     ],
     "L'observatoire": [

@@ -58,9 +58,14 @@ HEADERS = {
     "rang": "Rang", "trimestre": "Trimestre", "territoire": "Territoire",
     "categorie": "Catégorie", "valeur": "Valeur", "evolution": "Évolution",
     "type": "Type", "zones": "Zones blanches",
+    # concentrations
+    "quotient": "Quotient de localisation", "structures_categorie": "Structures de la catégorie",
+    "motif": "Remarque", "resultat": "Résultat", "score_z": "Score z (Gi*)",
+    "p": "Probabilité critique (p)",
 }
 
 _ETATS = {"A": "Active", "F": "Fermée"}
+_DECIMALS = {"quotient": 2, "score_z": 2, "p": 3}
 
 
 def _territory_labeller(level: str) -> Callable[[pd.Series, Mapping], pd.Series]:
@@ -110,6 +115,8 @@ def decimals_of(column: str, default: int = 1) -> int:
     """Decimals the app displays for a column (exported numbers are rounded to them)."""
     if column in ("longitude", "latitude"):
         return 6
+    if column in _DECIMALS:
+        return _DECIMALS[column]
     if column in INDICATORS:
         return fr.decimales_unite(INDICATORS[column].unit_fr)
     if column.startswith(("lq_", "gi_z", "lisa_i")):

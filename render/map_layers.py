@@ -369,8 +369,9 @@ def label_rows(gdf: gpd.GeoDataFrame, *, n: int | None = 12, css: str = "",
     if gdf is None or not len(gdf):
         return []
     names = (text if text is not None else gdf["nom"]).astype("string")
+    # without population, the largest first (area in square degrees: a ranking only)
     weight = (pd.to_numeric(gdf["population"], errors="coerce") if "population" in gdf
-              else gdf.geometry.area)
+              else pd.Series(shapely.area(gdf.geometry.to_numpy()), index=gdf.index))
     order = weight.fillna(0).sort_values(ascending=False, kind="stable").index
     if n is not None:
         order = order[:n]

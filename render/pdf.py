@@ -1,8 +1,15 @@
-"""The « fiche territoire » PDF: key figures, a static map, ranks, method note and sources.
+"""The « fiche territoire » PDF: key figures, a static map, change, ranks, method, sources.
 
 Built with fpdf2 and the DejaVu fonts shipped with matplotlib (full Unicode: accents, the
-no-break spaces of :mod:`render.fr`, « guillemets »); the map is drawn with matplotlib's
-object API (no pyplot, thread-safe under Streamlit).
+no-break spaces of :mod:`render.fr`, « guillemets »); the figures come from
+:mod:`render.pdf_figures`.
+
+Layout (A4 portrait, two full pages, never a page holding a few stray lines):
+
+1. title, perimeter (series, real or demonstration), key figures, the map — sized to fill
+   what is left of the page;
+2. change over the quarters (chart), the communes far from any structure, method and
+   sources.
 """
 
 from __future__ import annotations
@@ -14,12 +21,10 @@ import geopandas as gpd
 import matplotlib
 import pandas as pd
 from fpdf import FPDF
-from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
-from matplotlib.patches import Patch
 
 from observatory.wording import DEMO_BANNER
-from render import fr, maps
+from render import fr
+from render.pdf_figures import evolution_png, static_map_png
 
 __all__ = ["fiche_territoire", "static_map_png"]
 
@@ -33,52 +38,6 @@ _METHOD = (
     "les territoires comparables (1er = valeur la plus élevée ; pour les distances, la plus "
     "faible)."
 )
-
-
-def static_map_png(territoires: gpd.GeoDataFrame, structures: pd.DataFrame | None = None,
-                   column: str = "structures_per_10k",
-                   label: str = "Structures pour 10 000 habitants", dpi: int = 150) -> bytes:
-    """A PNG map: territories classed in quantiles, structures as family-coloured dots."""
-    fig = Figure(figsize=(7.0, 5.2), dpi=dpi)
-    ax = fig.add_subplot()
-    ax.set_axis_off()
-    handles = []
-    if len(territoires):
-        cls = maps.classify(territoires[column], "quantiles", 5)
-        colours = [cls.colours[c] if c >= 0 else maps.MISSING_COLOUR for c in cls.classes]
-        territoires.plot(ax=ax, color=colours, edgecolor="#666666", linewidth=0.3)
-        handles += [Patch(facecolor=c, edgecolor="#666666", label=lab)
-                    for c, lab in zip(cls.colours, cls.labels, strict=True)]
-    if structures is not None and len(structures):
-        pts = structures.dropna(subset=["longitude", "latitude"])
-        for fam, (colour, letter) in maps.FAMILY_STYLE.items():
-            sel = pts[pts["famille_ess"] == fam]
-            if len(sel):
-                ax.scatter(sel["longitude"], sel["latitude"], s=6, c=colour, linewidths=0.2,
-                           edgecolors="white", zorder=3)
-                handles.append(Line2D([], [], marker="o", linestyle="", color=colour,
-                                      label=f"{letter} {fr.libelle_famille(fam)}"))
-    if len(territoires):
-        minx, miny, maxx, maxy = territoires.total_bounds
-        ax.set_xlim(minx, maxx)
-        ax.set_ylim(miny, maxy)
-    ax.set_aspect(1 / max(0.2, _cos_lat(territoires)))
-    if handles:
-        ax.legend(handles=handles, title=label, loc="upper left", bbox_to_anchor=(1.0, 1.0),
-                  fontsize=7, title_fontsize=7, frameon=False)
-    fig.subplots_adjust(left=0.01, right=0.68, top=0.99, bottom=0.01)
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
-    return buffer.getvalue()
-
-
-def _cos_lat(gdf: gpd.GeoDataFrame) -> float:
-    import math
-
-    if not len(gdf):
-        return 1.0
-    _, miny, _, maxy = gdf.total_bounds
-    return math.cos(math.radians((miny + maxy) / 2))
 
 
 def _para(pdf: FPDF, height: float, text: str, **kwargs) -> None:
@@ -95,13 +54,26 @@ class _Fiche(FPDF):
         self.set_text_color(90, 90, 90)
         self.cell(0, 5, f"{self.footer_text} — page {self.page_no()}/{{nb}}", align="C")
 
+    def heading(self, text: str) -> None:
+        self.ln(2)
+        self.set_font("dejavu", "B", 12)
+        self.set_text_color(*_BLUE)
+        self.cell(0, 7, text, new_x="LMARGIN", new_y="NEXT")
+        self.set_text_color(0, 0, 0)
+
+    def room(self) -> float:
+        """Height left on the page above the bottom margin (mm)."""
+        return self.h - self.b_margin - self.get_y()
+
 
 def _table(pdf: FPDF, frame: pd.DataFrame, widths: list[float] | None = None) -> None:
-    pdf.set_font("dejavu", size=8)
     from fpdf.fonts import FontFace
 
-    with pdf.table(col_widths=widths, text_align="LEFT", line_height=5,
-                   headings_style=FontFace(emphasis="BOLD", fill_color=(232, 237, 255))) as table:
+    pdf.set_font("dejavu", size=8)
+    pdf.set_fill_color(255, 255, 255)  # no colour left over from a banner
+    with pdf.table(col_widths=widths, text_align="LEFT", line_height=4.6,
+                   headings_style=FontFace(emphasis="BOLD", fill_color=(232, 237, 255)),
+                   cell_fill_mode="NONE") as table:
         head = table.row()
         for col in frame.columns:
             head.cell(str(col))
@@ -111,11 +83,88 @@ def _table(pdf: FPDF, frame: pd.DataFrame, widths: list[float] | None = None) ->
                 row.cell(value)
 
 
+def _header(pdf: _Fiche, nom: str, niveau: str, code: str, trimestre: str, date, demo: bool,
+            perimetre: str | None) -> None:
+    pdf.set_font("dejavu", "B", 16)
+    pdf.set_text_color(*_BLUE)
+    _para(pdf, 8, f"Fiche territoire : {nom}")
+    pdf.set_font("dejavu", size=10)
+    pdf.set_text_color(0, 0, 0)
+    today = fr.date_fr(date if date is not None else pd.Timestamp.now())
+    _para(pdf, 5, f"{niveau} {code} — instantané du {fr.trimestre_fr(trimestre)} — "
+                  f"édité le {today}")
+    nature = "données fictives de démonstration" if demo else "données réelles"
+    pdf.set_font("dejavu", size=9)
+    _para(pdf, 5, f"Périmètre : {perimetre or 'Économie sociale et solidaire'} ({nature})")
+    if demo:
+        pdf.ln(1)
+        pdf.set_fill_color(255, 233, 201)
+        pdf.set_font("dejavu", "B", 9)
+        _para(pdf, 5, f"{DEMO_BANNER}. Aucune de ces structures n'existe.", fill=True,
+              border=1)
+        pdf.set_fill_color(255, 255, 255)
+
+
+def _map(pdf: _Fiche, territoires, structures, source: str) -> None:
+    """The map and its legend, filling what is left of the page."""
+    pdf.heading("Carte des structures")
+    width = pdf.w - pdf.l_margin - pdf.r_margin
+    height = min(width * 1.1, max(80.0, pdf.room() - 7))
+    png = static_map_png(territoires, structures, size=(7.0, 7.0 * height / width))
+    pdf.image(io.BytesIO(png), w=width, h=height)
+    pdf.set_font("dejavu", size=7)
+    _para(pdf, 4, source)
+
+
+def _evolution(pdf: _Fiche, evolution: pd.DataFrame | None, label: str) -> None:
+    pdf.heading("Évolution du nombre de structures")
+    if evolution is None or evolution["trimestre"].nunique() < 2:
+        pdf.set_font("dejavu", size=9)
+        _para(pdf, 5, "Un seul instantané est disponible : l'évolution apparaîtra au "
+                      "prochain trimestre.")
+        return
+    width = pdf.w - pdf.l_margin - pdf.r_margin
+    pdf.image(io.BytesIO(evolution_png(evolution, label=label)), w=width,
+              h=width * 2.6 / 7.0)
+    pdf.set_font("dejavu", size=7)
+    _para(pdf, 4, "Structures de l'ESS actives à chaque instantané trimestriel, pour le "
+                  "territoire et son territoire de référence.")
+
+
+def _shares(counts: pd.Series, label: str) -> pd.DataFrame:
+    total = int(counts.sum())
+    return pd.DataFrame({label: counts.index, "Structures": [fr.entier(v) for v in counts],
+                         "Part": [fr.pourcentage(v / total) for v in counts]})
+
+
+def _composition(pdf: _Fiche, structures: pd.DataFrame | None) -> None:
+    """Split of the structures by ESS family and by NAF section (the six largest)."""
+    if structures is None or not len(structures):
+        return
+    pdf.heading("Répartition des structures")
+    families = structures["famille_ess"].fillna("autre").map(fr.libelle_famille) \
+        .value_counts()
+    _table(pdf, _shares(families, "Famille de l'ESS"), [100, 40, 50])
+    if "naf_section" in structures:
+        from observatory.vocabulary import NAF_SECTION_LABELS
+
+        sections = structures["naf_section"].map(NAF_SECTION_LABELS).fillna(
+            "Activité non renseignée").value_counts()
+        pdf.ln(2)
+        top = _shares(sections, "Secteur d'activité (section NAF)").head(6)
+        _table(pdf, top, [100, 40, 50])
+        if len(sections) > 6:
+            pdf.set_font("dejavu", size=7)
+            _para(pdf, 4, f"Six premiers secteurs sur {len(sections)}.")
+
+
 def fiche_territoire(*, nom: str, niveau: str, code: str, figures: pd.DataFrame,
                      territoires: gpd.GeoDataFrame, structures: pd.DataFrame | None,
                      source: str, demo: bool, trimestre: str, comparables: str = "",
                      underserved: pd.DataFrame | None = None,
-                     date: pd.Timestamp | None = None) -> bytes:
+                     date: pd.Timestamp | None = None, perimetre: str | None = None,
+                     evolution: pd.DataFrame | None = None,
+                     evolution_label: str = "Structures de l'ESS actives") -> bytes:
     """Build the PDF sheet of one territory.
 
     Parameters
@@ -126,15 +175,22 @@ def fiche_territoire(*, nom: str, niveau: str, code: str, figures: pd.DataFrame,
         Key figures already written in French (``Indicateur``, ``Valeur``, ``Rang``,
         change column).
     territoires : GeoDataFrame
-        Sub-territories with ``structures_per_10k`` for the static map.
+        Sub-territories with ``structures_per_10k`` (and ``nom``, ``population`` for the
+        names written on the map).
     structures : DataFrame
         Structures of the territory (points on the map).
     source : str
         Source and vintage line.
     demo : bool
-        Adds the demonstration warning on every page.
+        Adds the demonstration warning (and says so in the perimeter line).
     underserved : DataFrame, optional
         French table of underserved communes (first 15 rows shown).
+    perimetre : str, optional
+        The series shown (« Économie sociale et solidaire »,
+        « Insertion par l'activité économique et travail protégé »).
+    evolution : DataFrame, optional
+        ``trimestre``, ``territoire``, ``valeur``: the change chart (the territory and its
+        reference, every quarter).
     """
     pdf = _Fiche(orientation="P", unit="mm", format="A4")
     pdf.add_font("dejavu", "", str(_FONT_DIR / "DejaVuSans.ttf"))
@@ -145,51 +201,33 @@ def fiche_territoire(*, nom: str, niveau: str, code: str, figures: pd.DataFrame,
     pdf.footer_text = f"Observatoire de l'ESS — {nom} ({code}) — {fr.trimestre_fr(trimestre)}"
     pdf.set_auto_page_break(True, margin=15)
     pdf.add_page()
-    pdf.set_font("dejavu", "B", 16)
-    pdf.set_text_color(*_BLUE)
-    _para(pdf, 8, f"Fiche territoire : {nom}")
-    pdf.set_font("dejavu", size=10)
-    pdf.set_text_color(0, 0, 0)
-    today = fr.date_fr(date if date is not None else pd.Timestamp.now())
-    _para(pdf, 5, f"{niveau} {code} — instantané du {fr.trimestre_fr(trimestre)} — "
-                         f"édité le {today}")
-    if demo:
-        pdf.ln(2)
-        pdf.set_fill_color(255, 233, 201)
-        pdf.set_font("dejavu", "B", 10)
-        _para(pdf, 6, f"{DEMO_BANNER}. Aucune de ces structures n'existe.", fill=True,
-                       border=1)
-    pdf.ln(3)
-    pdf.set_font("dejavu", "B", 12)
-    pdf.cell(0, 7, "Chiffres clés", new_x="LMARGIN", new_y="NEXT")
-    _table(pdf, figures, [60, 40, 30, 60][: len(figures.columns)] or None)
+    _header(pdf, nom, niveau, code, trimestre, date, demo, perimetre)
+    pdf.heading("Chiffres clés")
+    _table(pdf, figures, [62, 42, 32, 54][: len(figures.columns)] or None)
     if comparables:
         pdf.set_font("dejavu", size=7)
         _para(pdf, 4, f"Rang parmi les {comparables}.")
-    pdf.ln(2)
-    pdf.set_font("dejavu", "B", 12)
-    pdf.cell(0, 7, "Carte des structures", new_x="LMARGIN", new_y="NEXT")
-    png = static_map_png(territoires, structures)
-    pdf.image(io.BytesIO(png), w=180)
-    pdf.set_font("dejavu", size=7)
-    _para(pdf, 4, source)
+    _map(pdf, territoires, structures, source)
+
+    pdf.add_page()  # page 2 starts with its own sections: nothing spills over alone
+    _evolution(pdf, evolution, evolution_label)
+    _composition(pdf, structures)
+    pdf.heading("Communes à plus de 10 km d'une structure")
     if underserved is not None and len(underserved):
-        pdf.ln(2)
-        pdf.set_font("dejavu", "B", 12)
-        pdf.cell(0, 7, "Communes à plus de 10 km d'une structure", new_x="LMARGIN",
-                 new_y="NEXT")
         _table(pdf, underserved.head(15))
         if len(underserved) > 15:
             pdf.set_font("dejavu", size=7)
             _para(pdf, 4, f"… et {fr.entier(len(underserved) - 15)} autres communes "
-                                 "(liste complète dans l'application).")
-    pdf.ln(3)
-    pdf.set_font("dejavu", "B", 12)
-    pdf.cell(0, 7, "Méthode et sources", new_x="LMARGIN", new_y="NEXT")
+                          "(liste complète dans l'application).")
+    else:
+        pdf.set_font("dejavu", size=9)
+        _para(pdf, 5, "Toutes les communes du territoire ont une structure de l'ESS à moins "
+                      "de 10 km (distance à vol d'oiseau depuis le centre de la commune).")
+    pdf.heading("Méthode et sources")
     pdf.set_font("dejavu", size=8)
     _para(pdf, 4, _METHOD)
     pdf.ln(1)
     _para(pdf, 4, "Sources : INSEE (répertoire SIRENE, populations légales, code "
-                         "officiel géographique), IGN (ADMIN EXPRESS), ESS France (liste des "
-                         "entreprises de l'ESS) — Licence Ouverte / Etalab 2.0. " + source)
+                  "officiel géographique), IGN (ADMIN EXPRESS), ESS France (liste des "
+                  "entreprises de l'ESS) — Licence Ouverte / Etalab 2.0. " + source)
     return bytes(pdf.output())

@@ -64,3 +64,71 @@ def test_fiche_without_demo_has_no_banner(inputs):
         nom="X", niveau="Commune", code="21001", figures=figures, territoires=territories,
         structures=None, source="s", demo=False, trimestre="2026-T4")
     assert "Données fictives" not in _text(data)
+
+
+# --------------------------------------------------------------------------- issue 13 §11
+def _luminance(colour) -> float:
+    from matplotlib.colors import to_rgb
+
+    r, g, b = to_rgb(colour)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def test_symbols_show_on_any_fill_with_names_and_scale(inputs):
+    """White-edged dots; every fill lighter than every family colour; names of the main
+    communes; a scale bar of a round number of km."""
+    from matplotlib.collections import PathCollection
+
+    from render import maps, pdf_figures
+
+    territories, structures, _ = inputs
+    territories = territories.assign(population=[100, 5000, 300])
+    fig = pdf_figures.static_map_figure(territories, structures)
+    ax = fig.axes[0]
+    dots = [c for c in ax.collections if isinstance(c, PathCollection)]
+    assert len(dots) == 2  # association, cooperative
+    for dot in dots:
+        assert tuple(dot.get_edgecolor()[0][:3]) == (1.0, 1.0, 1.0)
+    darkest_fill = min(_luminance(c) for c in pdf_figures.GREYS)
+    assert all(_luminance(colour) < darkest_fill for colour, _ in maps.FAMILY_STYLE.values())
+    texts = [t.get_text() for t in ax.texts]
+    assert "B" in texts  # the most populated commune is named
+    # the map is 0.6° wide at 47° N, 45 km: a quarter is 11 km, the bar says 10 km
+    assert "10 km" in texts
+    assert pdf_figures.nice_length_km(45.5) == 10.0
+
+
+def test_fiche_has_perimeter_change_chart_and_two_full_pages(inputs):
+    territories, structures, figures = inputs
+    evolution = pd.DataFrame({"trimestre": ["2026-T3", "2026-T4"] * 2,
+                              "territoire": ["Côte-d'Or"] * 2 + ["Bourgogne"] * 2,
+                              "valeur": [5889.0, 5923.0, 20000.0, 20100.0]})
+    data = pdf.fiche_territoire(
+        nom="Côte-d'Or", niveau="Département", code="21", figures=figures,
+        territoires=territories, structures=structures, source="Source : INSEE, IGN.",
+        demo=False, trimestre="2026-T4", perimetre="Économie sociale et solidaire",
+        evolution=evolution, date=pd.Timestamp("2026-11-23"))
+    pypdf = pytest.importorskip("pypdf")
+    pages = [p.extract_text() for p in pypdf.PdfReader(io.BytesIO(data)).pages]
+    assert len(pages) == 2
+    assert "Périmètre : Économie sociale et solidaire (données réelles)" in pages[0]
+    assert "Évolution du nombre de structures" in pages[1]
+    assert "Répartition des structures" in pages[1]
+    assert "Toutes les communes du territoire ont une structure" in pages[1]
+    # page 2 is no stray five lines: it holds the change, the split, the method
+    assert len([line for line in pages[1].splitlines() if line.strip()]) >= 15
+    assert "Méthode et sources" in pages[1]
+
+
+def test_evolution_png_indexes_series_of_different_sizes():
+    from render import pdf_figures
+
+    frame = pd.DataFrame({"trimestre": ["2026-T3", "2026-T4"] * 2,
+                          "territoire": ["A"] * 2 + ["B"] * 2,
+                          "valeur": [10.0, 12.0, 1000.0, 1010.0]})
+    wide, indexed = pdf_figures.evolution_series(frame)
+    assert indexed  # 1 010 > 3 × 12: base 100 at T3 2026
+    assert wide["A"].tolist() == [100.0, 120.0] and wide["B"].tolist() == [100.0, 101.0]
+    same, indexed = pdf_figures.evolution_series(frame[frame["territoire"] == "A"])
+    assert not indexed and same["A"].tolist() == [10.0, 12.0]
+    assert pdf_figures.evolution_png(frame).startswith(b"\x89PNG\r\n\x1a\n")
