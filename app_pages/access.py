@@ -26,7 +26,7 @@ from typing import Any
 
 import streamlit as st
 
-__all__ = ["Access", "configured_mode", "staff_gate"]
+__all__ = ["Access", "authlib_installed", "configured_mode", "staff_gate"]
 
 _OK = "_staff_ok"
 _FAILS = "_staff_fails"
@@ -81,8 +81,13 @@ def _allowed(email: str | None, staff: dict[str, Any]) -> bool:
     return email in emails or email.rpartition("@")[2] in domains
 
 
+def authlib_installed() -> bool:
+    """Streamlit's OIDC login needs Authlib (``pip install "streamlit[auth]"``)."""
+    return importlib.util.find_spec("authlib") is not None
+
+
 def _oidc(secrets: dict[str, Any]) -> Access:
-    if importlib.util.find_spec("authlib") is None:
+    if not authlib_installed():
         st.error("L'accès du personnel est configuré (section [auth] de secrets.toml) mais le "
                  "module Authlib n'est pas installé sur le serveur : la page reste fermée. "
                  "Installez-le avec : pip install \"streamlit[auth]\".")

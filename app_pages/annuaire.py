@@ -13,15 +13,13 @@ ctx = common.start("annuaire", "Annuaire des acteurs", PARAMS)
 structures = loaders.active(ctx.serie, ctx.quarter)
 scope = loaders.scope(ctx.serie, ctx.quarter)
 
-c1, c2 = st.columns(2)
-texte = widgets.text_input("q", "Nom, SIRET ou adresse contient", where=c1,
+texte = widgets.text_input("q", "Nom, SIRET ou adresse contient",
                            placeholder="Par exemple : crèche, 21231, rue de la Liberté")
 kinds = common.kinds(ctx)
 kind_column = common.kind_column(ctx)
 picked = widgets.pills("types", "Famille de l'ESS" if kind_column == "famille_ess"
                        else "Type de structure", list(kinds), what="le type",
-                       format_func=kinds.get, where=c2,
-                       help="Aucun choix : toutes les structures.")
+                       format_func=kinds.get, help="Aucun choix : toutes les structures.")
 
 c3, c4, c5 = st.columns(3)
 deps = territoires.territories_in_scope(ctx, "departement")

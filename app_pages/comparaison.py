@@ -129,8 +129,11 @@ def show_ranking(ctx: logic.Context, ranked: pd.DataFrame, indicator: str, exclu
                            for c, p in zip(frame["complet"].fillna(True), frame["part"],
                                            strict=True)]
     cols = {"rang": Col("Rang", "int"), "nom": Col("Nom"), "code": Col("Code"),
-            indicator: Col(common.label_unit(ind), "dec", common.decimals(ind)),
             "structures": Col("Structures", "int"), "population": Col("Population", "int")}
+    cols = {**{k: v for k, v in cols.items() if k in ("rang", "nom", "code")},
+            indicator: Col(common.label_unit(ind), "dec", common.decimals(ind)),
+            **{k: v for k, v in cols.items() if k in ("structures", "population")
+               and k != indicator}}
     if logic.is_population_rate(ind) and frame["faible_effectif"].any():
         cols["faible_effectif"] = Col(
             "Faible effectif", "bool",

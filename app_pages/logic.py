@@ -289,6 +289,8 @@ def is_population_rate(indicator) -> bool:
 def small_population(table: pd.DataFrame) -> pd.Series:
     """True for territories of fewer than :data:`SMALL_POPULATION` inhabitants (their rates
     are flagged « faible effectif »)."""
+    if "population" not in table.columns:
+        return pd.Series(False, index=table.index)
     population = pd.to_numeric(table["population"], errors="coerce")
     return (population < SMALL_POPULATION).fillna(False).astype(bool)
 

@@ -117,10 +117,14 @@ def not_covered_panel(ctx: logic.Context, level: str, code: str) -> None:
     for lvl, cde in dict.fromkeys(offers):
         other = ctx.reference.communes if lvl == "commune" else logic.layer(ctx.reference, lvl)
         name = coverage.territory_name(other, lvl, cde)
-        if st.button(f"Voir {name}", key=f"offre_{lvl}_{cde}"):
-            st.session_state[urlstate.key("choix")] = f"{lvl}|{cde}"
-            st.session_state[urlstate.key("q")] = ""
-            st.rerun()
+        st.button(f"Voir {name}", key=f"offre_{lvl}_{cde}", on_click=_go_to,
+                  args=(f"{lvl}|{cde}",))
+
+
+def _go_to(choice: str) -> None:
+    """Button callback (runs before the widgets are drawn): choose another territory."""
+    st.session_state[urlstate.key("choix")] = choice
+    st.session_state[urlstate.key("q")] = ""
 
 
 def key_figures(ctx: logic.Context, level: str, code: str) -> pd.DataFrame:
@@ -204,37 +208,42 @@ def _chart_with_table(chart, frame: pd.DataFrame, key: str, decimals: int) -> No
         frtable.show(table, cols, key=key)
 
 
+def history_frame(ctx: logic.Context, level: str, code: str, name: str,
+                  measure: str) -> tuple[pd.DataFrame, str]:
+    """Values of ``measure`` over every quarter for the territory, and for its reference
+    territory when it is a rate and the reference is entirely covered; (frame, note)."""
+    tables = {q: loaders.indicator_table(ctx.serie, q, level) for q in ctx.quarters}
+    frame = evolution_frame(tables, {name: code}, measure)
+    if measure == "structures":
+        return frame, (" Le nombre de structures est montré pour le seul territoire ; la "
+                       "densité, avec son territoire de référence.")
+    ref = _reference(ctx, level, code)
+    if ref is None:
+        return frame, (" Pas de territoire de référence : l'instantané ne le couvre qu'en "
+                       "partie.")
+    if ref[0] == "france":
+        ref_tables = {q: territoires.france_row(ctx, q) for q in ctx.quarters}
+        ref_tables = {q: t for q, t in ref_tables.items() if t is not None}
+        ref_name = "France"
+    else:
+        ref_tables = {q: loaders.indicator_table(ctx.serie, q, ref[0]) for q in ctx.quarters}
+        ref_name = str(ref_tables[ctx.quarter].at[ref[1], "nom"])
+    reference = evolution_frame(ref_tables, {ref_name: ref[1]}, measure)
+    return pd.concat([frame, reference], ignore_index=True), ""
+
+
 def _history(ctx: logic.Context, level: str, code: str, name: str) -> None:
     measure = widgets.radio("courbe", "Mesure", ["structures", "structures_per_10k"],
                             default="structures", what="la mesure",
                             format_func={"structures": "Nombre de structures",
                                          "structures_per_10k": "Structures pour 10 000 "
                                                                "habitants"}.get)
-    rows = {name: code}
-    ref = _reference(ctx, level, code)
-    tables = {q: loaders.indicator_table(ctx.serie, q, level) for q in ctx.quarters}
-    frame = evolution_frame(tables, rows, measure)
-    note = ""
-    if measure == "structures_per_10k":
-        if ref is None:
-            note = " Pas de territoire de référence : l'instantané ne le couvre qu'en partie."
-        elif ref[0] == "france":
-            france = {q: territoires.france_row(ctx, q) for q in ctx.quarters}
-            france = {q: t for q, t in france.items() if t is not None}
-            frame = pd.concat([frame, evolution_frame(france, {"France": "FR"}, measure)])
-        else:
-            ref_tables = {q: loaders.indicator_table(ctx.serie, q, ref[0]) for q in ctx.quarters}
-            ref_name = str(ref_tables[ctx.quarter].at[ref[1], "nom"])
-            frame = pd.concat([frame, evolution_frame(ref_tables, {ref_name: ref[1]},
-                                                      measure)])
-    registry = common.indicators()
-    ind = registry[measure]
+    frame, note = history_frame(ctx, level, code, name, measure)
+    ind = common.indicators()[measure]
     chart = charts.evolution_chart(frame, measure_label=ind.label_fr,
                                    unit="" if measure == "structures" else ind.unit_fr)
     _chart_with_table(chart, frame, "evolution_table", common.decimals(ind))
-    st.caption(f"{fr.compte(len(ctx.quarters), 'instantané')} du périmètre."
-               + (" Le nombre de structures est montré pour le seul territoire ; la densité, "
-                  "avec son territoire de référence." if measure == "structures" else note))
+    st.caption(f"{fr.compte(len(ctx.quarters), 'instantané')} du périmètre.{note}")
 
 
 def territory_charts(ctx: logic.Context, level: str, code: str, name: str) -> None:
@@ -249,7 +258,8 @@ def territory_charts(ctx: logic.Context, level: str, code: str, name: str) -> No
                                  for k in counts.index})
     registry = common.indicators()
     table = loaders.indicator_table(ctx.serie, ctx.quarter, level)
-    sector_cols = [c for c in table.columns if c.startswith("n_secteur_") and c in registry]
+    sector_cols = [c for c in table.columns if c.startswith("n_secteur_") and c in registry
+                   and registry[c].kind == "extensive"]
     sectors = split_frame(table.loc[code, sector_cols],
                           {c: registry[c].label_fr for c in sector_cols})
     left, right = st.columns(2)
@@ -347,10 +357,13 @@ def _fiche_pdf(serie: str, quarter: str, level: str, code: str,
     table = loaders.indicator_table(serie, quarter, level)
     sub_level = "epci" if level == "region" else "commune"
     under = territoires.underserved_communes(ctx, level, code, 10)
+    name = str(table.at[code, "nom"])
+    evolution, _ = history_frame(ctx, level, code, name, "structures_per_10k")
     return pdf.fiche_territoire(
         nom=str(table.at[code, "nom"]), niveau=fr.NIVEAUX[level], code=code, figures=figures,
         territoires=territoires.background_for(ctx, level, code, sub_level),
         structures=territoires.structures_in(ctx, level, code),
         source=logic.source_text(ctx), demo=ctx.is_demo, trimestre=quarter,
         comparables=territoires.peer_label(ctx, level, code),
-        underserved=territoires.fr_underserved(under))
+        underserved=territoires.fr_underserved(under), perimetre=perimetre.label(serie),
+        evolution=evolution, evolution_label="Structures pour 10 000 habitants")

@@ -296,6 +296,10 @@ def indicator_definitions(indicators: dict) -> pd.DataFrame:
     } for name, ind in indicators.items()])
 
 
+#: Catalog vintages that are words (the catalog is shared with the CLI): said in French.
+_VINTAGE_WORDS = {"latest": "dernière édition publiée", "standard": "courant"}
+
+
 def sources_table(sources: Sequence, manifest: dict) -> pd.DataFrame:
     """Catalog sources with the vintage used in the snapshot and their licence."""
     used = manifest.get("sources", {}) or {}
@@ -306,9 +310,10 @@ def sources_table(sources: Sequence, manifest: dict) -> pd.DataFrame:
         else:
             kind = "données"
         info = used.get(src.name, {}) if isinstance(used.get(src.name), dict) else {}
+        vintage = str(info.get("vintage") or src.vintage or "–")
         rows.append({
             "Source": src.title, "Producteur": src.producer,
-            "Millésime utilisé": str(info.get("vintage") or src.vintage or "–"),
+            "Millésime utilisé": _VINTAGE_WORDS.get(vintage, vintage),
             "Licence": src.licence, "Usage": kind, "Documentation": src.doc_url or "–",
         })
     return pd.DataFrame(rows)

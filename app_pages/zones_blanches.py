@@ -66,7 +66,8 @@ st.markdown(f"#### Zones blanches par type de structure, à plus de {km} km")
 summary = blanches.summary(ctx, dep, km, options)
 frtable.show(summary, {"type": Col("Type de structure"), "zones": Col("Zones blanches", "int"),
                        "communes": Col("Communes concernées", "int"),
-                       "population": Col("Population concernée", "int")}, key="par_type",
+                       "population": Col("Population concernée (dans le département)",
+                                         "int")}, key="par_type",
              alt="Zones blanches par type de structure")
 common.source_caption(ctx, "Seuls les types présents dans le périmètre sont proposés.")
 
@@ -88,7 +89,8 @@ if table.empty:
 else:
     frtable.show(table, {
         "zone": Col("Zone"), "communes": Col("Communes"),
-        "nb_communes": Col("Nombre de communes", "int"), "population": Col("Population", "int"),
+        "nb_communes": Col("Nombre de communes (zone entière)", "int"),
+        "population": Col("Population de la zone", "int"),
         "superficie_km2": Col("Superficie (km²)", "dec", 1),
         "distance_min_km": Col("Distance minimale (km)", "dec", 1,
                                help="Du centre de la commune de la zone la plus proche d'une "
@@ -96,8 +98,9 @@ else:
         "structures_proches": Col("Structures les plus proches (distance au centre de la "
                                   "commune la plus proche de la zone)")}, key="zones",
         alt="Zones blanches")
-common.source_caption(ctx, "La première structure listée est à la distance minimale de la "
-                           "zone.")
+common.source_caption(ctx, "Une zone qui déborde sur un département voisin est montrée en "
+                           "entier. La première structure listée est à la distance minimale "
+                           "de la zone.")
 filtres = {"Département": f"{dep_name} ({dep})", "Type de structure": label,
            "Distance": f"plus de {km} km"}
 common.download_buttons(table, f"zones blanches {dep} {label} {km} km", key="zones",
