@@ -1,0 +1,578 @@
+"""Load test of the Streamlit app: N simultaneous browser sessions on 127.0.0.1.
+
+Each session is a Playwright browser context (headless Debian Chromium) on one Streamlit
+server.  It opens the app, then loops for a bounded time over what an official does:
+
+* ``indicateur``: Comparer les territoires, pick another indicator in « Indicateur »;
+* ``page``: go to the other page from the sidebar (Comparer ⇄ Mon territoire);
+* ``territoire``: Mon territoire, search a commune by name (Enter picks the first match).
+
+A render time runs in the browser, from the click (or Enter) to the end of the rerun: the new
+heading is there (indicator label, page title or territory name), no element of the previous
+run is left (``data-stale``), and every map iframe holds its new document with Leaflet's
+shapes drawn.  ``ouverture`` (first page of a session, frontend download included) is
+reported too, without a target (``bench_app.py`` has one).
+
+Printed for each N (targets for 10 sessions on the national default, 2 cores, in brackets):
+
+* per action: count, p50, p95 and max render times                        [p95 < 3 s]
+* errors: exception shown on the page, action timeout, other failures       [0]
+  (and tracebacks in the server log, requests that tried to leave 127.0.0.1)
+* server RSS (VmRSS of the server and its children, sampled every 0.5 s)    [< 2 GB]
+* server CPU use, machine load average.
+
+The browsers run on the same machine as the server, so on 2 shared cores the figures include
+the clients' own rendering work: they are an upper bound of what remote users would see.
+
+Run: ``python benchmarks/bench_load.py`` (N = 5, 10, 20, 60 s each; builds the demo with
+``python -m observatory demo`` when the data directory has no snapshot), ``--smoke`` (1 session,
+10 s), ``--sessions 5 10 --duration 60 --think 1``, or ``--url http://127.0.0.1:8501
+--server-pid PID`` to load an app already running.  Chromium may reach 127.0.0.1 only (a dead
+proxy for every other host).  Exit code 1 when a target is missed at 10 sessions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import math
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+CHROMIUM = "/usr/bin/chromium"
+# Loopback bypasses a proxy in Chromium: every other host goes to a closed port and fails.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run",
+                 "--proxy-server=http://127.0.0.1:9"]
+TARGETS = {"sessions": 10, "p95_s": 3.0, "errors": 0, "rss_gb": 2.0}
+COMPARER, MON_TERRITOIRE = "Comparer les territoires", "Mon territoire"
+# Indicators with a choropleth on every level (labels of indicators/registry.py).
+INDICATORS = ("Structures de l'ESS actives", "Structures pour 10 000 habitants",
+              "Structures pour 100 km²", "Emplois estimés",
+              "Distance moyenne à la structure la plus proche",
+              "Part de la population à plus de 10 km", "Part de la population couverte")
+# Communes of Côte-d'Or (the demo territory, and part of any national snapshot).
+QUERIES = ("Beaune", "Montbard", "Auxonne", "Nuits-Saint-Georges", "Semur-en-Auxois",
+           "Châtillon-sur-Seine", "Is-sur-Tille", "Genlis", "Chenôve", "Dijon")
+CYCLE = ("indicateur", "indicateur", "page", "territoire", "territoire", "page")
+INTERACTIONS = ("indicateur", "page", "territoire")
+MAX_ACTIONS_PER_SESSION = 2000
+
+
+# --------------------------------------------------------------------------- pure parts
+@dataclass(frozen=True)
+class Record:
+    """One action of one session: its render time in seconds, or the error that ended it."""
+
+    session: int
+    action: str
+    seconds: float | None
+    error: str | None = None
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Summary:
+    count: int
+    errors: int
+    p50: float
+    p95: float
+    max: float
+
+
+def percentile(values: Iterable[float], q: float) -> float:
+    """The ``q``-th percentile (0-100), linear between closest ranks (numpy's default);
+    NaN for no value."""
+    ordered = sorted(values)
+    if not ordered:
+        return math.nan
+    rank = (len(ordered) - 1) * q / 100
+    low = math.floor(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def summarize(records: Iterable[Record]) -> dict[str, Summary]:
+    """Per action (in order of first appearance), then ``interactions`` (every action but
+    ``ouverture``): actions run, errors, p50/p95/max of the render times without error."""
+    groups: dict[str, list[Record]] = {}
+    for record in records:
+        groups.setdefault(record.action, []).append(record)
+    groups["interactions"] = [r for name in INTERACTIONS for r in groups.get(name, [])]
+    out = {}
+    for name, group in groups.items():
+        times = [r.seconds for r in group if r.error is None and r.seconds is not None]
+        out[name] = Summary(count=len(group), errors=sum(r.error is not None for r in group),
+                            p50=percentile(times, 50), p95=percentile(times, 95),
+                            max=max(times, default=math.nan))
+    return out
+
+
+def error_counts(records: Iterable[Record]) -> dict[str, int]:
+    """Number of errors of each kind (``exception``, ``timeout``, ``other``)."""
+    counts: dict[str, int] = {}
+    for record in records:
+        if record.error is not None:
+            counts[record.error] = counts.get(record.error, 0) + 1
+    return counts
+
+
+def vm_rss_kb(status_text: str) -> int | None:
+    """``VmRSS`` in kB from the text of ``/proc/<pid>/status`` (None when absent, as for a
+    kernel thread or a zombie)."""
+    for line in status_text.splitlines():
+        key, _, rest = line.partition(":")
+        if key == "VmRSS":
+            return int(rest.split()[0])
+    return None
+
+
+def stat_fields(stat_text: str) -> tuple[int, int]:
+    """``(parent pid, user + system CPU ticks)`` from the text of ``/proc/<pid>/stat``.
+    The command name (field 2) may hold spaces and parentheses: split after the last ')'."""
+    fields = stat_text[stat_text.rindex(")") + 2:].split()
+    return int(fields[1]), int(fields[11]) + int(fields[12])  # fields 4, 14 and 15 of proc(5)
+
+
+# --------------------------------------------------------------------------- /proc readers
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text()
+    except OSError:  # the process ended between listing and reading
+        return None
+
+
+def process_tree(pid: int, proc: Path = Path("/proc")) -> list[int]:
+    """``pid`` and all its descendants (one scan of ``proc``)."""
+    parents: dict[int, int] = {}
+    for entry in proc.iterdir():
+        if entry.name.isdigit() and (text := _read(entry / "stat")) is not None:
+            parents[int(entry.name)] = stat_fields(text)[0]
+    tree, frontier = [pid], [pid]
+    while frontier:
+        frontier = [child for child, parent in parents.items() if parent in frontier]
+        tree += frontier
+    return tree
+
+
+def tree_rss_bytes(pid: int, proc: Path = Path("/proc")) -> int:
+    """Resident memory of ``pid`` and its descendants, in bytes."""
+    total = 0
+    for member in process_tree(pid, proc):
+        text = _read(proc / str(member) / "status")
+        total += (vm_rss_kb(text) or 0) * 1024 if text else 0
+    return total
+
+
+def tree_cpu_seconds(pid: int, proc: Path = Path("/proc")) -> float:
+    """CPU time (user + system) used so far by ``pid`` and its living descendants."""
+    ticks = 0
+    for member in process_tree(pid, proc):
+        if (text := _read(proc / str(member) / "stat")) is not None:
+            ticks += stat_fields(text)[1]
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+class RssSampler:
+    """Samples the RSS of a process tree every ``every`` seconds in a thread; ``peak`` is the
+    highest sample since the last ``reset``."""
+
+    def __init__(self, pid: int, every: float = 0.5, max_samples: int = 100_000):
+        self.pid, self.every, self.max_samples = pid, every, max_samples
+        self.peak = self.last = tree_rss_bytes(pid)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="rss-sampler", daemon=True)
+
+    def _loop(self) -> None:
+        for _ in range(self.max_samples):
+            if self._stop.wait(self.every):
+                return
+            self.last = tree_rss_bytes(self.pid)
+            self.peak = max(self.peak, self.last)
+
+    def reset(self) -> None:
+        self.peak = self.last = tree_rss_bytes(self.pid)
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+
+# --------------------------------------------------------------------------- server
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_health(base: str, timeout: float = 180) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as answer:
+                if answer.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"Streamlit did not answer on {base} within {timeout:.0f} s")
+
+
+def ensure_data() -> Path:
+    """The data directory the app will read; its demo is built first when it has no
+    snapshot (what ``make app`` does)."""
+    from observatory.settings import get_settings
+
+    settings = get_settings()
+    if not any(settings.snapshots_dir.glob("**/manifest.json")):
+        print(f"no snapshot in {settings.data_dir}: python -m observatory demo", flush=True)
+        subprocess.run([sys.executable, "-m", "observatory", "demo"], cwd=REPO, check=True)
+    return settings.data_dir
+
+
+@contextlib.contextmanager
+def running_server(log_path: Path) -> Iterator[tuple[str, int, float]]:
+    """``streamlit run app.py`` on 127.0.0.1 (offline); yields (base URL, pid, start seconds)
+    and stops it, even on error."""
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = dict(os.environ, OBSERVATOIRE_OFFLINE="1")
+    with open(log_path, "w", encoding="utf-8") as log:
+        started = time.perf_counter()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address",
+             "127.0.0.1", "--server.port", str(port), "--server.headless", "true"],
+            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            _wait_health(base)
+            yield base, proc.pid, time.perf_counter() - started
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+
+
+def _tracebacks(log_path: Path | None) -> int:
+    if log_path is None or not log_path.exists():
+        return 0
+    return log_path.read_text(encoding="utf-8", errors="replace").count("Traceback")
+
+
+def load_average() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+# --------------------------------------------------------------------------- browser session
+# Time of the last user input (click or Enter), in the page's clock.
+_INPUT_HOOK = """
+window.__inputAt = null;
+document.addEventListener('click', () => { window.__inputAt = performance.now(); }, true);
+document.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter') window.__inputAt = performance.now(); }, true);
+"""
+# Before an action: forget the last input, mark the map documents of the current run.
+_MARK = """() => { window.__inputAt = null;
+    for (const f of document.querySelectorAll('iframe')) {
+        f.__oldSrcdoc = f.srcdoc; if (f.contentWindow) f.contentWindow.__old = true; } }"""
+# End of the rerun: milliseconds since the input, or false.  ``tag`` is h1 (page title, whole
+# text), h2 (territory: "<name> (...") or h3 (Comparer subheader: "<indicator> — ...").
+_DONE = """([tag, text]) => {
+    if (window.__inputAt === null) return false;
+    if (document.querySelector('[data-stale="true"]')) return false;
+    const match = (h) => { const t = h.innerText.trim();
+        return tag === 'h1' ? t === text : tag === 'h2' ? t.startsWith(text + ' (')
+             : t.startsWith(text + ' — '); };
+    if (![...document.querySelectorAll(tag)].some(match)) return false;
+    const frames = [...document.querySelectorAll('iframe')].filter((f) => f.srcdoc);
+    if (!frames.length) return false;
+    for (const f of frames) {
+        const d = f.contentDocument;
+        if (!d || d.readyState !== 'complete') return false;
+        if (f.contentWindow.__old && f.srcdoc !== f.__oldSrcdoc) return false;
+        if (!d.querySelector('.leaflet-interactive')) return false;
+    }
+    return performance.now() - window.__inputAt; }"""
+_EXCEPTION = '[data-testid="stException"]'
+
+
+def _kind(exc: Exception) -> str:
+    return "timeout" if "Timeout" in type(exc).__name__ else "other"
+
+
+@dataclass
+class Options:
+    base: str
+    duration: float
+    think: float
+    timeout: float
+    queries: tuple[str, ...]
+
+
+class Session:
+    """One browser context looping over :data:`CYCLE` until its deadline."""
+
+    def __init__(self, context, number: int, options: Options):
+        self.context, self.number, self.options = context, number, options
+        self.records: list[Record] = []
+        self.external: list[str] = []
+        self.page = None
+        self.on = COMPARER
+        self.step = number  # sessions start at different points of the lists
+
+    async def _measure(self, action: str, do, tag: str, text: str) -> None:
+        """Run ``do`` (the user input), wait for the end of the rerun, record it."""
+        page = self.page
+        try:
+            await page.evaluate(_MARK)
+            await do()
+            handle = await page.wait_for_function(
+                _DONE, arg=[tag, text], polling=50, timeout=self.options.timeout * 1000)
+            seconds = await handle.json_value() / 1000
+            error = "exception" if await page.locator(_EXCEPTION).count() else None
+        except Exception as exc:  # any failure is a counted error, the session goes on
+            seconds, error, detail = None, _kind(exc), f"{type(exc).__name__}: {exc}"
+        else:
+            detail = f"exception shown after {action}" if error else ""
+        self.records.append(Record(self.number, action, seconds, error, detail[:300]))
+        if error is not None:
+            await self.open()  # start again from a fresh page
+
+    async def open(self) -> None:
+        """(Re)load the app on Comparer: the ``ouverture`` action."""
+        self.on = COMPARER
+        started = time.perf_counter()
+        try:
+            await self.page.goto(self.options.base + "/", timeout=self.options.timeout * 1000)
+            await self.page.evaluate(_MARK)
+            await self.page.evaluate("() => { window.__inputAt = 0; }")  # navigation start
+            await self.page.wait_for_function(_DONE, arg=["h1", COMPARER], polling=50,
+                                              timeout=self.options.timeout * 1000)
+            error = "exception" if await self.page.locator(_EXCEPTION).count() else None
+            detail = "exception shown on the first page" if error else ""
+        except Exception as exc:  # any failure is a counted error, the session goes on
+            error, detail = _kind(exc), f"{type(exc).__name__}: {exc}"
+        seconds = time.perf_counter() - started
+        self.records.append(Record(self.number, "ouverture", seconds, error, detail[:300]))
+
+    async def indicator(self) -> None:
+        page = self.page
+        box = page.locator('[data-testid="stSelectbox"]').filter(has_text="Indicateur").first
+        current = await box.inner_text()
+        await box.click()
+        offered = await page.get_by_role("option").all_inner_texts()
+        choices = [label for label in INDICATORS if label in offered and label not in current]
+        label = choices[self.step % len(choices)] if choices else "?"
+        option = page.get_by_role("option", name=label, exact=True).first
+        await self._measure("indicateur", option.click, "h3", label)
+
+    async def switch_page(self) -> None:
+        target = MON_TERRITOIRE if self.on == COMPARER else COMPARER
+        link = self.page.locator('[data-testid="stSidebarNav"] a').filter(has_text=target).first
+        await self._measure("page", link.click, "h1", target)
+        self.on = target
+
+    async def territory(self) -> None:
+        query = self.options.queries[self.step % len(self.options.queries)]
+        box = self.page.get_by_label("Rechercher une commune", exact=False)
+        await box.fill(query)
+        await self._measure("territoire", lambda: box.press("Enter"), "h2", query)
+
+    async def run(self, deadline: float) -> None:
+        self.page = await self.context.new_page()
+        self.page.on("request", self._watch)
+        await self.open()
+        for _ in range(MAX_ACTIONS_PER_SESSION):
+            if time.perf_counter() >= deadline:
+                break
+            action = CYCLE[self.step % len(CYCLE)]
+            self.step += 1
+            if action == "page":
+                await self.switch_page()
+            elif self.on == COMPARER and action == "indicateur":
+                await self.indicator()
+            elif self.on == MON_TERRITOIRE and action == "territoire":
+                await self.territory()
+            else:
+                continue  # an error sent the session back to Comparer: catch up the cycle
+            await asyncio.sleep(self.options.think)
+
+    def _watch(self, request) -> None:
+        parts = urlsplit(request.url)
+        if parts.scheme in ("http", "https", "ws", "wss") and parts.hostname != "127.0.0.1":
+            self.external.append(request.url)
+
+
+@dataclass
+class LevelResult:
+    sessions: int
+    wall_s: float
+    records: list[Record]
+    external: list[str]
+    rss_peak_gb: float
+    rss_end_gb: float
+    cpu_percent: float
+    tracebacks: int
+    load_before: str
+    load_after: str
+
+
+async def _drive(sessions: int, options: Options) -> tuple[list[Record], list[str]]:
+    """``sessions`` contexts of one Chromium, started 0.5 s apart, each until the deadline."""
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                                   args=CHROMIUM_ARGS)
+        try:
+            runners = []
+            for number in range(sessions):
+                context = await browser.new_context(viewport={"width": 1400, "height": 1400},
+                                                    locale="fr-FR")
+                await context.add_init_script(_INPUT_HOOK)
+                runners.append(Session(context, number, options))
+            deadline = time.perf_counter() + options.duration
+
+            async def start(runner: Session) -> None:
+                await asyncio.sleep(0.5 * runner.number)
+                await runner.run(deadline)
+
+            bound = options.duration + 0.5 * sessions + 3 * options.timeout + 60
+            await asyncio.wait_for(asyncio.gather(*(start(r) for r in runners)), bound)
+        finally:
+            await browser.close()
+    return ([r for s in runners for r in s.records], [u for s in runners for u in s.external])
+
+
+def run_level(sessions: int, options: Options, pid: int | None, sampler: RssSampler | None,
+              log_path: Path | None) -> LevelResult:
+    """One load level: drive the sessions, read the server's CPU, RSS and log around it."""
+    load_before, traces_before = load_average(), _tracebacks(log_path)
+    cpu_before = tree_cpu_seconds(pid) if pid else math.nan
+    if sampler:
+        sampler.reset()
+    started = time.perf_counter()
+    records, external = asyncio.run(_drive(sessions, options))
+    wall = time.perf_counter() - started
+    cpu = (tree_cpu_seconds(pid) - cpu_before) / wall * 100 if pid else math.nan
+    gb = 1024 ** 3
+    return LevelResult(sessions, wall, records, external,
+                       rss_peak_gb=sampler.peak / gb if sampler else math.nan,
+                       rss_end_gb=sampler.last / gb if sampler else math.nan,
+                       cpu_percent=cpu, tracebacks=_tracebacks(log_path) - traces_before,
+                       load_before=load_before, load_after=load_average())
+
+
+# --------------------------------------------------------------------------- report
+def _s(value: float) -> str:
+    return "     –" if math.isnan(value) else f"{value:6.2f}"
+
+
+def report(result: LevelResult) -> int:
+    """Print one level's figures; return the number of targets missed (checked at
+    ``TARGETS['sessions']`` sessions only)."""
+    summaries = summarize(result.records)
+    interactions = sum(s.count for n, s in summaries.items() if n in INTERACTIONS)
+    print(f"\n== {result.sessions} session(s): {result.wall_s:.0f} s, {interactions} "
+          f"interactions ({interactions / result.wall_s:.1f}/s), server CPU "
+          f"{result.cpu_percent:.0f} % of one core, load average {result.load_before} -> "
+          f"{result.load_after}")
+    print(f"{'action':14s} {'n':>5s} {'p50 s':>6s} {'p95 s':>6s} {'max s':>6s} {'errors':>6s}")
+    for name, s in summaries.items():
+        print(f"{name:14s} {s.count:5d} {_s(s.p50)} {_s(s.p95)} {_s(s.max)} {s.errors:6d}")
+    kinds = error_counts(result.records)
+    errors = sum(kinds.values())
+    by_kind = f" {kinds}" if kinds else ""
+    print(f"errors: {errors}{by_kind}; tracebacks in the server log: {result.tracebacks}; "
+          f"requests outside 127.0.0.1: {len(result.external)}")
+    for detail in sorted({r.detail for r in result.records if r.error and r.detail})[:5]:
+        print(f"  e.g. {detail.splitlines()[0]}")
+    print(f"server RSS (server and children): peak {result.rss_peak_gb:.2f} GB, "
+          f"end {result.rss_end_gb:.2f} GB")
+    if result.sessions != TARGETS["sessions"]:
+        return 0
+    p95 = max((s.p95 for n, s in summaries.items() if n in INTERACTIONS), default=math.nan)
+    checks = [(f"p95 of each interaction < {TARGETS['p95_s']} s", p95, p95 < TARGETS["p95_s"]),
+              ("errors = 0", errors + result.tracebacks, errors + result.tracebacks == 0),
+              (f"server RSS < {TARGETS['rss_gb']} GB", result.rss_peak_gb,
+               not result.rss_peak_gb >= TARGETS["rss_gb"])]
+    for label, value, ok in checks:
+        print(f"target {label:34s} {value:8.2f}  {'ok' if ok else 'MISSED'}")
+    return sum(not ok for _, _, ok in checks)
+
+
+def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sessions", type=int, nargs="+", default=[5, 10, 20],
+                        help="numbers of simultaneous sessions, one level each (5 10 20)")
+    parser.add_argument("--duration", type=float, default=60.0,
+                        help="seconds of load per level (60)")
+    parser.add_argument("--think", type=float, default=1.0,
+                        help="pause of a session between two actions, in seconds (1)")
+    parser.add_argument("--timeout", type=float, default=30.0,
+                        help="seconds after which an action counts as a timeout error (30)")
+    parser.add_argument("--queries", nargs="+", default=list(QUERIES),
+                        help="commune names searched on Mon territoire (at least two)")
+    parser.add_argument("--smoke", action="store_true", help="1 session for 10 s")
+    parser.add_argument("--url", help="load an app already running on 127.0.0.1 instead")
+    parser.add_argument("--server-pid", type=int, help="with --url: its pid, for RSS and CPU")
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.sessions, args.duration = [1], 10.0
+    if len(set(args.queries)) < 2:
+        parser.error("--queries needs at least two different names")
+    if args.url and urlsplit(args.url).hostname != "127.0.0.1":
+        parser.error("--url must be on 127.0.0.1: this load test sends no traffic elsewhere")
+    if not all(1 <= n <= 100 for n in args.sessions) or not 0 < args.duration <= 3600:
+        parser.error("sessions between 1 and 100, duration between 0 and 3600 s")
+    return args
+
+
+def _levels(args, base: str, pid: int | None, log_path: Path | None) -> int:
+    options = Options(base=base, duration=args.duration, think=args.think,
+                      timeout=args.timeout, queries=tuple(args.queries))
+    missed = 0
+    with RssSampler(pid) if pid else contextlib.nullcontext() as sampler:
+        if sampler:
+            print(f"server RSS before the load: {sampler.last / 1024 ** 3:.2f} GB")
+        for sessions in args.sessions:
+            missed += report(run_level(sessions, options, pid, sampler, log_path))
+    return missed
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_arguments(argv)
+    print(f"machine: {os.cpu_count()} cores, load average {load_average()}; sessions "
+          f"{args.sessions}, {args.duration:.0f} s each, think {args.think} s", flush=True)
+    if args.url:
+        missed = _levels(args, args.url.rstrip("/"), args.server_pid, None)
+    else:
+        print(f"data: {ensure_data()}", flush=True)
+        with tempfile.TemporaryDirectory(prefix="bench_load_") as tmp:
+            log_path = Path(tmp) / "streamlit.log"
+            with running_server(log_path) as (base, pid, start_s):
+                print(f"server {base} (pid {pid}) up in {start_s:.1f} s", flush=True)
+                missed = _levels(args, base, pid, log_path)
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
