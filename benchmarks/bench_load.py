@@ -1,31 +1,26 @@
 """Load test of the Streamlit app: N simultaneous browser sessions on 127.0.0.1.
 
-Each session is a Playwright browser context (headless Debian Chromium) on one Streamlit
-server.  It opens the app, then loops for a bounded time over what an official does:
-
-* ``indicateur``: Comparer les territoires, pick another indicator in « Indicateur »;
-* ``page``: go to the other page from the sidebar (Comparer ⇄ Mon territoire);
-* ``territoire``: Mon territoire, search a commune by name (Enter picks the first match).
-
-A render time runs in the browser, from the click (or Enter) to the end of the rerun: the new
-heading is there (indicator label, page title or territory name), no element of the previous
-run is left (``data-stale``), and every map iframe holds its new document with Leaflet's
-shapes drawn.  ``ouverture`` (first page of a session, frontend download included) is
-reported too, without a target (``bench_app.py`` has one).
+Starts ``streamlit run app.py`` on the data directory's snapshots (``python -m observatory
+demo`` first when it has none), opens N Playwright contexts of headless Debian Chromium on it
+(0.5 s apart), then lets every session loop for a bounded time over changes of indicator
+(Comparer), of page and of territory (Mon territoire), with a pause between two actions.  What
+an action is and how its end is detected: ``load_sessions.py``.
 
 Printed for each N (targets for 10 sessions on the national default, 2 cores, in brackets):
 
-* per action: count, p50, p95 and max render times                        [p95 < 3 s]
-* errors: exception shown on the page, action timeout, other failures       [0]
-  (and tracebacks in the server log, requests that tried to leave 127.0.0.1)
-* server RSS (VmRSS of the server and its children, sampled every 0.5 s)    [< 2 GB]
-* server CPU use, machine load average.
+* per action: count, p50, p95 and max render time (browser: input to map drawn) [p95 < 3 s],
+  and p50/p95 server time (WebSocket: rerun sent to script finished);
+  ``ouverture`` (first page of a session, frontend download included) has no target here;
+* errors: exception shown on the page, action timeout, other failure             [0]
+  (and tracebacks in the server log; requests that tried to leave 127.0.0.1);
+* server RSS, VmRSS of the server and its children sampled every 0.5 s           [< 2 GB];
+* CPU used by the server and by the browsers, machine load average.
 
-The browsers run on the same machine as the server, so on 2 shared cores the figures include
-the clients' own rendering work: they are an upper bound of what remote users would see.
+The browsers run on the same machine as the server: on 2 shared cores the render times
+include the clients' own drawing, an upper bound of what remote users would see; the server
+time and the CPU split tell the two apart.
 
-Run: ``python benchmarks/bench_load.py`` (N = 5, 10, 20, 60 s each; builds the demo with
-``python -m observatory demo`` when the data directory has no snapshot), ``--smoke`` (1 session,
+Run: ``python benchmarks/bench_load.py`` (N = 5, 10, 20, 60 s each), ``--smoke`` (1 session,
 10 s), ``--sessions 5 10 --duration 60 --think 1``, or ``--url http://127.0.0.1:8501
 --server-pid PID`` to load an app already running.  Chromium may reach 127.0.0.1 only (a dead
 proxy for every other host).  Exit code 1 when a target is missed at 10 sessions.
@@ -52,38 +47,18 @@ from urllib.parse import urlsplit
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-CHROMIUM = "/usr/bin/chromium"
-# Loopback bypasses a proxy in Chromium: every other host goes to a closed port and fails.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--proxy-server=http://127.0.0.1:9"]
+from benchmarks.load_sessions import (  # noqa: E402 - after the path of the checkout
+    INTERACTIONS,
+    QUERIES,
+    Options,
+    Record,
+    drive,
+)
+
 TARGETS = {"sessions": 10, "p95_s": 3.0, "errors": 0, "rss_gb": 2.0}
-COMPARER, MON_TERRITOIRE = "Comparer les territoires", "Mon territoire"
-# Indicators with a choropleth on every level (labels of indicators/registry.py).
-INDICATORS = ("Structures de l'ESS actives", "Structures pour 10 000 habitants",
-              "Structures pour 100 km²", "Emplois estimés",
-              "Distance moyenne à la structure la plus proche",
-              "Part de la population à plus de 10 km", "Part de la population couverte")
-# Communes of Côte-d'Or (the demo territory, and part of any national snapshot).
-QUERIES = ("Beaune", "Montbard", "Auxonne", "Nuits-Saint-Georges", "Semur-en-Auxois",
-           "Châtillon-sur-Seine", "Is-sur-Tille", "Genlis", "Chenôve", "Dijon")
-CYCLE = ("indicateur", "indicateur", "page", "territoire", "territoire", "page")
-INTERACTIONS = ("indicateur", "page", "territoire")
-MAX_ACTIONS_PER_SESSION = 2000
 
 
 # --------------------------------------------------------------------------- pure parts
-@dataclass(frozen=True)
-class Record:
-    """One action of one session: its render time in seconds, or the error that ended it."""
-
-    session: int
-    action: str
-    seconds: float | None
-    error: str | None = None
-    detail: str = ""
-
-
 @dataclass(frozen=True)
 class Summary:
     count: int
@@ -91,6 +66,8 @@ class Summary:
     p50: float
     p95: float
     max: float
+    server_p50: float
+    server_p95: float
 
 
 def percentile(values: Iterable[float], q: float) -> float:
@@ -107,17 +84,21 @@ def percentile(values: Iterable[float], q: float) -> float:
 
 def summarize(records: Iterable[Record]) -> dict[str, Summary]:
     """Per action (in order of first appearance), then ``interactions`` (every action but
-    ``ouverture``): actions run, errors, p50/p95/max of the render times without error."""
+    ``ouverture``): actions run, errors, p50/p95/max of the render times and p50/p95 of the
+    server times, of the actions without error."""
     groups: dict[str, list[Record]] = {}
     for record in records:
         groups.setdefault(record.action, []).append(record)
     groups["interactions"] = [r for name in INTERACTIONS for r in groups.get(name, [])]
     out = {}
     for name, group in groups.items():
-        times = [r.seconds for r in group if r.error is None and r.seconds is not None]
-        out[name] = Summary(count=len(group), errors=sum(r.error is not None for r in group),
+        good = [r for r in group if r.error is None]
+        times = [r.seconds for r in good if r.seconds is not None]
+        server = [r.server_seconds for r in good if r.server_seconds is not None]
+        out[name] = Summary(count=len(group), errors=len(group) - len(good),
                             p50=percentile(times, 50), p95=percentile(times, 95),
-                            max=max(times, default=math.nan))
+                            max=max(times, default=math.nan),
+                            server_p50=percentile(server, 50), server_p95=percentile(server, 95))
     return out
 
 
@@ -281,204 +262,49 @@ def load_average() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
-# --------------------------------------------------------------------------- browser session
-# Time of the last user input (click or Enter), in the page's clock.
-_INPUT_HOOK = """
-window.__inputAt = null;
-document.addEventListener('click', () => { window.__inputAt = performance.now(); }, true);
-document.addEventListener('keydown', (e) => {
-    if (e.key === 'Enter') window.__inputAt = performance.now(); }, true);
-"""
-# Before an action: forget the last input, mark the map documents of the current run.
-_MARK = """() => { window.__inputAt = null;
-    for (const f of document.querySelectorAll('iframe')) {
-        f.__oldSrcdoc = f.srcdoc; if (f.contentWindow) f.contentWindow.__old = true; } }"""
-# End of the rerun: milliseconds since the input, or false.  ``tag`` is h1 (page title, whole
-# text), h2 (territory: "<name> (...") or h3 (Comparer subheader: "<indicator> — ...").
-_DONE = """([tag, text]) => {
-    if (window.__inputAt === null) return false;
-    if (document.querySelector('[data-stale="true"]')) return false;
-    const match = (h) => { const t = h.innerText.trim();
-        return tag === 'h1' ? t === text : tag === 'h2' ? t.startsWith(text + ' (')
-             : t.startsWith(text + ' — '); };
-    if (![...document.querySelectorAll(tag)].some(match)) return false;
-    const frames = [...document.querySelectorAll('iframe')].filter((f) => f.srcdoc);
-    if (!frames.length) return false;
-    for (const f of frames) {
-        const d = f.contentDocument;
-        if (!d || d.readyState !== 'complete') return false;
-        if (f.contentWindow.__old && f.srcdoc !== f.__oldSrcdoc) return false;
-        if (!d.querySelector('.leaflet-interactive')) return false;
-    }
-    return performance.now() - window.__inputAt; }"""
-_EXCEPTION = '[data-testid="stException"]'
-
-
-def _kind(exc: Exception) -> str:
-    return "timeout" if "Timeout" in type(exc).__name__ else "other"
-
-
-@dataclass
-class Options:
-    base: str
-    duration: float
-    think: float
-    timeout: float
-    queries: tuple[str, ...]
-
-
-class Session:
-    """One browser context looping over :data:`CYCLE` until its deadline."""
-
-    def __init__(self, context, number: int, options: Options):
-        self.context, self.number, self.options = context, number, options
-        self.records: list[Record] = []
-        self.external: list[str] = []
-        self.page = None
-        self.on = COMPARER
-        self.step = number  # sessions start at different points of the lists
-
-    async def _measure(self, action: str, do, tag: str, text: str) -> None:
-        """Run ``do`` (the user input), wait for the end of the rerun, record it."""
-        page = self.page
-        try:
-            await page.evaluate(_MARK)
-            await do()
-            handle = await page.wait_for_function(
-                _DONE, arg=[tag, text], polling=50, timeout=self.options.timeout * 1000)
-            seconds = await handle.json_value() / 1000
-            error = "exception" if await page.locator(_EXCEPTION).count() else None
-        except Exception as exc:  # any failure is a counted error, the session goes on
-            seconds, error, detail = None, _kind(exc), f"{type(exc).__name__}: {exc}"
-        else:
-            detail = f"exception shown after {action}" if error else ""
-        self.records.append(Record(self.number, action, seconds, error, detail[:300]))
-        if error is not None:
-            await self.open()  # start again from a fresh page
-
-    async def open(self) -> None:
-        """(Re)load the app on Comparer: the ``ouverture`` action."""
-        self.on = COMPARER
-        started = time.perf_counter()
-        try:
-            await self.page.goto(self.options.base + "/", timeout=self.options.timeout * 1000)
-            await self.page.evaluate(_MARK)
-            await self.page.evaluate("() => { window.__inputAt = 0; }")  # navigation start
-            await self.page.wait_for_function(_DONE, arg=["h1", COMPARER], polling=50,
-                                              timeout=self.options.timeout * 1000)
-            error = "exception" if await self.page.locator(_EXCEPTION).count() else None
-            detail = "exception shown on the first page" if error else ""
-        except Exception as exc:  # any failure is a counted error, the session goes on
-            error, detail = _kind(exc), f"{type(exc).__name__}: {exc}"
-        seconds = time.perf_counter() - started
-        self.records.append(Record(self.number, "ouverture", seconds, error, detail[:300]))
-
-    async def indicator(self) -> None:
-        page = self.page
-        box = page.locator('[data-testid="stSelectbox"]').filter(has_text="Indicateur").first
-        current = await box.inner_text()
-        await box.click()
-        offered = await page.get_by_role("option").all_inner_texts()
-        choices = [label for label in INDICATORS if label in offered and label not in current]
-        label = choices[self.step % len(choices)] if choices else "?"
-        option = page.get_by_role("option", name=label, exact=True).first
-        await self._measure("indicateur", option.click, "h3", label)
-
-    async def switch_page(self) -> None:
-        target = MON_TERRITOIRE if self.on == COMPARER else COMPARER
-        link = self.page.locator('[data-testid="stSidebarNav"] a').filter(has_text=target).first
-        await self._measure("page", link.click, "h1", target)
-        self.on = target
-
-    async def territory(self) -> None:
-        query = self.options.queries[self.step % len(self.options.queries)]
-        box = self.page.get_by_label("Rechercher une commune", exact=False)
-        await box.fill(query)
-        await self._measure("territoire", lambda: box.press("Enter"), "h2", query)
-
-    async def run(self, deadline: float) -> None:
-        self.page = await self.context.new_page()
-        self.page.on("request", self._watch)
-        await self.open()
-        for _ in range(MAX_ACTIONS_PER_SESSION):
-            if time.perf_counter() >= deadline:
-                break
-            action = CYCLE[self.step % len(CYCLE)]
-            self.step += 1
-            if action == "page":
-                await self.switch_page()
-            elif self.on == COMPARER and action == "indicateur":
-                await self.indicator()
-            elif self.on == MON_TERRITOIRE and action == "territoire":
-                await self.territory()
-            else:
-                continue  # an error sent the session back to Comparer: catch up the cycle
-            await asyncio.sleep(self.options.think)
-
-    def _watch(self, request) -> None:
-        parts = urlsplit(request.url)
-        if parts.scheme in ("http", "https", "ws", "wss") and parts.hostname != "127.0.0.1":
-            self.external.append(request.url)
-
-
 @dataclass
 class LevelResult:
     sessions: int
-    wall_s: float
+    wall_s: float  # of the loop, after the ramp-up
     records: list[Record]
     external: list[str]
     rss_peak_gb: float
     rss_end_gb: float
-    cpu_percent: float
+    server_cpu: float  # percent of one core, during the loop
+    client_cpu: float  # this script, Playwright and Chromium, same
     tracebacks: int
     load_before: str
     load_after: str
 
 
-async def _drive(sessions: int, options: Options) -> tuple[list[Record], list[str]]:
-    """``sessions`` contexts of one Chromium, started 0.5 s apart, each until the deadline."""
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                                   args=CHROMIUM_ARGS)
-        try:
-            runners = []
-            for number in range(sessions):
-                context = await browser.new_context(viewport={"width": 1400, "height": 1400},
-                                                    locale="fr-FR")
-                await context.add_init_script(_INPUT_HOOK)
-                runners.append(Session(context, number, options))
-            deadline = time.perf_counter() + options.duration
-
-            async def start(runner: Session) -> None:
-                await asyncio.sleep(0.5 * runner.number)
-                await runner.run(deadline)
-
-            bound = options.duration + 0.5 * sessions + 3 * options.timeout + 60
-            await asyncio.wait_for(asyncio.gather(*(start(r) for r in runners)), bound)
-        finally:
-            await browser.close()
-    return ([r for s in runners for r in s.records], [u for s in runners for u in s.external])
-
-
 def run_level(sessions: int, options: Options, pid: int | None, sampler: RssSampler | None,
               log_path: Path | None) -> LevelResult:
-    """One load level: drive the sessions, read the server's CPU, RSS and log around it."""
-    load_before, traces_before = load_average(), _tracebacks(log_path)
-    cpu_before = tree_cpu_seconds(pid) if pid else math.nan
-    if sampler:
-        sampler.reset()
-    started = time.perf_counter()
-    records, external = asyncio.run(_drive(sessions, options))
-    wall = time.perf_counter() - started
-    cpu = (tree_cpu_seconds(pid) - cpu_before) / wall * 100 if pid else math.nan
+    """One load level: ramp up, then during the loop read the CPU and RSS of the server, of
+    this process tree (the browsers) and the server log."""
+    marks: dict[str, float] = {}
+    traces_before = _tracebacks(log_path)
+
+    def mark(when: str) -> None:
+        marks[when] = time.perf_counter()
+        marks[f"{when}_all"] = tree_cpu_seconds(os.getpid())
+        marks[f"{when}_server"] = tree_cpu_seconds(pid) if pid else math.nan
+        if when == "start":
+            marks["load"] = load_average()
+            if sampler:
+                sampler.reset()
+
+    records, external = asyncio.run(drive(sessions, options, lambda: mark("start"),
+                                          lambda: mark("end")))
+    wall = marks["end"] - marks["start"]
+    server = marks["end_server"] - marks["start_server"]
+    client = marks["end_all"] - marks["start_all"] - (0 if math.isnan(server) else server)
     gb = 1024 ** 3
     return LevelResult(sessions, wall, records, external,
                        rss_peak_gb=sampler.peak / gb if sampler else math.nan,
                        rss_end_gb=sampler.last / gb if sampler else math.nan,
-                       cpu_percent=cpu, tracebacks=_tracebacks(log_path) - traces_before,
-                       load_before=load_before, load_after=load_average())
+                       server_cpu=server / wall * 100, client_cpu=client / wall * 100,
+                       tracebacks=_tracebacks(log_path) - traces_before,
+                       load_before=str(marks["load"]), load_after=load_average())
 
 
 # --------------------------------------------------------------------------- report
@@ -491,13 +317,16 @@ def report(result: LevelResult) -> int:
     ``TARGETS['sessions']`` sessions only)."""
     summaries = summarize(result.records)
     interactions = sum(s.count for n, s in summaries.items() if n in INTERACTIONS)
-    print(f"\n== {result.sessions} session(s): {result.wall_s:.0f} s, {interactions} "
-          f"interactions ({interactions / result.wall_s:.1f}/s), server CPU "
-          f"{result.cpu_percent:.0f} % of one core, load average {result.load_before} -> "
-          f"{result.load_after}")
-    print(f"{'action':14s} {'n':>5s} {'p50 s':>6s} {'p95 s':>6s} {'max s':>6s} {'errors':>6s}")
+    print(f"\n== {result.sessions} session(s): {interactions} interactions in "
+          f"{result.wall_s:.0f} s ({interactions / result.wall_s:.1f}/s); CPU, in % of one "
+          f"core: server {result.server_cpu:.0f}, browsers {result.client_cpu:.0f}; load "
+          f"average {result.load_before} -> {result.load_after}")
+    print(f"{'':14s} {'':>5s} {'render (browser)':^20s} {'server':^13s}")
+    print(f"{'action':14s} {'n':>5s} {'p50 s':>6s} {'p95 s':>6s} {'max s':>6s} "
+          f"{'p50 s':>6s} {'p95 s':>6s} {'errors':>6s}")
     for name, s in summaries.items():
-        print(f"{name:14s} {s.count:5d} {_s(s.p50)} {_s(s.p95)} {_s(s.max)} {s.errors:6d}")
+        print(f"{name:14s} {s.count:5d} {_s(s.p50)} {_s(s.p95)} {_s(s.max)} "
+              f"{_s(s.server_p50)} {_s(s.server_p95)} {s.errors:6d}")
     kinds = error_counts(result.records)
     errors = sum(kinds.values())
     by_kind = f" {kinds}" if kinds else ""
