@@ -336,6 +336,10 @@ def report(result: LevelResult) -> int:
         print(f"  e.g. {detail.splitlines()[0]}")
     print(f"server RSS (server and children): peak {result.rss_peak_gb:.2f} GB, "
           f"end {result.rss_end_gb:.2f} GB")
+    actions = len(result.records) - result.sessions  # all but the ramp-up's first pages
+    cpu_ms = result.server_cpu / 100 * result.wall_s / max(actions, 1) * 1000
+    print(f"server CPU per action: {cpu_ms:.0f} ms ({actions} actions in the loop), so about "
+          f"{1000 / cpu_ms if cpu_ms else math.nan:.1f} actions/s per core")
     if result.sessions != TARGETS["sessions"]:
         return 0
     p95 = max((s.p95 for n, s in summaries.items() if n in INTERACTIONS), default=math.nan)
@@ -360,6 +364,8 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
                         help="seconds after which an action counts as a timeout error (30)")
     parser.add_argument("--queries", nargs="+", default=list(QUERIES),
                         help="commune names searched on Mon territoire (at least two)")
+    parser.add_argument("--nice", type=int, default=10, choices=range(20), metavar="0-19",
+                        help="niceness of Chromium: the server runs first (10)")
     parser.add_argument("--smoke", action="store_true", help="1 session for 10 s")
     parser.add_argument("--url", help="load an app already running on 127.0.0.1 instead")
     parser.add_argument("--server-pid", type=int, help="with --url: its pid, for RSS and CPU")
@@ -377,7 +383,7 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
 
 def _levels(args, base: str, pid: int | None, log_path: Path | None) -> int:
     options = Options(base=base, duration=args.duration, think=args.think,
-                      timeout=args.timeout, queries=tuple(args.queries))
+                      timeout=args.timeout, queries=tuple(args.queries), nice=args.nice)
     missed = 0
     with RssSampler(pid) if pid else contextlib.nullcontext() as sampler:
         if sampler:
@@ -390,7 +396,8 @@ def _levels(args, base: str, pid: int | None, log_path: Path | None) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = parse_arguments(argv)
     print(f"machine: {os.cpu_count()} cores, load average {load_average()}; sessions "
-          f"{args.sessions}, {args.duration:.0f} s each, think {args.think} s", flush=True)
+          f"{args.sessions}, {args.duration:.0f} s each, think {args.think} s, Chromium at "
+          f"nice {args.nice}", flush=True)
     if args.url:
         missed = _levels(args, args.url.rstrip("/"), args.server_pid, None)
     else:

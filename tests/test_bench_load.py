@@ -17,11 +17,12 @@ import math
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from benchmarks import bench_load as bl
-from benchmarks.load_sessions import Record, message_type
+from benchmarks.load_sessions import CHROMIUM, Record, launcher, message_type
 
 
 def test_percentile_interpolates_between_closest_ranks():
@@ -130,3 +131,11 @@ def test_options_smoke_and_loopback_only():
         bl.parse_arguments(["--url", "http://example.org:8501"])
     with pytest.raises(SystemExit):
         bl.parse_arguments(["--queries", "Beaune"])
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="/usr/bin/chromium not installed")
+def test_chromium_launcher_runs_chromium_niced(tmp_path):
+    script = launcher(tmp_path, 7)
+    assert "nice -n 7" in script.read_text()
+    answer = subprocess.run([script, "--version"], capture_output=True, text=True, timeout=60)
+    assert answer.returncode == 0 and "Chromium" in answer.stdout
