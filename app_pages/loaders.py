@@ -68,9 +68,9 @@ def _ensure_data() -> list[dict]:
 
     snapshots = storage.list_snapshots(serie="ess")
     if not snapshots:
-        from demo.job import ensure_demo
+        from demo.job import ensure_default
 
-        ensure_demo(departement="21", progress=False)
+        ensure_default(progress=False)  # the embedded default: both series, all France
         snapshots = storage.list_snapshots(serie="ess")
     return snapshots
 

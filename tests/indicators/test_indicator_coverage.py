@@ -70,7 +70,7 @@ def test_epci_across_the_border_is_computed_on_its_covered_part(border_store, ca
     assert row["part_population_couverte"] == pytest.approx(100.0)
     assert row["couverture"] == "partielle (66,7\u00a0% de la population)"
     assert row["population_territoire"] == 6000
-    assert row["part_territoire_couverte"] == pytest.approx(400 / 6, abs=0.05)  # written at the displayed precision
+    assert row["part_territoire_couverte"] == pytest.approx(400 / 6, abs=0.05)
     out = capsys.readouterr().out
     assert "1 territoire(s) partiellement couvert(s)" in out
     assert "1 structure(s) localisée(s) hors de la couverture (departement:21)" in out
