@@ -11,6 +11,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from indicators.scope import covered_communes, territory_of
 from observatory.vocabulary import LEVELS_COARSE_FIRST
 from render import fr
 
@@ -91,32 +92,15 @@ def layer(reference, level: str) -> pd.DataFrame:
 
 def territoire(snapshot) -> tuple[str | None, str | None]:
     """(level, code) of the snapshot's territory from its manifest ("departement:21")."""
-    text = str((getattr(snapshot, "manifest", {}) or {}).get("territoire") or "").strip()
-    if ":" in text:
-        level, code = text.split(":", 1)
-        level = level.strip().lower()
-        if level in LEVELS_COARSE_FIRST:
-            return level, code.strip()
-    return None, None
+    return territory_of((getattr(snapshot, "manifest", {}) or {}).get("territoire"))
 
 
 def scope_communes(reference, snapshot) -> gpd.GeoDataFrame:
-    """Communes covered by the snapshot: its territory ("departement:21", "region:27"), all
-    communes for a national snapshot ("france"), else the régions where structures are."""
-    communes = reference.communes
-    level, code = territoire(snapshot)
-    if level == "commune":
-        return communes.loc[[code]]
-    if level is not None:
-        inside = communes[(communes[level].astype("string") == code).fillna(False)]
-        if len(inside):
-            return inside
-    declared = str((getattr(snapshot, "manifest", {}) or {}).get("territoire", "")).lower()
-    structures = snapshot.structures
-    regions = structures["region"].dropna().unique() if "region" in structures else []
-    if len(regions) == 0 or declared in ("france", "national", "fr"):
-        return communes
-    return communes[communes["region"].isin(list(regions))]
+    """Communes covered by the snapshot (:func:`indicators.scope.covered_communes`, the one
+    rule that the CLI uses too)."""
+    manifest = getattr(snapshot, "manifest", {}) or {}
+    return covered_communes(reference.communes, manifest.get("territoire"),
+                            snapshot.structures)
 
 
 def covers_text(reference, snapshot) -> str:

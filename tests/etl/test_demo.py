@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-from sirene_fixtures import make_tiny_reference
+from sirene_fixtures import ET_HEADER, GEO_HEADER, UL_HEADER, make_tiny_reference
 
 from demo.files import generate_demo_files, generate_demo_quarters, quarter_date
 from demo.formats import FILE_NAMES, read_demo_files
@@ -22,45 +22,11 @@ from demo.model import DemoModel, luhn_valid
 from observatory.errors import ConfigurationError
 
 # First lines of the official files as published (INSEE stock files since the NAF 2025
-# column was added; géolocalisé file as listed in data-sources.md §1).
-OFFICIAL_UL = (
-    "siren,statutDiffusionUniteLegale,unitePurgeeUniteLegale,dateCreationUniteLegale,"
-    "sigleUniteLegale,sexeUniteLegale,prenom1UniteLegale,prenom2UniteLegale,prenom3UniteLegale,"
-    "prenom4UniteLegale,prenomUsuelUniteLegale,pseudonymeUniteLegale,"
-    "identifiantAssociationUniteLegale,trancheEffectifsUniteLegale,anneeEffectifsUniteLegale,"
-    "dateDernierTraitementUniteLegale,nombrePeriodesUniteLegale,categorieEntreprise,"
-    "anneeCategorieEntreprise,dateDebut,etatAdministratifUniteLegale,nomUniteLegale,"
-    "nomUsageUniteLegale,denominationUniteLegale,denominationUsuelle1UniteLegale,"
-    "denominationUsuelle2UniteLegale,denominationUsuelle3UniteLegale,"
-    "categorieJuridiqueUniteLegale,activitePrincipaleUniteLegale,"
-    "nomenclatureActivitePrincipaleUniteLegale,nicSiegeUniteLegale,"
-    "economieSocialeSolidaireUniteLegale,societeMissionUniteLegale,"
-    "caractereEmployeurUniteLegale,activitePrincipaleNAF25UniteLegale")
-OFFICIAL_ET = (
-    "siren,nic,siret,statutDiffusionEtablissement,dateCreationEtablissement,"
-    "trancheEffectifsEtablissement,anneeEffectifsEtablissement,"
-    "activitePrincipaleRegistreMetiersEtablissement,dateDernierTraitementEtablissement,"
-    "etablissementSiege,nombrePeriodesEtablissement,complementAdresseEtablissement,"
-    "numeroVoieEtablissement,indiceRepetitionEtablissement,dernierNumeroVoieEtablissement,"
-    "indiceRepetitionDernierNumeroVoieEtablissement,typeVoieEtablissement,"
-    "libelleVoieEtablissement,codePostalEtablissement,libelleCommuneEtablissement,"
-    "libelleCommuneEtrangerEtablissement,distributionSpecialeEtablissement,"
-    "codeCommuneEtablissement,codeCedexEtablissement,libelleCedexEtablissement,"
-    "codePaysEtrangerEtablissement,libellePaysEtrangerEtablissement,"
-    "identifiantAdresseEtablissement,coordonneeLambertAbscisseEtablissement,"
-    "coordonneeLambertOrdonneeEtablissement,complementAdresse2Etablissement,"
-    "numeroVoie2Etablissement,indiceRepetition2Etablissement,typeVoie2Etablissement,"
-    "libelleVoie2Etablissement,codePostal2Etablissement,libelleCommune2Etablissement,"
-    "libelleCommuneEtranger2Etablissement,distributionSpeciale2Etablissement,"
-    "codeCommune2Etablissement,codeCedex2Etablissement,libelleCedex2Etablissement,"
-    "codePaysEtranger2Etablissement,libellePaysEtranger2Etablissement,dateDebut,"
-    "etatAdministratifEtablissement,enseigne1Etablissement,enseigne2Etablissement,"
-    "enseigne3Etablissement,denominationUsuelleEtablissement,activitePrincipaleEtablissement,"
-    "nomenclatureActivitePrincipaleEtablissement,caractereEmployeurEtablissement,"
-    "activitePrincipaleNAF25Etablissement")
-OFFICIAL_GEO = ("siret;x;y;qualite_xy;epsg;plg_qp24;plg_iris;plg_zus;plg_qva;plg_code_commune;"
-                "distance_precision;qualite_qp;qualite_iris;qualite_zus;qualite_qva;"
-                "y_latitude;x_longitude")
+# column was added; géolocalisé file as listed in data-sources.md §1): one copy, in the test
+# fixtures of the SIRENE reader.
+OFFICIAL_UL = ",".join(UL_HEADER)
+OFFICIAL_ET = ",".join(ET_HEADER)
+OFFICIAL_GEO = ";".join(GEO_HEADER)
 MODEL = DemoModel(scale=4.0, bad_rows_per_departement=2)
 BAD_PER_KIND = 2 * 3  # two per département, three départements
 
