@@ -30,7 +30,7 @@ def demo_env(tmp_path_factory, reference):
         for key, value in env.items():
             patch.setenv(key, value)
         quarters = ensure_demo(departement="21", progress=False)
-    assert quarters == ["2026-T3", "2026-T4"]
+    assert quarters == ["2025-T4", "2026-T1", "2026-T2", "2026-T3", "2026-T4"]  # a year of change
     return env
 
 
