@@ -189,13 +189,21 @@ def about(ctx: logic.Context, title: str,
                                   filtres=text or "aucun (toutes les lignes affichées)")
 
 
+def downloadable(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with its rows numbered 0..n-1 (a named index, the territory code, becomes a
+    column): render.exports.export_frame aligns its columns on that numbering, and a
+    filtered frame keeps the labels of the rows it kept."""
+    named = df.index.name is not None and df.index.name not in df.columns
+    return df.reset_index() if named else df.reset_index(drop=True)
+
+
 def download_buttons(df: pd.DataFrame, name: str, *, key: str,
                      about: Mapping[str, str] | None = None, geo: bool = False,
                      kind: str = "auto") -> None:
     """CSV, XLSX and optionally GeoJSON downloads of exactly ``df`` in the one export model
     (render.exports: French headers, labels beside codes, numbers as numbers, « À propos »),
     built only when the user clicks."""
-    frame = df.copy()
+    frame = downloadable(df)
     names = export_names()
     cols = st.columns(3 if geo else 2)
     cols[0].download_button(

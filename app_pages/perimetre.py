@@ -17,9 +17,11 @@ from render import fr
 
 __all__ = ["KIND_COLUMN", "choose", "label", "show_status", "sources_text", "status_text"]
 
-#: French labels of the series (observatory.vocabulary.SERIES once the store lands).
-LABELS: dict[str, str] = dict(getattr(vocabulary, "SERIES", None)
-                              or {"ess": "Économie sociale et solidaire"})
+#: French labels of the series: observatory.vocabulary.SERIES once the series store lands on
+#: main (SERIES_API); until then, the same two labels.
+LABELS: dict[str, str] = dict(getattr(vocabulary, "SERIES", None) or {
+    "ess": "Économie sociale et solidaire",
+    "insertion": "Insertion par l'activité économique et travail protégé"})
 #: Column that tells the kinds of structures apart in each series.
 KIND_COLUMN = {"ess": "famille_ess", "insertion": "type_structure"}
 
