@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import loaders, logic, perimetre, urlstate
-from observatory import vocabulary
+from observatory.vocabulary import STRUCTURE_TYPES
 from render import exports, fr, maps
 
 __all__ = [
@@ -31,9 +31,6 @@ __all__ = [
 ]
 
 warm_up = loaders.warm_up
-#: French labels of the insertion types (observatory.vocabulary.STRUCTURE_TYPES once the
-#: insertion layer lands; the codes themselves until then).
-STRUCTURE_TYPES: dict[str, str] = dict(getattr(vocabulary, "STRUCTURE_TYPES", None) or {})
 
 
 def current_serie() -> str:
@@ -111,7 +108,7 @@ def kind_label(column: str, value: str) -> str:
     """French label of a kind (« Coopérative », « ESAT »...)."""
     if column == "famille_ess":
         return fr.libelle_famille(value)
-    return STRUCTURE_TYPES.get(value, value)
+    return f"{STRUCTURE_TYPES[value]} ({value})" if value in STRUCTURE_TYPES else value
 
 
 def kinds(ctx: logic.Context) -> dict[str, str]:

@@ -30,6 +30,7 @@ __all__ = [
     "area_layers",
     "categories",
     "count_column",
+    "departements_of",
     "hotspot_table",
     "hotspot_values",
     "measure_label",
@@ -88,14 +89,24 @@ def count_column(by: str, category: str | None) -> str:
 
 
 def area_layers(communes: gpd.GeoDataFrame, departements: gpd.GeoDataFrame | None,
-                in_scope: pd.Index) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame | None]:
-    """(communes of the area covered by the snapshot, the other départements as grey
-    context)."""
-    area = communes[communes.index.isin(in_scope)]
+                table: pd.DataFrame, inside: list[str] | None = None
+                ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame | None]:
+    """(communes of the area covered by the snapshot, with their population — it ranks the
+    names written on the map —, the départements other than ``inside`` as grey context)."""
+    area = communes[communes.index.isin(table.index)]
+    if "population" not in area:
+        area = area.join(table[["population"]], how="left")
     if departements is None:
         return area, None
-    inside = area["departement"].dropna().unique() if "departement" in area else []
-    return area, departements[~departements.index.isin(inside)]
+    return area, departements[~departements.index.isin(inside or [])]
+
+
+def departements_of(reference, level: str, code: str) -> list[str]:
+    """Départements making up the area (the one, or those of the région)."""
+    if level == "departement":
+        return [code]
+    layer = reference.departements
+    return list(layer.index[(layer["region"].astype("string") == code).fillna(False)])
 
 
 def reference_text(coverage: str | None) -> str:

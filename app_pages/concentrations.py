@@ -39,7 +39,8 @@ category = _choice("Catégorie", labels, labels, "categorie_conc", "categorie", 
 nom, label = str(areas.at[code, "nom"]), labels[category]
 geo, context = conc.area_layers(common.display_layer("commune", (level, code)),
                                 common.display_layer("departement"),
-                                common.indicator_table(ctx.quarter, "commune").index)
+                                common.indicator_table(ctx.quarter, "commune"),
+                                conc.departements_of(ctx.reference, level, code))
 reference = conc.reference_text(logic.coverage_text(ctx.reference, ctx.snapshot))
 
 tab_lq, tab_hot = st.tabs(["Quotients de localisation", "Points chauds et froids"])
@@ -69,8 +70,7 @@ def _hot_spots(quarter: str, level: str, code: str, by: str, category: str | Non
     from indicators.hotspots import hot_spots
 
     table = common.indicator_table(quarter, "commune")
-    area, _ = conc.area_layers(common.display_layer("commune", (level, code)), None,
-                               table.index)
+    area, _ = conc.area_layers(common.display_layer("commune", (level, code)), None, table)
     result = hot_spots(area, conc.hotspot_values(table.loc[area.index], by, category, measure))
     return result, dict(result.attrs)
 

@@ -90,33 +90,21 @@ def layer(reference, level: str) -> pd.DataFrame:
 
 
 def territoire(snapshot) -> tuple[str | None, str | None]:
-    """(level, code) of the snapshot's territory from its manifest ("departement:21")."""
-    text = str((getattr(snapshot, "manifest", {}) or {}).get("territoire") or "").strip()
-    if ":" in text:
-        level, code = text.split(":", 1)
-        level = level.strip().lower()
-        if level in LEVELS_COARSE_FIRST:
-            return level, code.strip()
-    return None, None
+    """(level, code) of the snapshot's territory from its manifest ("departement:21"); (None,
+    None) for France (:func:`indicators.scope.territory_of`)."""
+    from indicators.scope import territory_of
+
+    return territory_of((getattr(snapshot, "manifest", {}) or {}).get("territoire"))
 
 
 def scope_communes(reference, snapshot) -> gpd.GeoDataFrame:
-    """Communes covered by the snapshot: its territory ("departement:21", "region:27"), all
-    communes for a national snapshot ("france"), else the régions where structures are."""
-    communes = reference.communes
-    level, code = territoire(snapshot)
-    if level == "commune":
-        return communes.loc[[code]]
-    if level is not None:
-        inside = communes[(communes[level].astype("string") == code).fillna(False)]
-        if len(inside):
-            return inside
-    declared = str((getattr(snapshot, "manifest", {}) or {}).get("territoire", "")).lower()
-    structures = snapshot.structures
-    regions = structures["region"].dropna().unique() if "region" in structures else []
-    if len(regions) == 0 or declared in ("france", "national", "fr"):
-        return communes
-    return communes[communes["region"].isin(list(regions))]
+    """Communes covered by the snapshot (:func:`indicators.scope.covered_communes`: its
+    territory, all communes for "france", else the régions where structures are)."""
+    from indicators.scope import covered_communes
+
+    return covered_communes(reference.communes,
+                            (getattr(snapshot, "manifest", {}) or {}).get("territoire"),
+                            snapshot.structures)
 
 
 def covers_text(reference, snapshot) -> str:

@@ -5,6 +5,7 @@ import streamlit as st
 
 from app_pages import common, frtable, loaders, logic, perimetre, tables
 from app_pages.frtable import Col
+from indicators.hotspots import METHOD_FR as HOT_SPOTS_METHOD
 from observatory import catalog
 from observatory.wording import REAL_DATA_COMMAND
 from render import fr
@@ -67,6 +68,9 @@ definitions = tables.indicator_definitions(common.indicators())
 frtable.show(definitions, {"Indicateur": Col("Indicateur"), "Unité": Col("Unité"),
                            "Nature": Col("Nature"), "Définition": Col("Définition"),
                            "Nom technique": Col("Nom technique")}, key="definitions")
+
+st.markdown("#### Points chauds et points froids")
+st.markdown(HOT_SPOTS_METHOD)
 
 st.markdown("#### Sources, millésimes et licences")
 sources = tables.sources_table(catalog.list_sources(), ctx.manifest)

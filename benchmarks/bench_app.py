@@ -39,7 +39,7 @@ TARGETS = {"first_page_s": 4.0, "indicator_change_s": 1.5, "territory_change_s":
 def _data_env() -> dict[str, str]:
     env = dict(os.environ, OBSERVATOIRE_OFFLINE="1")
     current = env.get("OBSERVATOIRE_DATA_DIR")
-    if current and any((Path(current) / "snapshots").glob("*/manifest.json")):
+    if current and any((Path(current) / "snapshots").glob("**/manifest.json")):
         return env
     from demo.job import ensure_demo
     from observatory.settings import get_settings

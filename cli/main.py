@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "cli.demo",       # demo
     "cli.download",   # download <source>
     "cli.indicators", # indicators
+    "cli.zones",      # zones (communes en zone blanche of a département)
 )
 
 

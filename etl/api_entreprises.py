@@ -19,6 +19,15 @@ siège), one row per SIRET, deduplicated across slices.  ``latitude``/``longitud
 (possibly null or redacted): parsed to float; rows without a usable point keep empty
 coordinates with ``location_precision = "centroide_commune"`` (filled by the assignment).
 Known limit: units without a NAF section are not reachable once a slice is split by section.
+
+ESS perimeter (:func:`units_to_structures`): a unit is ESS when ``complements.est_ess`` is
+true (the API's OR of SIRENE's ``economieSocialeSolidaireUniteLegale = 'O'`` and ESS France's
+list) or its SIREN is in the ESS France list given.  Other units are **filtered out** with the
+same accounting as the stock (``read`` = kept + rejected; ``filtered`` = establishments of the
+non-ESS units, and such units without any establishment; ``notes["hors_ess"]`` gives the
+count per reason).  Flags: ``liste_ess_france`` = SIREN in the list given (NA without a list);
+``flag_sirene_ess`` is deduced from the OR where it can be - false when ``est_ess`` is false,
+true when ``est_ess`` is true and the SIREN is not in the list given, NA otherwise.
 """
 
 from __future__ import annotations
@@ -109,11 +118,33 @@ def _float(value: Any) -> float:
     return number if math.isfinite(number) else math.nan
 
 
+def _ess_flags(unit: dict, ess_france_sirens: set[str] | None
+               ) -> tuple[str | None, bool | None, bool | None]:
+    """(reason to filter the unit out or None, flag_sirene_ess, liste_ess_france)."""
+    est_ess = (unit.get("complements") or {}).get("est_ess")
+    in_list = None if ess_france_sirens is None else str(unit.get("siren")) in ess_france_sirens
+    if est_ess is not True and not in_list:
+        return ("est_ess_faux" if est_ess is False else "est_ess_absent"), \
+            (False if est_ess is False else None), in_list
+    if est_ess is False:  # in the list given, although the API says no
+        return None, False, in_list
+    return None, (True if in_list is False else None), in_list
+
+
 def _rows(units: Iterable[dict], ess_france_sirens: set[str] | None
-          ) -> tuple[list[dict], list[tuple[dict, str]]]:
+          ) -> tuple[list[dict], list[tuple[dict, str]], dict[str, int]]:
     rows, rejected, seen = [], [], set()
+    filtered: dict[str, int] = {}
     for unit in units:
         comp = unit.get("complements") or {}
+        out_reason, flag, in_list = _ess_flags(unit, ess_france_sirens)
+        if out_reason is not None:
+            new = {str(e.get("siret") or "") for e in unit.get("matching_etablissements") or []}
+            new -= seen
+            seen |= new
+            count = len(new) if unit.get("matching_etablissements") else 1
+            filtered[out_reason] = filtered.get(out_reason, 0) + count
+            continue
         nature = unit.get("nature_juridique")
         person = nature == "1000" or comp.get("est_entrepreneur_individuel") is True
         partial = unit.get("statut_diffusion") == "P"
@@ -156,13 +187,11 @@ def _rows(units: Iterable[dict], ess_france_sirens: set[str] | None
                 "code_postal": etab.get("code_postal"),
                 "commune_declaree": etab.get("commune"),
                 "longitude": lon, "latitude": lat,
-                "liste_ess_france": (None if ess_france_sirens is None
-                                     else siret[:9] in ess_france_sirens),
+                "flag_sirene_ess": flag, "liste_ess_france": in_list,
                 "esus": esus if isinstance(esus, bool) else None,
                 "siae": siae if isinstance(siae, bool) else None,
-                "est_ess": comp.get("est_ess"),
             })
-    return rows, rejected
+    return rows, rejected, filtered
 
 
 def units_to_structures(units: Iterable[dict], *, ess_france_sirens: set[str] | None = None,
@@ -170,14 +199,16 @@ def units_to_structures(units: Iterable[dict], *, ess_france_sirens: set[str] | 
     """Turn ``/search`` results (units with ``matching_etablissements``) into structures.
 
     Pure function.  One row per distinct SIRET (the first seen wins); a unit without any
-    matching establishment and an establishment without a valid SIRET are rejected.
+    matching establishment and an establishment without a valid SIRET are rejected; units
+    outside the ESS are filtered out and counted (module docstring).
 
     Parameters
     ----------
     units
         ``results[]`` items of ``/search`` answers (possibly from several slices).
     ess_france_sirens
-        SIRENs of ESS France's list, to fill ``liste_ess_france`` (NA when None).
+        SIRENs of ESS France's list, to fill ``liste_ess_france`` (NA when None) and to keep
+        listed units that the API does not flag.
     fetched_on
         Vintage recorded in ``millesimes`` (ISO date; default today).
     """
@@ -185,14 +216,11 @@ def units_to_structures(units: Iterable[dict], *, ess_france_sirens: set[str] | 
     from etl.normalise import conform_structures, make_rejects
 
     fetched_on = fetched_on or date.today().isoformat()
-    rows, rejected = _rows(units, ess_france_sirens)
+    rows, rejected, filtered = _rows(units, ess_france_sirens)
     frame = pd.DataFrame(rows, columns=None if rows else ["siret"])
     if rows:
         frame = frame.astype({c: "string" for c in frame.columns
                               if c not in ("longitude", "latitude")})
-        bad_nd = frame["est_ess"].astype("string").str.lower().eq("false").fillna(False)
-        if bad_nd.any():
-            log.warning("%d establishments of units not flagged est_ess (kept)", int(bad_nd.sum()))
         cj = frame["categorie_juridique"]
         frame["famille_ess"] = families_of(cj)
         frame["categorie_juridique_libelle"] = legal_form_labels(cj)
@@ -200,7 +228,7 @@ def units_to_structures(units: Iterable[dict], *, ess_france_sirens: set[str] | 
         frame["naf_section"] = sections["naf_section"]
         frame["naf_libelle"] = sections["naf_libelle"]
         frame["annee_effectif"] = pd.to_numeric(frame["annee_effectif"], errors="coerce")
-        for column in ("employeur", "liste_ess_france", "esus", "siae"):
+        for column in ("employeur", "flag_sirene_ess", "liste_ess_france", "esus", "siae"):
             frame[column] = frame[column].map({"True": True, "False": False}).astype("boolean")
         lon = frame["longitude"].to_numpy(dtype=float)
         lat = frame["latitude"].to_numpy(dtype=float)
@@ -223,7 +251,8 @@ def units_to_structures(units: Iterable[dict], *, ess_france_sirens: set[str] | 
 
         rejects = empty_rejects()
     result = SourceResult(source=SOURCE, structures=structures, rejects=rejects,
-                          read=len(structures) + len(rejects), vintage=fetched_on)
+                          read=len(structures) + len(rejects), vintage=fetched_on,
+                          filtered=sum(filtered.values()), notes={"hors_ess": filtered})
     result.check_accounting()
     return result
 
@@ -429,6 +458,7 @@ def fetch_territory(departement: str | None = None, commune: str | None = None,
     log.info("API: %d units over %d slices (%d split) in %d requests", len(harvest.units),
              len(harvest.slices), len(harvest.split), harvest.requests)
     result = units_to_structures(harvest.units, ess_france_sirens=ess_france_sirens)
-    result.notes = {"territoire": filters, "requetes": harvest.requests,
-                    "tranches": len(harvest.slices), "tranches_decoupees": len(harvest.split)}
+    result.notes.update({"territoire": filters, "requetes": harvest.requests,
+                         "tranches": len(harvest.slices),
+                         "tranches_decoupees": len(harvest.split)})
     return result

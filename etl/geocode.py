@@ -13,7 +13,9 @@ The module is split in two halves (style guide §5 item 2):
 * pure functions, testable without any network: :func:`build_csv_chunks` (dedupe + split),
   :func:`parse_geocode_csv` (answer -> frame), :func:`accept_results` (quality rule);
 * one network function, :func:`_post_csv`, that talks to the geocoder through
-  :mod:`observatory.http` (retries, 429 ``Retry-After``, rate limit from the catalog).
+  :mod:`observatory.http` (retries, 429 ``Retry-After``, rate limit from the catalog); each
+  answer is parsed and row-checked *before* the HTTP cache keeps it, so that an error page
+  served with HTTP 200 is never replayed.
 
 Acceptance rule (:func:`accept_results`), as practitioners use it:
 
@@ -42,10 +44,13 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from observatory import http
 from observatory.errors import GeocodingError, explain
+from observatory.settings import get_settings
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
+    "GEOCODER_MIN_RATE",
     "QUERY_ID",
     "RESULT_COLUMNS",
     "accept_results",
@@ -381,19 +386,41 @@ def _geocoder_url(base_url: str | None) -> str:
     return base_url.rstrip("/") + "/search/csv"
 
 
-def _post_csv(url: str, payload: bytes, columns: Sequence[str], postcode: str | None,
-              citycode: str | None, *, use_cache: bool = True) -> bytes:
-    """POST one CSV file to the geocoder; return the raw answer bytes (network half)."""
-    from observatory import http
+#: Slowest batch speed allowed for, in addresses per second: the deadline of one upload is
+#: the HTTP deadline (OBSERVATOIRE_TIMEOUT) plus one second per this many addresses, since
+#: the geocoder answers a file only as fast as it geocodes it.
+GEOCODER_MIN_RATE = 100
 
+
+def _parse_answer(content: bytes, sent: int) -> pd.DataFrame:
+    """Parse one batch answer and check that every uploaded row came back (else raise)."""
+    answer = parse_geocode_csv(content)
+    if QUERY_ID not in answer.columns or len(answer) != sent:
+        raise GeocodingError(explain(
+            f"The geocoder answered {len(answer)} rows for {sent} uploaded addresses.",
+            f"Every uploaded row must come back with its {QUERY_ID!r} column.",
+            "Retry later; if it persists, lower max_bytes to send smaller files.",
+        ))
+    return answer
+
+
+def _post_csv(url: str, payload: bytes, columns: Sequence[str], postcode: str | None,
+              citycode: str | None, *, use_cache: bool = True) -> pd.DataFrame:
+    """POST one CSV file to the geocoder; return the checked answer (network half).
+
+    The answer is parsed and checked before the HTTP cache keeps it: an error page served
+    with HTTP 200 is never replayed from the cache.
+    """
     form: list[tuple[str, str]] = [("columns", c) for c in columns]
     if postcode:
         form.append(("postcode", postcode))
     if citycode:
         form.append(("citycode", citycode))
     files = {"data": ("adresses.csv", payload, "text/csv")}
-    response = http.post(url, data=form, files=files, use_cache=use_cache)
-    return response.content
+    sent = payload.count(b"\n") - 1
+    deadline = get_settings().read_timeout + sent / GEOCODER_MIN_RATE
+    return http.fetch("POST", url, lambda response: _parse_answer(response.content, sent),
+                      data=form, files=files, use_cache=use_cache, timeout=deadline)
 
 
 def geocode_addresses(frame: pd.DataFrame, columns: Sequence[str], postcode: str | None = None,
@@ -448,16 +475,7 @@ def geocode_addresses(frame: pd.DataFrame, columns: Sequence[str], postcode: str
 
         iterator = tqdm(chunks, desc="Géocodage BAN", unit="fichier")
     for chunk in iterator:
-        answer = parse_geocode_csv(_post_csv(url, chunk, columns, postcode, citycode,
-                                             use_cache=use_cache))
-        sent = chunk.count(b"\n") - 1
-        if QUERY_ID not in answer.columns or len(answer) != sent:
-            raise GeocodingError(explain(
-                f"The geocoder answered {len(answer)} rows for {sent} uploaded addresses.",
-                f"Every uploaded row must come back with its {QUERY_ID!r} column.",
-                "Retry later; if it persists, lower max_bytes to send smaller files.",
-            ))
-        answers.append(answer)
+        answers.append(_post_csv(url, chunk, columns, postcode, citycode, use_cache=use_cache))
     log.info("Geocoded %d distinct addresses in %d file(s)", sum(map(len, answers)), len(chunks))
     answer = pd.concat(answers, ignore_index=True)
     answer[QUERY_ID] = pd.to_numeric(answer[QUERY_ID], errors="raise").astype("Int64")

@@ -1,10 +1,14 @@
 """The quarterly refresh job: sources -> one located, assigned table -> a snapshot.
 
 Steps: read each requested source (SIRENE stock files, API Recherche d'entreprises, a list of
-actors), check each source's row accounting (read = kept + rejected), merge the sources on
-SIRET (one row per establishment: the richest row is kept, ``sources``/``millesimes`` and the
-perimeter flags are combined), assign communes by point in polygon (:mod:`etl.assign`), then
-write the snapshot atomically (:mod:`observatory.storage`) with its manifest.
+actors, a folder of lists with their mappings, the API of *Les emplois de l'inclusion*), check
+each source's row accounting (read = kept + rejected), merge the sources on SIRET (one row per
+establishment and structure type: the richest row is kept, ``sources``/``millesimes`` and the
+perimeter flags are combined; rows of one source are never merged with each other - each
+source already rejects its own duplicates and keeps rows it knows are distinct, such as ESAT
+sites sharing their managing body's SIRET), assign communes by point in polygon
+(:mod:`etl.assign`), then write the snapshot atomically (:mod:`observatory.storage`) with its
+manifest, in the store of its series (``options.serie``).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from etl.assign import assign_communes
+from etl.normalise import check_identifiers
 from observatory.errors import ConfigurationError, DataValidationError, explain
 from observatory.schema import LOCATION_PRECISIONS, STRUCTURE_COLUMNS, SourceResult, empty_rejects
 
@@ -43,6 +48,14 @@ class RefreshOptions:
     replace: bool = False
     force: bool = False
     demo: bool = False
+    serie: str = "ess"  # series of snapshots (observatory.vocabulary.SERIES)
+    #: Folder of actor lists, each ``<name>.csv``/``.xlsx`` beside ``<name>.mapping.yaml``.
+    actors_dir: Path | None = None
+    #: SIAE from the API of Les emplois de l'inclusion (by département, addresses geocoded).
+    from_inclusion_api: bool = False
+    #: Geocode addresses with the BAN (off: rows without a plausible point of their own are
+    #: placed at their commune; no network).
+    geocode: bool = True
 
 
 @dataclass
@@ -137,11 +150,12 @@ def _richness(frame: pd.DataFrame) -> pd.Series:
 
 
 def combine_sources(results: list[SourceResult]) -> tuple[pd.DataFrame, dict[str, int]]:
-    """Concatenate the sources and keep one row per SIRET.
+    """Concatenate the sources and keep one row per SIRET and structure type, across sources.
 
     The richest row (most filled columns, then the most precise location) wins; ``sources``
     and ``millesimes`` are combined; perimeter flags are OR-ed.  Rows without SIRET (actors
-    lists) are all kept.  Returns the table and the number of rows merged per source.
+    lists) are all kept, and so are rows of one source sharing a SIRET (module docstring).
+    Returns the table and the number of rows merged per source.
     """
     frames = [r.structures.assign(_source=r.source) for r in results if len(r.structures)]
     merged_counts = {r.source: 0 for r in results}
@@ -150,12 +164,15 @@ def combine_sources(results: list[SourceResult]) -> tuple[pd.DataFrame, dict[str
     table = pd.concat(frames, ignore_index=True)
     has_siret = table["siret"].notna()
     keyed = table[has_siret].copy()
-    dup = keyed["siret"].duplicated(keep=False)
+    kind = keyed["type_structure"].fillna("") if "type_structure" in keyed else ""
+    keyed["_key"] = keyed["siret"] + "|" + kind
+    dup = keyed["_key"].duplicated(keep=False) & (
+        keyed.groupby("_key")["_source"].transform("nunique") > 1)
     if dup.any():
         group = keyed[dup].copy()
         group["_score"] = _richness(group)
-        group = group.sort_values(["siret", "_score"], ascending=[True, False], kind="stable")
-        agg = group.groupby("siret", sort=False).agg(
+        group = group.sort_values(["_key", "_score"], ascending=[True, False], kind="stable")
+        agg = group.groupby("_key", sort=False).agg(
             sources=("sources", lambda s: "|".join(sorted({p for v in s.dropna()
                                                            for p in str(v).split("|")}))),
             millesimes=("millesimes", lambda s: json.dumps(
@@ -164,15 +181,16 @@ def combine_sources(results: list[SourceResult]) -> tuple[pd.DataFrame, dict[str
             **{f: (f, lambda s: s.astype("boolean").any() if s.notna().any() else pd.NA)
                for f in ("flag_sirene_ess", "liste_ess_france", "esus", "siae")},
         )
-        best = group.drop_duplicates("siret", keep="first").set_index("siret")
-        losers = group[group.duplicated("siret", keep="first")]
+        best = group.drop_duplicates("_key", keep="first").set_index("_key")
+        losers = group[group.duplicated("_key", keep="first")]
         for source, count in losers["_source"].value_counts().items():
             merged_counts[source] = int(count)
         for column in agg.columns:
             best[column] = agg[column].reindex(best.index)
         best = best.reset_index().drop(columns="_score")
         keyed = pd.concat([keyed[~dup], best], ignore_index=True)
-    out = pd.concat([keyed, table[~has_siret]], ignore_index=True).drop(columns="_source")
+    out = pd.concat([keyed.drop(columns="_key"), table[~has_siret]], ignore_index=True
+                    ).drop(columns="_source")
     for column in ("flag_sirene_ess", "liste_ess_france", "esus", "siae"):
         out[column] = out[column].astype("boolean")
     return out, merged_counts
@@ -186,7 +204,8 @@ def _read_sources(options: RefreshOptions, reference, departements, ess_sirens, 
 
         results.append(read_sirene(Path(options.sirene_dir), ess_sirens=ess_sirens,
                                    departements=departements,
-                                   code_changes=reference.code_changes, progress=progress))
+                                   code_changes=reference.code_changes, progress=progress,
+                                   reference=reference))
     if options.from_api:
         from etl.api_entreprises import fetch_territory
 
@@ -205,7 +224,18 @@ def _read_sources(options: RefreshOptions, reference, departements, ess_sirens, 
         from etl.actors import load_actors
 
         results.append(load_actors(Path(options.actors_file), mapping=options.actors_mapping,
-                                   geocode=True, communes=reference.communes))
+                                   geocode=options.geocode, reference=reference))
+    if options.actors_dir:
+        from etl.actors import load_actor_lists
+
+        results += load_actor_lists(Path(options.actors_dir), geocode=options.geocode,
+                                    reference=reference)
+    if options.from_inclusion_api:
+        from etl.inclusion_api import fetch_siaes
+
+        results.append(fetch_siaes(departements or sorted(reference.departements.index),
+                                   reference=reference, geocode=options.geocode,
+                                   progress=progress))
     return results
 
 
@@ -232,28 +262,32 @@ def run_refresh(options: RefreshOptions, reference=None, progress: bool = True) 
     DataValidationError
         Unreadable input (nothing is written).
     SnapshotError
-        Existing quarter without ``replace``, or a drop of more than 20 % without ``force``.
+        Existing quarter without ``replace``, another refresh of the same series and quarter
+        at work, a store that cannot be written, or a drop of more than 20 % without
+        ``force``.
     """
+    from observatory import storage
+
+    storage.validate_quarter(options.quarter)
+    # One writer per series and quarter for the whole run: a second one fails at once.
+    with storage.writer_lock(options.quarter, serie=options.serie):
+        return _run_refresh(options, reference, progress)
+
+
+def _run_refresh(options: RefreshOptions, reference, progress: bool) -> RefreshResult:
     import geopandas as gpd
 
     from observatory import storage
 
     started = time.perf_counter()
-    storage.validate_quarter(options.quarter)
-    if not (options.sirene_dir or options.from_api or options.actors_file):
+    if not (options.sirene_dir or options.from_api or options.actors_file or options.actors_dir
+            or options.from_inclusion_api):
         raise ConfigurationError(explain(
             "No source to refresh from.", "A refresh needs at least one source.",
             "Pass --sirene-dir DIR, --from-api (with --departement) or --actors-file FILE.",
         ))
-    target = storage.snapshot_path(options.quarter)
-    if target.exists() and not options.replace:
-        from observatory.errors import SnapshotError  # checked early, before heavy work
-
-        raise SnapshotError(explain(
-            f"Snapshot {options.quarter} already exists.",
-            "A refresh never overwrites a snapshot unless asked.",
-            "Add --replace, or choose another --quarter.",
-        ))
+    # before the heavy work: existing quarter, read-only or full store
+    storage.check_writable(options.quarter, serie=options.serie, replace=options.replace)
     if reference is None:
         from geodata.reference import load_reference
 
@@ -282,6 +316,7 @@ def run_refresh(options: RefreshOptions, reference=None, progress: bool = True) 
     assignment = assign_communes(combined, reference.communes, reference.code_changes)
     steps.update(1)
     structures = assignment.structures[list(STRUCTURE_COLUMNS)]
+    check_identifiers(structures)  # a snapshot whose rows cannot be told apart is never written
     if len(structures) == 0 and not options.force:
         steps.close()
         raise DataValidationError(explain(
@@ -315,7 +350,8 @@ def run_refresh(options: RefreshOptions, reference=None, progress: bool = True) 
                                     "rejected": len(ess_list.rejects),
                                     "by_reason": _by_reason(ess_list.rejects)}
     manifest = {
-        "quarter": options.quarter, "territoire": territoire, "demo": bool(options.demo),
+        "serie": options.serie, "quarter": options.quarter, "territoire": territoire,
+        "demo": bool(options.demo),
         "sources": sources, "accounting": accounting, "location_precision": precision,
         "assignment": assignment.stats, "code_version": _code_version(),
         "cog": getattr(reference, "vintages", {}).get("cog"),

@@ -13,11 +13,24 @@ Steps (DuckDB, streaming, column selection by name):
    ``[ND]`` unit), family, labels, NAF section, dates, address, coordinates with their
    ``location_precision``, rejects with reasons.
 
-Coordinates, in order: géolocalisé ``x_longitude``/``y_latitude`` (``qualite_xy = 33`` ->
-``commune_aleatoire``, else ``geoloc_insee``; its ``x``/``y`` in the row's ``epsg`` when the
-WGS84 pair is missing); else the stock's Lambert coordinates in the territory's projection
-(2154 metro, 5490 Antilles, 2972 Guyane, 2975 Réunion, 4471 Mayotte) -> ``lambert_sirene``;
-else ``centroide_commune`` (coordinates filled by :mod:`etl.assign` from the declared commune).
+Coordinates, in order, each taken only when **plausible** (:func:`etl.plausibility.check_points`:
+inside or within 100 m of the declared commune ``codeCommuneEtablissement``, or of the postcode's
+département when the code is missing): géolocalisé ``x_longitude``/``y_latitude``
+(``qualite_xy = 33`` -> ``commune_aleatoire``, else ``geoloc_insee``; its ``x``/``y`` in the
+row's ``epsg`` when the WGS84 pair is missing); else the stock's Lambert coordinates in the
+territory's projection (2154 metro, 5490 Antilles, 2972 Guyane, 2975 Réunion, 4471 Mayotte) ->
+``lambert_sirene``; else ``centroide_commune`` (coordinates filled by :mod:`etl.assign` from the
+declared commune).  Each case is counted in ``SourceResult.notes["localisation"]`` (so in the
+manifest).  Without a reference geography (``reference=None``) points are taken unchecked.
+
+Territory refresh: rows without a commune code (and not abroad) are read too, so that none
+vanishes into "filtered": without a plausible point they are rejected
+(``localisation_absente``); with a point outside the territory, rejected (``hors_territoire``).
+
+Vintage (``SourceResult.vintage``): the stock's date where the file states it (an ISO date in
+the file name or the zip member's name, e.g. ``StockEtablissement_utf8_2026-10-01.zip``; the
+official names carry none), else the latest ``dateDernierTraitementEtablissement`` of the rows
+read; ``notes["millesime"]`` says which.  Never the file's modification time.
 """
 
 from __future__ import annotations
@@ -25,10 +38,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import re
 import shutil
 import tempfile
+import zipfile
 from collections.abc import Iterable
 from pathlib import Path
+from typing import NamedTuple
 
 import duckdb
 import numpy as np
@@ -43,6 +59,7 @@ from etl.normalise import (
     nd_to_na,
     valid_lonlat,
 )
+from etl.plausibility import TOLERANCE_M, check_points
 from etl.sirene_files import SireneFiles, file_digest, find_sirene_files, open_table_file
 from geodata.crs import LOCAL_EPSG
 from observatory.errors import DataValidationError, explain
@@ -81,7 +98,8 @@ ET_REQUIRED = ("siren", "nic", "siret", "statutDiffusionEtablissement",
                "etatAdministratifEtablissement", "enseigne1Etablissement",
                "denominationUsuelleEtablissement", "activitePrincipaleEtablissement",
                "nomenclatureActivitePrincipaleEtablissement", "caractereEmployeurEtablissement")
-ET_OPTIONAL = ("libellePaysEtrangerEtablissement", "libelleCommuneEtablissement")
+ET_OPTIONAL = ("libellePaysEtrangerEtablissement", "libelleCommuneEtablissement",
+               "dateDernierTraitementEtablissement")
 ET_COLUMNS = ET_REQUIRED + ET_OPTIONAL
 GEO_REQUIRED = ("siret", "qualite_xy", "y_latitude", "x_longitude")
 GEO_COLUMNS = GEO_REQUIRED + ("x", "y", "epsg")
@@ -102,6 +120,10 @@ def _territory_sql(departements: Iterable[str] | None) -> str:
         values = ", ".join("'" + d.replace("'", "") + "'" for d in deps if len(d) == width)
         parts.append(f"left(upper(e.codeCommuneEtablissement), {width}) IN ({values})")
     parts.append("e.codeCommuneEtablissement IN (SELECT ancien_code FROM extra_codes)")
+    # No commune code and not abroad: the row cannot be placed outside the territory by its
+    # code, so it is read (kept or rejected with a reason), never silently "filtered".
+    parts.append("(coalesce(nullif(trim(e.codeCommuneEtablissement), '[ND]'), '') = '' "
+                 "AND coalesce(trim(e.libellePaysEtrangerEtablissement), '') = '')")
     return "(" + " OR ".join(parts) + ")"
 
 
@@ -109,7 +131,7 @@ def read_sirene(source: str | Path | SireneFiles, *, ess_sirens: Iterable[str] |
                 departements: Iterable[str] | None = None,
                 code_changes: pd.DataFrame | None = None, count_filtered: bool = True,
                 hash_files: bool = True, workdir: str | Path | None = None,
-                progress: bool = True) -> SourceResult:
+                progress: bool = True, reference=None) -> SourceResult:
     """Read the ESS establishments of the SIRENE stock files.
 
     Parameters
@@ -122,7 +144,7 @@ def read_sirene(source: str | Path | SireneFiles, *, ess_sirens: Iterable[str] |
         Keep only establishments whose commune is in these départements.
     code_changes : DataFrame, optional
         ``ancien_code``/``code`` (reference geography) so that old codes are matched to the
-        département of their current commune.
+        département of their current commune (default: ``reference.code_changes``).
     count_filtered : bool
         Count the establishments filtered out (non-ESS or outside the territory): rows of
         the establishment file counted during the checksum pass (Parquet metadata; zips
@@ -133,6 +155,9 @@ def read_sirene(source: str | Path | SireneFiles, *, ess_sirens: Iterable[str] |
         Scratch folder (zip extraction, DuckDB spill); a temporary folder by default.
     progress : bool
         Show a progress bar over the steps.
+    reference : Reference, optional
+        Reference geography (``communes``, ``departements``, ``code_changes``): each point is
+        checked against the declared commune before it is taken (module docstring).
 
     Returns
     -------
@@ -142,6 +167,8 @@ def read_sirene(source: str | Path | SireneFiles, *, ess_sirens: Iterable[str] |
     from tqdm.auto import tqdm
 
     files = source if isinstance(source, SireneFiles) else find_sirene_files(source)
+    if code_changes is None and reference is not None:
+        code_changes = getattr(reference, "code_changes", None)
     scratch = Path(tempfile.mkdtemp(prefix="sirene-", dir=workdir))
     steps = tqdm(total=5, desc="SIRENE", unit="étape", disable=not progress)
     con = None
@@ -204,10 +231,12 @@ def read_sirene(source: str | Path | SireneFiles, *, ess_sirens: Iterable[str] |
         steps.update(1)
         con.close()
         con = None
-        structures, rejects = normalise_establishments(et_frame, geo_frame)
+        vintage, vintage_note = _vintage(files, et_frame)
+        structures, rejects, location = normalise_establishments(
+            et_frame, geo_frame, reference=reference, code_changes=code_changes,
+            territory=departements)
         steps.update(1)
         read = len(et_frame)
-        vintage = _vintage(files)
         digests = {}
         for table in (ul, et, geo):
             if table is None:
@@ -223,7 +252,8 @@ def read_sirene(source: str | Path | SireneFiles, *, ess_sirens: Iterable[str] |
             filtered=(total - read) if total is not None else 0,
             files=digests,
             notes={"ess_units_without_establishment": units_without,
-                   "geolocalisation_file": files.geolocalisation is not None},
+                   "geolocalisation_file": files.geolocalisation is not None,
+                   "millesime": vintage_note, "localisation": location},
         )
         result.check_accounting()
         return result
@@ -277,10 +307,44 @@ def _fetch(con, sql: str) -> pd.DataFrame:
     return table.to_pandas(types_mapper=_arrow_types, self_destruct=True)
 
 
-def _vintage(files: SireneFiles) -> str:
-    stamps = [dt.datetime.fromtimestamp(p.stat().st_mtime, tz=dt.UTC).date()
-              for p in (files.unite_legale, files.etablissement)]
-    return f"SIRENE stock {max(stamps).isoformat()}"
+_DATE_IN_NAME = re.compile(r"(?<!\d)(20\d{2})[-_]?(0[1-9]|1[0-2])[-_]?(0[1-9]|[12]\d|3[01])(?!\d)")
+
+
+def _stated_date(path: Path) -> tuple[dt.date, str] | None:
+    """A date the file states in its name or its zip member's name (official names carry
+    none; archived or renamed editions often do, e.g. ``StockEtablissement_utf8_2026-10-01``)."""
+    names = [path.name]
+    if path.suffix.lower() == ".zip" and zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as archive:
+            names += [Path(m).name for m in archive.namelist()]
+    for name in names:
+        match = _DATE_IN_NAME.search(name)
+        if match:
+            try:
+                return dt.date(*map(int, match.groups())), name
+            except ValueError:  # 2026-02-30
+                continue
+    return None
+
+
+def _vintage(files: SireneFiles, et_frame: pd.DataFrame) -> tuple[str, dict]:
+    """Vintage of the stock and where it comes from (never the file modification time):
+    the date stated by the establishment file's name (or zip member), else the latest
+    ``dateDernierTraitementEtablissement`` of the rows read."""
+    stated = _stated_date(files.etablissement)
+    if stated is not None:
+        day, name = stated
+        return (f"SIRENE stock {day.isoformat()}",
+                {"date": day.isoformat(), "origine": f"date du fichier ({name})"})
+    stamps = pd.to_datetime(nd_to_na(et_frame.get(
+        "dateDernierTraitementEtablissement", pd.Series([], dtype="string"))).str.slice(0, 10),
+        format="%Y-%m-%d", errors="coerce")
+    if stamps.notna().any():
+        day = stamps.max().date().isoformat()
+        return (f"SIRENE stock (dernier traitement {day})",
+                {"date": day, "origine": "dateDernierTraitementEtablissement maximale des "
+                 "établissements lus"})
+    return "SIRENE stock (date inconnue)", {"date": None, "origine": "inconnue"}
 
 
 def _to_float(values: pd.Series) -> np.ndarray:
@@ -310,9 +374,9 @@ def _project(x: np.ndarray, y: np.ndarray, epsg: np.ndarray) -> tuple[np.ndarray
     return lon, lat
 
 
-def _locate(frame: pd.DataFrame, geo: pd.DataFrame) -> pd.DataFrame:
-    """longitude, latitude, location_precision for each establishment (NaN = none)."""
-    n = len(frame)
+def _candidate_points(frame: pd.DataFrame, geo: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The two candidate points of each establishment (NaN = none): géolocalisé (``g_*``,
+    with ``quality``) and stock Lambert (``l_*``), and whether each is a usable position."""
     if len(geo):
         geo = geo.drop_duplicates("siret", keep="first")
     merged = frame[["siret"]].merge(geo, on="siret", how="left", validate="m:1")
@@ -333,18 +397,78 @@ def _locate(frame: pd.DataFrame, geo: pd.DataFrame) -> pd.DataFrame:
     dep = departement_of_commune(nd_to_na(frame["codeCommuneEtablissement"]))
     l_epsg = dep.map(LAMBERT_EPSG).fillna(2154).astype(int).to_numpy()
     l_lon, l_lat = _project(lx, ly, l_epsg)
-    l_ok = valid_lonlat(l_lon, l_lat)
-    lon = np.where(g_ok, g_lon, np.where(l_ok, l_lon, np.nan))
-    lat = np.where(g_ok, g_lat, np.where(l_ok, l_lat, np.nan))
+    return {"g_lon": g_lon, "g_lat": g_lat, "g_ok": g_ok, "quality": quality,
+            "l_lon": l_lon, "l_lat": l_lat, "l_ok": valid_lonlat(l_lon, l_lat)}
+
+
+def _plausible(frame: pd.DataFrame, mask: np.ndarray, lon: np.ndarray, lat: np.ndarray,
+               reference, code_changes) -> tuple[np.ndarray, ...]:
+    """(usable, implausible, unchecked, distance_m) of the points where ``mask``: usable =
+    plausible for the declared commune (or the postcode's département), or unchecked (nothing
+    declared to check against)."""
+    n = len(frame)
+    usable, bad, unchecked = np.zeros(n, bool), np.zeros(n, bool), np.zeros(n, bool)
+    distance = np.full(n, np.nan)
+    idx = np.flatnonzero(mask)
+    if not len(idx):
+        return usable, bad, unchecked, distance
+    check = check_points(
+        lon[idx], lat[idx], reference.communes,
+        commune=nd_to_na(frame["codeCommuneEtablissement"]).iloc[idx],
+        code_postal=nd_to_na(frame["codePostalEtablissement"]).iloc[idx],
+        departements=getattr(reference, "departements", None), code_changes=code_changes)
+    unchecked[idx] = check.status == "non_verifiable"
+    usable[idx] = check.plausible | unchecked[idx]
+    bad[idx] = check.status == "implausible"
+    distance[idx] = check.distance_m
+    return usable, bad, unchecked, distance
+
+
+def _locate(frame: pd.DataFrame, geo: pd.DataFrame, reference=None,
+            code_changes: pd.DataFrame | None = None) -> tuple[pd.DataFrame, dict]:
+    """longitude, latitude, location_precision of each establishment (NaN = none: centroid
+    of the declared commune, filled by the assignment) and the count of each case.
+
+    Order: géolocalisé point, stock Lambert point, declared commune; a point is taken only
+    when plausible for the declared commune (checked when ``reference`` is given)."""
+    c = _candidate_points(frame, geo)
+    g_ok, l_ok = c["g_ok"], c["l_ok"]
+    if reference is None:
+        use_g, use_l = g_ok, l_ok & ~g_ok
+        g_bad = l_bad = np.zeros(len(frame), bool)
+        g_dist = np.full(len(frame), np.nan)
+        unchecked = use_g | use_l
+    else:
+        use_g, g_bad, g_free, g_dist = _plausible(frame, g_ok, c["g_lon"], c["g_lat"],
+                                                  reference, code_changes)
+        use_l, l_bad, l_free, _ = _plausible(frame, l_ok & ~use_g, c["l_lon"], c["l_lat"],
+                                             reference, code_changes)
+        unchecked = g_free | (l_free & ~use_g)
+    lon = np.where(use_g, c["g_lon"], np.where(use_l, c["l_lon"], np.nan))
+    lat = np.where(use_g, c["g_lat"], np.where(use_l, c["l_lat"], np.nan))
     precision = np.select(
-        [g_ok & (quality == "33"), g_ok, l_ok],
-        ["commune_aleatoire", "geoloc_insee", "lambert_sirene"],
-        default="centroide_commune",
-    )
-    return pd.DataFrame({"longitude": lon, "latitude": lat,
-                         "location_precision": pd.array(precision, dtype="string")},
-                        index=frame.index) if n else pd.DataFrame(
-        {"longitude": [], "latitude": [], "location_precision": pd.array([], dtype="string")})
+        [use_g & (c["quality"] == "33"), use_g, use_l],
+        ["commune_aleatoire", "geoloc_insee", "lambert_sirene"], default="centroide_commune")
+    centroid = ~use_g & ~use_l
+    far = g_dist[g_bad]
+    counts = {
+        "verification": "commune déclarée" if reference is not None else "aucune",
+        "tolerance_m": TOLERANCE_M,
+        "point_geolocalise": int(use_g.sum()),
+        "geolocalise_implausible": int(g_bad.sum()),
+        "point_lambert": int(use_l.sum()),
+        "lambert_implausible": int(l_bad.sum()),
+        "centroide_commune": int(centroid.sum()),
+        "centroide_apres_point_implausible": int((centroid & (g_bad | l_bad)).sum()),
+        "point_non_verifie": int(unchecked.sum()),
+        "distance_geolocalise_implausible_km": (
+            {"mediane": round(float(np.median(far)) / 1000, 1),
+             "max": round(float(far.max()) / 1000, 1)} if len(far) else None),
+    }
+    located = pd.DataFrame({"longitude": lon, "latitude": lat,
+                            "location_precision": pd.array(precision, dtype="string")},
+                           index=frame.index)
+    return located, counts
 
 
 def _names(frame: pd.DataFrame) -> pd.DataFrame:
@@ -369,12 +493,24 @@ def _names(frame: pd.DataFrame) -> pd.DataFrame:
     return out.astype("string")
 
 
-def normalise_establishments(et: pd.DataFrame, geo: pd.DataFrame | None = None
-                             ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Joined establishment/unit rows (SIRENE column names) -> (structures, rejects).
+class Normalised(NamedTuple):
+    """Result of :func:`normalise_establishments`."""
+
+    structures: pd.DataFrame
+    rejects: pd.DataFrame
+    location: dict  # count of each location case (see _locate)
+
+
+def normalise_establishments(et: pd.DataFrame, geo: pd.DataFrame | None = None, *,
+                             reference=None, code_changes: pd.DataFrame | None = None,
+                             territory: Iterable[str] | None = None) -> Normalised:
+    """Joined establishment/unit rows (SIRENE column names) -> (structures, rejects, location).
 
     Pure function; rejects: ``siret_invalide``, ``siret_en_double`` (first kept),
-    ``localisation_absente`` (no commune code and no usable coordinates).
+    ``localisation_absente`` (no commune code and no plausible coordinates),
+    ``hors_territoire`` (no commune code, point outside the départements of ``territory``).
+    ``reference`` (``communes``, ``departements``) turns on the plausibility check of the
+    points (module docstring); ``code_changes`` maps old declared codes for that check.
     """
     et = et.reset_index(drop=True)
     et = et.astype({c: "string" for c in et.columns
@@ -398,13 +534,24 @@ def normalise_establishments(et: pd.DataFrame, geo: pd.DataFrame | None = None
     duplicated = siret.duplicated(keep="first") & valid
     reasons = reasons.mask(duplicated & reasons.isna(),
                            "siret_en_double: " + siret + " (première ligne conservée)")
-    location = _locate(et, geo)
+    if reference is not None and code_changes is None:
+        code_changes = getattr(reference, "code_changes", None)
+    location, counts = _locate(et, geo, reference, code_changes)
     commune = nd_to_na(et["codeCommuneEtablissement"])
     no_place = commune.isna() & location["longitude"].isna()
     pays = nd_to_na(et["libellePaysEtrangerEtablissement"])
     detail = ("établissement à l'étranger (" + pays + ")").fillna(
-        "ni code commune ni coordonnées")
+        "ni code commune ni coordonnées plausibles")
     reasons = reasons.mask(no_place & reasons.isna(), "localisation_absente: " + detail)
+    if territory:
+        outside = _outside_territory(location, commune.isna().to_numpy() & ~no_place.to_numpy(),
+                                     list(territory), reference)
+        where = pd.Series(location["longitude"].round(5).astype("string") + ", "
+                          + location["latitude"].round(5).astype("string"), index=et.index)
+        why = (") hors des départements " + ", ".join(sorted(territory)) if reference is not None
+               else ") non vérifiable sans géographie de référence")
+        reasons = reasons.mask(pd.Series(outside, index=et.index) & reasons.isna(),
+                               "hors_territoire: pas de code commune et point (" + where + why)
     rejected = reasons.notna().to_numpy()
     rejects = (make_rejects(SOURCE, et.loc[rejected, list(ET_COLUMNS)], reasons[rejected])
                if rejected.any() else empty_rejects())
@@ -450,4 +597,23 @@ def normalise_establishments(et: pd.DataFrame, geo: pd.DataFrame | None = None
         "flag_sirene_ess": flag.astype("boolean"),
         "liste_ess_france": liste.astype("boolean"),
     })
-    return conform_structures(structures), rejects
+    return Normalised(conform_structures(structures), rejects, counts)
+
+
+def _outside_territory(location: pd.DataFrame, candidates: np.ndarray, territory: list[str],
+                       reference) -> np.ndarray:
+    """Rows among ``candidates`` (no commune code, a point) whose point is not within the
+    tolerance of any département of the territory (all of them when no reference is given:
+    the point cannot be checked, so the row is not counted in the territory)."""
+    outside = candidates.copy()
+    if reference is None or not candidates.any():  # cannot be checked: not in the territory
+        return outside
+    idx = np.flatnonzero(candidates)
+    lon = location["longitude"].to_numpy(dtype=float)[idx]
+    lat = location["latitude"].to_numpy(dtype=float)[idx]
+    inside = np.zeros(len(idx), bool)
+    for dep in territory:
+        inside |= check_points(lon, lat, reference.communes, departement=[dep] * len(idx),
+                               departements=getattr(reference, "departements", None)).plausible
+    outside[idx] = ~inside
+    return outside

@@ -33,11 +33,11 @@ from geodata.crs import WGS84, area_km2, check_crs
 from geodata.display import build_display_layers
 from geodata.repair import (
     REPAIR_COLUMNS,
-    absorbing_communes,
     attribute_holes,
     find_holes,
     fix_invalid,
     merge_subcommunes,
+    missing_former_communes,
     union_polygons,
 )
 from geodata.validate import validate_reference
@@ -136,11 +136,15 @@ def communes_from_packages(df_communes: pd.DataFrame, dec_communes: list[dict],
     repairs += rows
     metro = frame["zone"] == "metro"
     holes = find_holes(geometry[metro], frame.loc[metro, "departement"])
-    absorbers = absorbing_communes(dec_communes)
+    # A hole is a former commune missing from the geometry (see geodata.repair), found
+    # through the reference's own code_changes table and the communes' SIREN.
     with_geometry = set(df_communes.loc[df_communes["geometry"].notna(), "code"])
-    preferred = absorbing_communes(dec_communes, lambda old: old not in with_geometry)
-    geometry, rows = attribute_holes(holes, geometry, frame["departement"], absorbers,
-                                     preferred=preferred)
+    siren = actual["siren"].astype("string") if "siren" in actual else None
+    missing, threshold = missing_former_communes(
+        build_code_changes(dec_communes, frame.index), with_geometry, siren)
+    log.info("former communes missing from the geometry: %d in %d communes (SIREN >= %s)",
+             sum(map(len, missing.values())), len(missing), threshold)
+    geometry, rows = attribute_holes(holes, geometry, frame["departement"], missing)
     repairs += rows
     geometry, rows = fix_invalid(geometry, frame["departement"])
     repairs += rows

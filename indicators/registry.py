@@ -246,6 +246,7 @@ COLUMN_LABELS_FR = {
     "nom": "Nom",
     "annee_effectifs": "Année des tranches d'effectif",
     "distance_structure_km": "Distance à la structure la plus proche (km)",
+    "distance_km": "Distance à la structure la plus proche (km)",
     "motif_na": "Motif des valeurs manquantes",
     "dens3": "Grille de densité (3 niveaux)",
     "dens7": "Grille de densité (7 niveaux)",
@@ -303,7 +304,7 @@ def label_fr(column: str) -> str:
         return f"Rang : {label_fr(column[5:])}"
     if column.startswith("lq_"):
         return f"Quotient de localisation : {label_fr('n_' + column[3:])}"
-    if column.startswith("distance_") and column.endswith("_km"):
+    if column.startswith("distance_") and column.endswith("_km") and len(column) > 12:
         return f"Distance à la structure la plus proche ({label_fr(column[9:-3])}, km)"
     return column
 

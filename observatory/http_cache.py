@@ -4,7 +4,16 @@ A request is identified by the sha256 of its method, URL, sorted query parameter
 content-affecting headers and a hash of its body (form fields, JSON, raw bytes and
 multipart files: name, file name, content type and content).  Only 2xx answers are
 stored, as two files under ``<cache_dir>/<key[:2]>/``: ``<key>.body`` (raw bytes) and
-``<key>.json`` (status, headers, final URL, date, request summary).  Writes are atomic.
+``<key>.json`` (status, headers, final URL, date, request summary: the *entry*, named in
+messages).  Writes are atomic, body first.
+
+A damaged entry (metadata that is not JSON, has no 2xx ``status``, or has no body beside
+it) is **evicted with a warning and treated as a miss**: online, the answer is fetched
+again; offline, the caller gets the usual :class:`~observatory.errors.OfflineError`.  We
+chose eviction over an error because the entry is only a copy of what the service answers.
+An entry that cannot be read at all (permissions) raises a ``NetworkError`` naming it.
+A cache that cannot be written (read-only, disk full) logs a warning: the answer is still
+returned.
 """
 
 from __future__ import annotations
@@ -22,7 +31,9 @@ from typing import Any
 import requests
 from requests.structures import CaseInsensitiveDict
 
-__all__ = ["body_digest", "cache_key", "freeze_files", "load", "store"]
+from observatory.errors import NetworkError, explain
+
+__all__ = ["body_digest", "cache_key", "entry_path", "evict", "freeze_files", "load", "store"]
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +126,17 @@ def _paths(cache_dir: Path, key: str) -> tuple[Path, Path]:
     return folder / f"{key}.json", folder / f"{key}.body"
 
 
+def entry_path(cache_dir: Path, key: str) -> Path:
+    """The metadata file that stands for the entry of ``key`` in messages."""
+    return _paths(cache_dir, key)[0]
+
+
+def evict(cache_dir: Path, key: str) -> None:
+    """Remove the entry of ``key`` (metadata first: a body alone is never served)."""
+    for path in _paths(cache_dir, key):
+        path.unlink(missing_ok=True)
+
+
 def _atomic_write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
@@ -128,7 +150,7 @@ def _atomic_write(path: Path, data: bytes) -> None:
 
 
 def store(cache_dir: Path, key: str, response: requests.Response, *, method: str) -> bool:
-    """Store a 2xx answer; return whether it was stored."""
+    """Store a 2xx answer; return whether it was stored (a write failure only warns)."""
     if not 200 <= response.status_code < 300:
         return False
     meta_path, body_path = _paths(cache_dir, key)
@@ -142,26 +164,86 @@ def store(cache_dir: Path, key: str, response: requests.Response, *, method: str
         "encoding": response.encoding,
         "stored_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    # Body first: a meta file always points at a complete body.
-    _atomic_write(body_path, response.content)
-    _atomic_write(meta_path, json.dumps(meta, ensure_ascii=False, indent=1).encode("utf-8"))
+    try:
+        # Body first: a meta file always points at a complete body.
+        _atomic_write(body_path, response.content)
+        _atomic_write(meta_path, json.dumps(meta, ensure_ascii=False, indent=1).encode("utf-8"))
+    except OSError as exc:
+        log.warning("HTTP cache not written (%s: %s): the answer of %s %s is used but not "
+                    "kept; check that %s is writable or set OBSERVATOIRE_CACHE_DIR",
+                    type(exc).__name__, exc, method, response.url, cache_dir)
+        return False
     return True
 
 
-def load(cache_dir: Path, key: str) -> requests.Response | None:
-    """Cached answer of ``key`` (attributes ``from_cache``, ``cache_age`` in s), or ``None``."""
-    meta_path, body_path = _paths(cache_dir, key)
+def _read(meta_path: Path, body_path: Path) -> tuple[Any, bytes] | None:
+    """Raw metadata and body of an entry; None when absent; NetworkError when unreadable."""
     try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        text = meta_path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except UnicodeDecodeError:
+        text = ""  # damaged: judged by _problem
+    except OSError as exc:
+        raise _unreadable(meta_path, exc) from exc
+    try:
         body = body_path.read_bytes()
-    except (FileNotFoundError, json.JSONDecodeError, UnicodeDecodeError):
+    except FileNotFoundError:
+        body = None
+    except OSError as exc:
+        raise _unreadable(body_path, exc) from exc
+    try:
+        meta = json.loads(text)
+    except json.JSONDecodeError:
+        meta = None
+    return meta, body
+
+
+def _unreadable(path: Path, exc: OSError) -> NetworkError:
+    return NetworkError(explain(
+        f"The HTTP cache entry {path} cannot be read ({type(exc).__name__}: {exc}).",
+        "The cache folder is not readable by this user, or the disk failed.",
+        f"Fix the permissions of {path.parent.parent}, delete that entry, or point "
+        "OBSERVATOIRE_CACHE_DIR at a folder of your own.",
+    ))
+
+
+def _problem(meta: Any, body: bytes | None) -> str | None:
+    """Why an entry is damaged, or None when it can be served."""
+    if not isinstance(meta, dict):
+        return "its metadata is not a JSON object"
+    status = meta.get("status")
+    if not isinstance(status, int) or not 200 <= status < 300:
+        return f"its metadata has no 2xx status ({status!r})"
+    if not isinstance(meta.get("headers") or {}, dict):
+        return "its headers are not a JSON object"
+    if body is None:
+        return "its body file is missing"
+    return None
+
+
+def load(cache_dir: Path, key: str) -> requests.Response | None:
+    """Cached answer of ``key`` (attributes ``from_cache``, ``cache_age`` in s), or ``None``.
+
+    A damaged entry is evicted with a warning and reported as ``None`` (a miss).
+    """
+    meta_path, body_path = _paths(cache_dir, key)
+    found = _read(meta_path, body_path)
+    if found is None:
+        return None
+    meta, body = found
+    problem = _problem(meta, body)
+    if problem is not None:
+        log.warning("HTTP cache entry %s is damaged (%s): evicted, the answer will be "
+                    "fetched again", meta_path, problem)
+        evict(cache_dir, key)
         return None
     response = requests.Response()
-    response.status_code = int(meta["status"])
+    response.status_code = meta["status"]
     response.reason = meta.get("reason") or "OK"
     response.headers = CaseInsensitiveDict(meta.get("headers") or {})
-    response.url = meta.get("url", "")
-    response.encoding = meta.get("encoding")
+    response.url = str(meta.get("url") or "")
+    response.encoding = meta.get("encoding") if isinstance(meta.get("encoding"), str) else None
     response._content = body
     response._content_consumed = True
     response.from_cache = True  # type: ignore[attr-defined]

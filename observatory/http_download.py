@@ -1,8 +1,17 @@
 """Resumable, verified file downloads; the body of :func:`observatory.http.download`.
 
-Connections are opened only through :mod:`observatory.http` (its session, rate
-limiter and retries); this module adds the streaming to ``<dest>.part``, the
-``Range`` resume, the progress bar, the size/sha256 checks and the atomic rename.
+Connections are opened only through :mod:`observatory.http_transport` (the session, rate
+limiter and retries of :mod:`observatory.http`); this module adds the streaming to
+``<dest>.part``, the ``Range`` resume, the progress bar, the size/sha256 checks and the
+atomic rename.
+
+When is a transfer complete?  When the bytes match the pinned ``sha256``/``size``, or the
+size the server announced (``Content-Length``, ``Content-Range``), or the chunked encoding
+ended with its last chunk.  A body with none of these ends when the server closes the
+connection, so a cut looks exactly like the end: such a transfer is confirmed by asking
+the server for the bytes after it (``Range: bytes=<n>-``).  A 416 answer confirms the end,
+a 206 gives the rest; a server that ignores ``Range`` cannot confirm, and the download
+fails (nothing is kept) with the advice to pin the file's sha256 and size in the catalog.
 """
 
 from __future__ import annotations
@@ -18,7 +27,7 @@ import requests
 import urllib3
 from tqdm import tqdm
 
-from observatory import http
+from observatory import http_transport
 from observatory.errors import DownloadError, NetworkError, OfflineError, explain
 from observatory.settings import get_settings
 
@@ -124,7 +133,17 @@ def _chunks(response):
         yield chunk
 
 
-def download_file(url: str, dest: Path, *, sha256: str | None = None, size: int | None = None,  # noqa: C901 (split with the HTTP deadline work, issue 14)
+_COMPLETE = object()  # the server has no byte after the .part: it is whole
+_RESTART = object()  # the .part was dropped: start the transfer again
+
+
+def _framed(response) -> bool:
+    """Whether the body's end is known from the protocol (length or chunked encoding)."""
+    return bool(response.headers.get("Content-Length")) or \
+        "chunked" in response.headers.get("Transfer-Encoding", "").lower()
+
+
+def download_file(url: str, dest: Path, *, sha256: str | None = None, size: int | None = None,
                   progress: bool = True, resume: bool = True, overwrite: bool = False,
                   headers: dict | None = None) -> Path:
     """Download ``url`` to ``dest``; see :func:`observatory.http.download`.
@@ -138,7 +157,7 @@ def download_file(url: str, dest: Path, *, sha256: str | None = None, size: int 
         Offline mode and no verified ``dest``.
     DownloadError
         Transfer failed after the retries (the ``.part`` is kept for a later resume),
-        or size/sha256 mismatch (nothing corrupt is kept).
+        size/sha256 mismatch, or an end that nothing can confirm (nothing is kept).
     """
     settings = get_settings()
     dest = Path(dest)
@@ -161,78 +180,9 @@ def download_file(url: str, dest: Path, *, sha256: str | None = None, size: int 
     if not resume or validators is None:
         part.unlink(missing_ok=True)
         validators = {}
-    failures = 0
-    expected = size
-    while True:
-        offset = part.stat().st_size if part.exists() else 0
-        if size is not None and offset > int(size):
-            part.unlink()
-            offset = 0
-        extra = {"Accept-Encoding": "identity", **(headers or {})}
-        if offset:
-            extra["Range"] = f"bytes={offset}-"
-            if validators.get("validator"):  # the server sends it all again if it changed
-                extra["If-Range"] = validators["validator"]
-        try:
-            response = http._send("GET", url, headers=http._headers(extra),
-                                  timeout=http._timeout(None), stream=True)
-        except NetworkError as exc:
-            if exc.status == 416 and offset:  # nothing left to send: the .part may be whole
-                if size is None or offset == int(size):
-                    break
-                part.unlink()
-                continue
-            detail = str(exc).split(" How to fix:")[0]
-            raise DownloadError(explain(
-                f"Download failed: {detail}",
-                f"{offset} bytes are kept in {part}." if offset else "Nothing was received.",
-                "Check the network and the URL, then run the same command again: the download "
-                "resumes where it stopped.",
-            ), url=url, status=exc.status, attempts=exc.attempts) from exc
-        with response:
-            mode = "wb"
-            if offset and response.status_code == 206:
-                start, _ = _range_start(response.headers.get("Content-Range"))
-                if start != offset:
-                    log.warning("%s: unexpected Content-Range %r, restarting", url,
-                                response.headers.get("Content-Range"))
-                    part.unlink()
-                    continue
-                mode = "ab"
-                log.info("Resuming %s at byte %d", url, offset)
-            elif offset:
-                log.info("%s: the server ignored Range, restarting from zero", url)
-                offset = 0
-            if mode == "wb":
-                validators = _save_validators(meta_path, url, response)
-            total = _expected_total(response, offset)
-            if size is not None and total is not None and total != int(size):
-                part.unlink(missing_ok=True)
-                raise DownloadError(explain(
-                    f"{url} announces {total} bytes, the catalog expects {int(size)}.",
-                    "The file changed on the server, or the URL points at another file.",
-                    "Check the source in observatory/sources.yaml (size, sha256, vintage).",
-                ), url=url, status=response.status_code)
-            expected = expected if expected is not None else total
-            received = 0
-            try:
-                received = _stream(response, part, mode, offset, total, dest.name, progress)
-                cut = total is not None and part.stat().st_size < total
-            except http.RETRY_EXCEPTIONS as exc:
-                log.warning("%s: transfer cut (%s)", url, type(exc).__name__)
-                cut = True
-        if not cut:
-            break
-        failures = 0 if received else failures + 1
-        if failures > settings.max_retries:
-            raise DownloadError(explain(
-                f"Download of {url} was cut {failures} times in a row.",
-                f"{part.stat().st_size if part.exists() else 0} bytes are kept in {part}.",
-                "Run the same command again: the download resumes where it stopped.",
-            ), url=url, attempts=failures)
-        delay = http.backoff_delay(max(failures, 1))
-        log.warning("%s: resuming in %.1f s", url, delay)
-        http._sleep(delay)
+    transfer = _Transfer(url, part, meta_path, validators, sha256=sha256, size=size,
+                         desc=dest.name, progress=progress, headers=headers)
+    expected = transfer.run(settings.max_retries)
     problem = check_file(part, sha256, expected)
     meta_path.unlink(missing_ok=True)
     if problem is not None:
@@ -246,3 +196,134 @@ def download_file(url: str, dest: Path, *, sha256: str | None = None, size: int 
     part.replace(dest)
     log.info("Downloaded %s -> %s (%d bytes)", url, dest, dest.stat().st_size)
     return dest
+
+
+class _Transfer:
+    """The resumable transfer of one URL into its ``.part`` file (see the module docstring)."""
+
+    def __init__(self, url: str, part: Path, meta_path: Path, validators: dict, *,
+                 sha256: str | None, size: int | None, desc: str, progress: bool,
+                 headers: dict | None) -> None:
+        self.url, self.part, self.meta_path, self.validators = url, part, meta_path, validators
+        self.sha256, self.size, self.desc, self.progress = sha256, size, desc, progress
+        self.headers = headers
+        self.expected = size  # bytes the whole file has, once known
+        self.confirming = False  # asking whether an unframed body really ended
+
+    def _offset(self) -> int:
+        offset = self.part.stat().st_size if self.part.exists() else 0
+        if self.size is not None and offset > int(self.size):
+            self.part.unlink()
+            offset = 0
+        return offset
+
+    def _open(self, offset: int):
+        """The answer for the bytes from ``offset``, or :data:`_COMPLETE` when the server
+        has none left, or :data:`_RESTART` when the ``.part`` was dropped."""
+        extra = {"Accept-Encoding": "identity", **(self.headers or {})}
+        if offset:
+            extra["Range"] = f"bytes={offset}-"
+            if self.validators.get("validator"):  # the server sends it all again if it changed
+                extra["If-Range"] = self.validators["validator"]
+        try:
+            return http_transport.send("GET", self.url,
+                                       headers=http_transport.request_headers(extra),
+                                       timeout=http_transport.timeouts(), stream=True)
+        except NetworkError as exc:
+            if exc.status == 416 and offset:  # nothing left to send: the .part may be whole
+                if self.size is None or offset == int(self.size):
+                    return _COMPLETE
+                self.part.unlink()
+                return _RESTART
+            detail = str(exc).split(" How to fix:")[0]
+            raise DownloadError(explain(
+                f"Download failed: {detail}",
+                f"{offset} bytes are kept in {self.part}." if offset else "Nothing was received.",
+                "Check the network and the URL, then run the same command again: the download "
+                "resumes where it stopped.",
+            ), url=self.url, status=exc.status, attempts=exc.attempts) from exc
+
+    def run(self, max_retries: int) -> int | None:
+        """Transfer until complete; return the expected size (None when unknown)."""
+        failures = 0
+        while True:
+            offset = self._offset()
+            response = self._open(offset)
+            if response is _COMPLETE:
+                return self.expected
+            if response is _RESTART:
+                continue
+            with response:
+                outcome = self._receive(response, offset)
+            if outcome is _RESTART:
+                continue
+            cut, received = outcome
+            if not cut:
+                return self.expected
+            failures = 0 if received else failures + 1
+            if failures > max_retries:
+                raise DownloadError(explain(
+                    f"Download of {self.url} was cut {failures} times in a row.",
+                    f"{self._offset()} bytes are kept in {self.part}.",
+                    "Run the same command again: the download resumes where it stopped.",
+                ), url=self.url, attempts=failures)
+            if self.confirming:
+                continue  # no wait: the transfer ended, we only ask whether it was whole
+            delay = http_transport.backoff_delay(max(failures, 1))
+            log.warning("%s: resuming in %.1f s", self.url, delay)
+            http_transport.sleep(delay)
+
+    def _receive(self, response, offset: int):
+        """Stream one answer into the ``.part``: ``(cut, bytes received)`` or :data:`_RESTART`."""
+        confirming, self.confirming = self.confirming, False
+        mode = "wb"
+        if offset and response.status_code == 206:
+            start, _ = _range_start(response.headers.get("Content-Range"))
+            if start != offset:
+                log.warning("%s: unexpected Content-Range %r, restarting", self.url,
+                            response.headers.get("Content-Range"))
+                self.part.unlink()
+                return _RESTART
+            mode = "ab"
+            log.info("Resuming %s at byte %d", self.url, offset)
+        elif offset:
+            if confirming:
+                self._unconfirmable(offset)
+            log.info("%s: the server ignored Range, restarting from zero", self.url)
+            offset = 0
+        if mode == "wb":
+            self.validators = _save_validators(self.meta_path, self.url, response)
+        total = _expected_total(response, offset)
+        if self.size is not None and total is not None and total != int(self.size):
+            self.part.unlink(missing_ok=True)
+            raise DownloadError(explain(
+                f"{self.url} announces {total} bytes, the catalog expects {int(self.size)}.",
+                "The file changed on the server, or the URL points at another file.",
+                "Check the source in observatory/sources.yaml (size, sha256, vintage).",
+            ), url=self.url, status=response.status_code)
+        self.expected = self.expected if self.expected is not None else total
+        received = 0
+        try:
+            received = _stream(response, self.part, mode, offset, total, self.desc,
+                               self.progress)
+        except http_transport.RETRY_EXCEPTIONS as exc:
+            log.warning("%s: transfer cut (%s)", self.url, type(exc).__name__)
+            return True, received
+        if total is not None:
+            return self.part.stat().st_size < total, received
+        # Unframed body: its end is the connection's close, which a cut looks like too.
+        self.confirming = not _framed(response) and self.expected is None and \
+            self.sha256 is None and received > 0
+        return self.confirming, received
+
+    def _unconfirmable(self, offset: int) -> None:
+        self.part.unlink(missing_ok=True)
+        self.meta_path.unlink(missing_ok=True)
+        raise DownloadError(explain(
+            f"{self.url} sent {offset} bytes without Content-Length or chunked encoding, and "
+            "ignores Range requests, so the end of the transfer cannot be confirmed.",
+            "Without a known size or a pinned sha256, a transfer cut short looks exactly "
+            "like a whole file: it is not called complete, and nothing was kept.",
+            "Pin the file's sha256 and size in observatory/sources.yaml (or your "
+            "OBSERVATOIRE_CATALOG overlay) so that the file can be checked, then run again.",
+        ), url=self.url)

@@ -10,7 +10,10 @@ reason, and its row accounting.  The refresh job then assigns communes
 Column meanings (strings unless stated; empty = ``pd.NA``):
 
 ================================  =========================================================
-``siret`` / ``siren`` / ``nic``   14 / 9 / 5 digits, zero-padded text
+``identifiant``                   the key of a structure in a snapshot: unique, and the same
+                                  from one quarter to the next (see *Identifiers* below)
+``siret`` / ``siren`` / ``nic``   14 / 9 / 5 digits, zero-padded text; only real SIRET (NA
+                                  when the source gives none: lists of actors)
 ``nom``                           denomination or enseigne; never a natural person's name
 ``enseigne``, ``sigle``           as published
 ``famille_ess``                   one of :data:`FAMILIES`
@@ -35,7 +38,36 @@ Column meanings (strings unless stated; empty = ``pd.NA``):
 ``flag_sirene_ess``               boolean: economieSocialeSolidaireUniteLegale == "O"
 ``liste_ess_france``              boolean: SIREN in ESS France's list
 ``esus``, ``siae``                boolean, NA when unknown
+``type_structure``                insertion / sheltered-work type, a key of
+                                  :data:`observatory.vocabulary.STRUCTURE_TYPES` (ACI, AI,
+                                  EI, ETTI, EITI, GEIQ, ESAT); NA outside that offer
+``capacite``                      Int64, authorised places (ESAT); NA when not given
+``gestion_publique``              boolean: run by a public body (commune, CCAS, communauté
+                                  de communes, établissement social départemental...): in
+                                  the insertion offer, not ESS in the legal sense; NA unknown
 ================================  =========================================================
+
+Identifiers (``identifiant``), one rule per row, never a row number (so that the quarterly
+diff, :mod:`indicators.change`, can follow a structure):
+
+* ``"<siret>"``: a SIRET and no structure type (SIRENE, API Recherche d'entreprises, most
+  lists of actors);
+* ``"<siret>:<type>"``: a SIRET and a ``type_structure`` ("77554456201361:ESAT"): one
+  association may run an ACI and an AI under one SIRET;
+* ``"<source>:<id>"``: the list's own identifier, when its mapping names one (the FINESS of an
+  ESAT site, whose sites share their managing body's SIRET; the id of *Les emplois de
+  l'inclusion*);
+* ``"<source>:#<16 hex>"``: no SIRET and no identifier of the list: the first 16 hex digits
+  of the SHA-256 of the source name, the structure's name, its commune code (else its postcode
+  and commune name), its address and its type, as the file writes them, each lower-cased,
+  accent-free and punctuation-free (:func:`etl.normalise.content_identifiers`).  Two rows of
+  a list with the same content are one structure (the later one is rejected); a structure
+  whose name, address or commune code changes gets a new identifier: the diff then counts it
+  closed and opened.
+
+When two sources list the same SIRET and type, the refresh merges them and keeps the richer
+row with its identifier.  Snapshots written before the column existed have no
+``identifiant``: their key is the SIRET (:func:`indicators.prepare.structure_keys`).
 """
 
 from __future__ import annotations
@@ -73,6 +105,7 @@ LOCATION_PRECISIONS = (
     "lambert_sirene",      # Lambert coordinates of StockEtablissement
     "api_recherche",       # latitude/longitude of API Recherche d'entreprises
     "ban_adresse",         # BAN geocoding accepted (score >= 0.8, consistent citycode)
+    "coordonnees_source",  # point given by the source list, plausible for its declared place
     "commune_aleatoire",   # qualite_xy = 33: placed at random in the commune
     "centroide_commune",   # no usable point: centroid of the declared commune
 )
@@ -84,6 +117,7 @@ NOM_DIFFUSION_PARTIELLE = "Diffusion partielle [ND]"
 NOM_ENTREPRENEUR_INDIVIDUEL = "Entrepreneur individuel"
 
 STRUCTURE_DTYPES: dict[str, str] = {
+    "identifiant": "string",
     "siret": "string",
     "siren": "string",
     "nic": "string",
@@ -119,6 +153,9 @@ STRUCTURE_DTYPES: dict[str, str] = {
     "liste_ess_france": "boolean",
     "esus": "boolean",
     "siae": "boolean",
+    "type_structure": "string",
+    "capacite": "Int64",
+    "gestion_publique": "boolean",
 }
 STRUCTURE_COLUMNS = tuple(STRUCTURE_DTYPES)
 

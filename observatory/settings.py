@@ -13,17 +13,24 @@ Environment variable               Meaning                                Defaul
 ``OBSERVATOIRE_OFFLINE``           ``1``/``true``: serve HTTP only from   off
                                    the cache, never touch the network.
 ``OBSERVATOIRE_USER_AGENT``        User agent sent with every request.    ``observatoire-ess/<v>``
-``OBSERVATOIRE_TIMEOUT``           Read timeout in seconds.               ``60``
+``OBSERVATOIRE_TIMEOUT``           Deadline of one HTTP attempt, in       ``60``
+                                   seconds: the whole answer (status,
+                                   headers and body) must arrive within
+                                   it once the request is sent.
 ``OBSERVATOIRE_CONNECT_TIMEOUT``   Connect timeout in seconds.            ``10``
 ``OBSERVATOIRE_MAX_RETRIES``       Retries on 429/5xx/connection errors.  ``5``
 ``OBSERVATOIRE_CATALOG``           Extra YAML merged over the source      none
                                    catalog (mirrors, local test
                                    servers).
 =================================  =====================================  ==========================
+
+Numbers must be finite: ``inf`` and ``nan`` are refused, and timeouts are capped at
+:data:`MAX_TIMEOUT` (one day; a socket cannot wait much longer anyway).
 """
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,9 +38,11 @@ from pathlib import Path
 from observatory import __version__
 from observatory.errors import ConfigurationError, explain
 
-__all__ = ["REPO_ROOT", "Settings", "get_settings"]
+__all__ = ["MAX_TIMEOUT", "REPO_ROOT", "Settings", "get_settings"]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+#: Longest timeout accepted, in seconds (one day).
+MAX_TIMEOUT = 86_400.0
 
 
 def _flag(name: str) -> bool:
@@ -57,21 +66,21 @@ def _number(name: str, default: float, kind: type = float) -> float:
         value = kind(raw)
     except ValueError:
         value = -1
-    if not value >= 0:  # also rejects NaN
+    if not (math.isfinite(value) and value >= 0):  # rejects NaN, inf and negatives
         raise ConfigurationError(explain(
             f"{name}={raw!r} is not a valid number.",
-            "It must be a non-negative number.",
+            "It must be a finite, non-negative number (inf and nan are refused).",
             f"Set it to e.g. {default}, or unset it.",
         ))
     return value
 
 
-def _positive(name: str, default: float) -> float:
+def _timeout(name: str, default: float) -> float:
     value = _number(name, default)
-    if value == 0:
+    if not 0 < value <= MAX_TIMEOUT:
         raise ConfigurationError(explain(
-            f"{name}=0 is not a valid timeout.",
-            "A timeout must be longer than zero seconds.",
+            f"{name}={os.environ.get(name)!r} is not a valid timeout.",
+            f"A timeout must be longer than zero and at most {MAX_TIMEOUT:.0f} s (one day).",
             f"Set it to e.g. {default}, or unset it.",
         ))
     return value
@@ -129,8 +138,8 @@ def get_settings() -> Settings:
         offline=_flag("OBSERVATOIRE_OFFLINE"),
         user_agent=os.environ.get("OBSERVATOIRE_USER_AGENT")
         or f"observatoire-ess/{__version__} (observatoire territorial de l'ESS)",
-        connect_timeout=_positive("OBSERVATOIRE_CONNECT_TIMEOUT", 10.0),
-        read_timeout=_positive("OBSERVATOIRE_TIMEOUT", 60.0),
+        connect_timeout=_timeout("OBSERVATOIRE_CONNECT_TIMEOUT", 10.0),
+        read_timeout=_timeout("OBSERVATOIRE_TIMEOUT", 60.0),
         max_retries=int(_number("OBSERVATOIRE_MAX_RETRIES", 5, int)),
         catalog_override=Path(catalog).expanduser().resolve() if catalog else None,
         reference_dir=reference_dir.expanduser().resolve(),

@@ -1,4 +1,5 @@
-"""Shared vocabulary of the observatory: territorial levels and NAF sections.
+"""Shared vocabulary of the observatory: series of snapshots, territorial levels, NAF sections,
+structure types.
 
 Pure constants and one check, at the bottom of the layers so that ``geodata``, ``etl``,
 ``indicators``, rendering, the CLI and the app all use the same table (the ESS families are
@@ -9,7 +10,17 @@ from __future__ import annotations
 
 from observatory.errors import ConfigurationError, explain
 
-__all__ = ["LEVELS", "LEVELS_COARSE_FIRST", "NAF_SECTION_LABELS", "check_level", "naf_section"]
+__all__ = ["DEFAULT_SERIE", "LEVELS", "LEVELS_COARSE_FIRST", "NAF_SECTION_LABELS", "SERIES",
+           "STRUCTURE_TYPES", "check_level", "naf_section"]
+
+#: Series of snapshots (périmètres) the store holds side by side, with their French labels.
+#: ``ess``: the full ESS (SIRENE and the other sources of the refresh); ``insertion``: the real
+#: lists of SIAE, GEIQ and ESAT.  Every command and page defaults to :data:`DEFAULT_SERIE`.
+SERIES: dict[str, str] = {
+    "ess": "Économie sociale et solidaire",
+    "insertion": "Insertion par l'activité économique et travail protégé",
+}
+DEFAULT_SERIE = "ess"
 
 #: Territorial levels, finest first (the order of the roll-up commune -> EPCI -> ...).
 LEVELS = ("commune", "epci", "departement", "region")
@@ -81,3 +92,20 @@ def naf_section(naf: object) -> str | None:
     if len(text) < 2 or not text[:2].isdigit():
         return None
     return _DIVISION_SECTION.get(int(text[:2]))
+
+
+#: Types of the insertion and sheltered-work offer (structures column ``type_structure``) with
+#: their French labels: the SIAE of the Code du travail (art. L5132-1 ff.: ACI, AI, EI, ETTI;
+#: EITI as an experiment since law 2018-771), the GEIQ (groupements d'employeurs, art.
+#: L1253-1 ff., with the GEIQ label) and the ESAT (Code de l'action sociale et des familles,
+#: art. L344-2).  Entreprises adaptées (EA, EATT) and OPCS are not in
+#: this offer.  Order: the order of menus and legends.
+STRUCTURE_TYPES: dict[str, str] = {
+    "ACI": "Atelier et chantier d'insertion",
+    "AI": "Association intermédiaire",
+    "EI": "Entreprise d'insertion",
+    "ETTI": "Entreprise de travail temporaire d'insertion",
+    "EITI": "Entreprise d'insertion par le travail indépendant",
+    "GEIQ": "Groupement d'employeurs pour l'insertion et la qualification",
+    "ESAT": "Établissement et service d'aide par le travail",
+}

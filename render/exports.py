@@ -74,7 +74,7 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "
 LICENCE = "Licence Ouverte / Etalab 2.0 — crédit : INSEE, IGN, ESS France"
 # Series labels (observatory.vocabulary.SERIES lands with the series of snapshots, see
 # docs/architecture.md); until then the one series is the ESS.
-_SERIES = getattr(vocabulary, "SERIES", {"ess": "Économie sociale et solidaire"})
+_SERIES = vocabulary.SERIES
 _EXCEL_MAX_ROWS = 1_048_575
 _MARK = "export_model"  # attrs key: the frame is already in the export model
 
@@ -245,7 +245,9 @@ def _csv_cells(frame: pd.DataFrame) -> pd.DataFrame:
         if pd.api.types.is_float_dtype(values):
             d = frame.attrs.get("decimals", {}).get(header, 1)
             text = values.map(lambda v, d=d: f"{v:.{d}f}", na_action="ignore")
-            cells[header] = text.str.replace(".", ",", regex=False).fillna("")
+            # astype: a column without any value stays float (all NaN) after map
+            cells[header] = text.astype("string").str.replace(".", ",", regex=False) \
+                .fillna("")
         elif pd.api.types.is_datetime64_any_dtype(values):
             cells[header] = values.dt.strftime("%d/%m/%Y").fillna("")
         elif pd.api.types.is_integer_dtype(values):

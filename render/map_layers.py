@@ -5,8 +5,8 @@
   foldable, never covers the territory at the opening view; it starts folded on narrow maps);
 * :class:`GeoJsonLayer`: polygons styled per feature, escaped tooltips;
 * :class:`ContextLayer`: neighbouring territories in light grey, not interactive;
-* :class:`LabelsLayer`: permanent names (territories, zones), decluttered at every zoom in
-  priority order (a name that would overlap a more important one is hidden);
+* :class:`LabelsLayer`: permanent names (territories, zones), under the markers, decluttered
+  at every zoom in priority order (a name that would overlap a more important one is hidden);
 * :func:`legend`: the legend box (``<details>``, so it can be folded away).
 
 Everything that comes from the data is escaped before it reaches the page: texts with
@@ -144,7 +144,8 @@ class MetricScale(MacroElement):
 class FitToData(MacroElement):
     """Fit the map to the data bounds, keeping the legend's width free on the right (the
     legend sits beside the territory, not over it); on a map narrower than 700 px the
-    legend starts folded and no room is kept."""
+    legend starts folded and no room is kept.  A map created hidden (in an inactive tab) is
+    fitted again once it is shown."""
 
     _template = Template("""
         {% macro script(this, kwargs) %}
@@ -167,6 +168,12 @@ class FitToData(MacroElement):
                 legend.addEventListener("toggle", function () {
                     legend.dataset.touched = "1"; });
             }
+            // A map drawn while hidden (an inactive tab) has no size yet: fit it again when
+            // it gets one, and on every resize until the user has moved it.
+            var moved = false, box = map.getContainer();
+            ["mousedown", "wheel", "touchstart", "keydown"].forEach(function (e) {
+                box.addEventListener(e, function () { moved = true; }, {passive: true}); });
+            map.on("resize", function () { if (!moved) { fit(); } });
             fit();
         })();
         {% endmacro %}
@@ -325,7 +332,7 @@ class LabelsLayer(Layer):
             var map = {{ this._parent.get_name() }};
             if (!map.getPane("etiquettes")) {
                 var pane = map.createPane("etiquettes");
-                pane.style.zIndex = 640; pane.style.pointerEvents = "none";
+                pane.style.zIndex = 550; pane.style.pointerEvents = "none";  // under markers
             }
             var rows = {{ this.rows|tojson }};
             rows.sort(function (a, b) { return a[4] - b[4]; });
@@ -373,9 +380,14 @@ def label_rows(gdf: gpd.GeoDataFrame, *, n: int | None = 12, css: str = "",
     weight = (pd.to_numeric(gdf["population"], errors="coerce") if "population" in gdf
               else pd.Series(shapely.area(gdf.geometry.to_numpy()), index=gdf.index))
     order = weight.fillna(0).sort_values(ascending=False, kind="stable").index
+    if "_etiquette" in gdf:  # neighbours: named where they touch the data (context_rows)
+        order = [c for c in order if gdf.at[c, "_etiquette"] is not None]
     if n is not None:
         order = order[:n]
-    points = rounded_geometry(gdf.loc[order]).representative_point()
+    if "_etiquette" in gdf:
+        points = gpd.GeoSeries(list(gdf.loc[order, "_etiquette"]), index=order, crs=4326)
+    else:
+        points = rounded_geometry(gdf.loc[order]).representative_point()
     return [[round(float(p.y), 5), round(float(p.x), 5), html.escape(str(names[c])), css,
              priority + i] for i, (c, p) in enumerate(points.items())
             if pd.notna(names[c]) and not p.is_empty]
@@ -392,7 +404,7 @@ def context_rows(context: gpd.GeoDataFrame | None, bounds: Sequence[float],
         return None
     minx, miny, maxx, maxy = (float(b) for b in bounds)
     side = max(maxx - minx, (maxy - miny) * 1.5) * margin + 0.05
-    dx, dy = side, side / 1.5
+    dx, dy = side, side
     window = shapely.box(minx - dx, miny - dy, maxx + dx, maxy + dy)
     ctx = context[~context.index.astype(str).isin(set(map(str, exclude)))]
     if ctx.crs is not None and ctx.crs.to_epsg() != 4326:
@@ -402,4 +414,10 @@ def context_rows(context: gpd.GeoDataFrame | None, bounds: Sequence[float],
         return None
     clipped = ctx.copy()
     clipped["geometry"] = ctx.geometry.intersection(window)
+    # where to write a neighbour's name: inside it, close to the data (in the opening view)
+    near = shapely.box(minx - (maxx - minx) * 0.12, miny - (maxy - miny) * 0.08,
+                       maxx + (maxx - minx) * 0.12, maxy + (maxy - miny) * 0.08)
+    spots = ctx.geometry.intersection(near)
+    clipped["_etiquette"] = [None if g.is_empty else g.representative_point()
+                             for g in spots]
     return clipped[~clipped.geometry.is_empty]

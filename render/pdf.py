@@ -120,8 +120,9 @@ def _evolution(pdf: _Fiche, evolution: pd.DataFrame | None, label: str) -> None:
     pdf.heading("Évolution du nombre de structures")
     if evolution is None or evolution["trimestre"].nunique() < 2:
         pdf.set_font("dejavu", size=9)
-        _para(pdf, 5, "Un seul instantané est disponible : l'évolution apparaîtra au "
-                      "prochain trimestre.")
+        _para(pdf, 5, "Évolution non disponible pour cette fiche." if evolution is None else
+              "Un seul instantané est disponible : l'évolution apparaîtra au prochain "
+              "trimestre.")
         return
     width = pdf.w - pdf.l_margin - pdf.r_margin
     pdf.image(io.BytesIO(evolution_png(evolution, label=label)), w=width,

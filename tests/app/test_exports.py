@@ -5,6 +5,7 @@ import io
 import json
 
 import geopandas as gpd
+import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
@@ -73,6 +74,18 @@ def test_csv_has_bom_semicolons_decimal_comma_and_all_rows():
     assert lines[2] == "21054;<script>alert(1)</script>;0,3;3;;Non"  # 0.25 -> 0,3
     assert lines[3].startswith("2A004;")  # codes stay text, leading letters kept
     assert "geometry" not in data.decode("utf-8-sig")
+
+
+def test_empty_columns_are_written_empty():
+    """A column without any value (all NaN, all NA, no date) gives empty cells."""
+    frame = pd.DataFrame({"nom": ["a", "b"], "latitude": [np.nan, np.nan],
+                          "annee_effectif": pd.array([pd.NA, pd.NA], dtype="Int64"),
+                          "date_fermeture": pd.to_datetime([None, None]),
+                          "esus": pd.array([pd.NA, pd.NA], dtype="boolean")})
+    lines = _lines(exports.csv_bytes(frame))
+    assert lines[1:] == ["a;;;;", "b;;;;"]
+    book = openpyxl.load_workbook(io.BytesIO(exports.xlsx_bytes(frame)))
+    assert [c.value for c in book["Données"][2]] == ["a", None, None, None, None]
 
 
 def test_csv_about_block_comes_first():

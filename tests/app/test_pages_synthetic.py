@@ -257,4 +257,6 @@ def test_methode_documents_small_numbers_and_perimeters(synthetic_app):
     text = _texts(at)
     assert "moins de\n1\u00a0000 habitants" in text or "moins de 1\u00a0000 habitants" in text
     assert "Licence Ouverte / Etalab 2.0" in text
+    assert "INSEE" in text and "IGN" in text and "ESS France" in text
+    assert "Benjamini-Hochberg" in text  # the hot-spot method (indicators.hotspots.METHOD_FR)
     assert "Insertion par l'activité économique et travail protégé" in text

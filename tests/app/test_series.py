@@ -26,7 +26,8 @@ def test_insertion_directory_filters_type_and_public_management(two_series_app):
     at.button_group(key="annuaire.types").set_value(["ESAT"]).run()
     assert at.subheader[0].value == "8 structures trouvées"
     table = at.dataframe[0].value
-    assert set(table["Type"]) == {"ESAT"} and set(table["Places (ESAT)"]) == {40}
+    assert set(table["Type"]) == {"Établissement et service d'aide par le travail (ESAT)"}
+    assert set(table["Places (ESAT)"]) == {40}
     at.radio(key="annuaire.gestion").set_value("hors").run()
     assert at.subheader[0].value == "7 structures trouvées"
     assert at.query_params["gestion"] == "hors" and at.query_params["types"] == "ESAT"
@@ -36,7 +37,9 @@ def test_insertion_zones_offer_types_present_only(two_series_app):
     at = _open("zones_blanches", serie="insertion", code="21", km="5")
     assert not at.exception
     options = at.selectbox(key="zones_blanches.type").options
-    assert options == ["Toutes les structures du périmètre", "ACI", "ESAT"]
+    assert options == ["Toutes les structures du périmètre",
+                       "Atelier et chantier d'insertion (ACI)",
+                       "Établissement et service d'aide par le travail (ESAT)"]
 
 
 def test_switching_perimeter_keeps_the_page(two_series_app):

@@ -1,6 +1,6 @@
 """Fixtures of the core tests: an isolated environment and a scriptable local HTTP server.
 
-See :mod:`core_http_server` for the server (routes, hits, scripted replies).
+See :mod:`tests.local_server` for the server (routes, hits, scripted replies).
 """
 
 from __future__ import annotations
@@ -8,7 +8,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from core_http_server import FAKE_NPM, LocalServer, make_tgz, make_wheel
+from fake_packages import FAKE_NPM, make_tgz, make_wheel
+
+from tests.local_server import LocalServer, Reply
 
 
 @pytest.fixture
@@ -41,11 +43,11 @@ def core_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Record the waits of observatory.http instead of sleeping."""
-    from observatory import http
+    """Record the waits of observatory.http (its transport) instead of sleeping."""
+    from observatory import http_transport
 
     recorded: list[float] = []
-    monkeypatch.setattr(http, "_sleep", recorded.append)
+    monkeypatch.setattr(http_transport, "sleep", recorded.append)
     return recorded
 
 
@@ -59,7 +61,6 @@ def fake_registries(core_env, server, monkeypatch):
     import hashlib
     import json
 
-    from core_http_server import Reply
 
     files: dict[str, bytes] = {}
     overlay = ["rate_limits:", "  127.0.0.1: 0", "sources:"]

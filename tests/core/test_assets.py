@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from core_http_server import FAKE_NPM
+from fake_packages import FAKE_NPM
 
 from observatory import assets
 from observatory.errors import DataValidationError

@@ -10,11 +10,11 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import pytest
-from core_http_server import Reply
 
-from observatory import http, http_cache
+from observatory import http, http_cache, http_transport
 from observatory.errors import NetworkError, OfflineError
 from observatory.settings import REPO_ROOT, get_settings
+from tests.local_server import Reply
 
 JSON_BODY = json.dumps({"results": [{"siren": "800329849"}], "total_results": 1}).encode()
 
@@ -24,8 +24,8 @@ def _json_reply(req):
 
 
 def test_import_has_no_side_effect(tmp_path):
-    code = ("import observatory.http as h, observatory.catalog as c; "
-            "assert h._session is None; assert not c._cache; print('ok')")
+    code = ("import observatory.http, observatory.http_transport as t, observatory.catalog as c; "
+            "assert t._session is None; assert not c._cache; print('ok')")
     env = {"OBSERVATOIRE_DATA_DIR": str(tmp_path / "d"), "PATH": "/usr/bin:/bin"}
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, env=env,
                          capture_output=True, text=True, check=True)
@@ -55,12 +55,12 @@ def test_429_honours_retry_after_seconds(core_env, server, sleeps):
 def test_retry_after_http_date():
     now = datetime(2026, 11, 23, 3, 0, 0, tzinfo=UTC)
     header = format_datetime(now + timedelta(seconds=7), usegmt=True)
-    assert http.retry_after_seconds(header, now=now) == pytest.approx(7.0)
-    assert http.retry_after_seconds("3", now=now) == 3.0
-    assert http.retry_after_seconds(format_datetime(now - timedelta(seconds=9), usegmt=True),
-                                    now=now) == 0.0
-    assert http.retry_after_seconds("soon") is None
-    assert http.retry_after_seconds(None) is None
+    assert http_transport.retry_after_seconds(header, now=now) == pytest.approx(7.0)
+    assert http_transport.retry_after_seconds("3", now=now) == 3.0
+    past = format_datetime(now - timedelta(seconds=9), usegmt=True)
+    assert http_transport.retry_after_seconds(past, now=now) == 0.0
+    assert http_transport.retry_after_seconds("soon") is None
+    assert http_transport.retry_after_seconds(None) is None
 
 
 def test_429_with_http_date_retry_after(core_env, server, sleeps):
@@ -86,9 +86,9 @@ def test_500_twice_then_ok_with_backoff(core_env, server, sleeps):
 
 
 def test_backoff_is_capped():
-    delays = [http.backoff_delay(k) for k in range(1, 20)]
-    assert max(delays) <= http.BACKOFF_CAP
-    assert delays[-1] >= http.BACKOFF_CAP / 2
+    delays = [http_transport.backoff_delay(k) for k in range(1, 20)]
+    assert max(delays) <= http_transport.BACKOFF_CAP
+    assert delays[-1] >= http_transport.BACKOFF_CAP / 2
 
 
 def test_always_500_gives_up(core_env, server, sleeps):
@@ -234,7 +234,7 @@ class FakeClock:
 
 def test_rate_limiter_spacing_with_fake_clock():
     fake = FakeClock()
-    limiter = http.RateLimiter(clock=fake.clock, sleep=fake.sleep)
+    limiter = http_transport.RateLimiter(clock=fake.clock, sleep=fake.sleep)
     starts = []
     for _ in range(8):
         limiter.wait("recherche-entreprises.api.gouv.fr", 7)
@@ -252,16 +252,16 @@ def test_rate_limiter_spacing_with_fake_clock():
 
 
 def test_rates_come_from_catalog(core_env, tmp_path, monkeypatch):
-    assert http.rate_for("https://recherche-entreprises.api.gouv.fr/search?q=a") == (
+    assert http_transport.rate_for("https://recherche-entreprises.api.gouv.fr/search?q=a") == (
         "recherche-entreprises.api.gouv.fr", 7.0)
-    assert http.rate_for("https://data.geopf.fr/geocodage/search/csv")[1] == 50.0
-    assert http.rate_for("https://data.geopf.fr/wmts?x=1")[1] == 10.0  # not the geocoder
-    assert http.rate_for("https://example.org/a") == ("example.org", 10.0)
+    assert http_transport.rate_for("https://data.geopf.fr/geocodage/search/csv")[1] == 50.0
+    assert http_transport.rate_for("https://data.geopf.fr/wmts?x=1")[1] == 10.0  # not the geocoder
+    assert http_transport.rate_for("https://example.org/a") == ("example.org", 10.0)
     overlay = tmp_path / "rates.yaml"
     overlay.write_text("rate_limits:\n  default: 3\n  example.org: 1\n", encoding="utf-8")
     monkeypatch.setenv("OBSERVATOIRE_CATALOG", str(overlay))
-    assert http.rate_for("https://example.org/a") == ("example.org", 1.0)
-    assert http.rate_for("https://other.example/a")[1] == 3.0
+    assert http_transport.rate_for("https://example.org/a") == ("example.org", 1.0)
+    assert http_transport.rate_for("https://other.example/a")[1] == 3.0
 
 
 def test_requests_are_spaced_by_the_limiter(core_env, server, sleeps, monkeypatch, tmp_path):
@@ -269,8 +269,8 @@ def test_requests_are_spaced_by_the_limiter(core_env, server, sleeps, monkeypatc
     overlay.write_text("rate_limits:\n  127.0.0.1: 4\n", encoding="utf-8")
     monkeypatch.setenv("OBSERVATOIRE_CATALOG", str(overlay))
     fake = FakeClock()
-    monkeypatch.setattr(http, "_clock", fake.clock)
-    monkeypatch.setattr(http, "_sleep", fake.sleep)
+    monkeypatch.setattr(http_transport, "clock", fake.clock)
+    monkeypatch.setattr(http_transport, "sleep", fake.sleep)
     http.reset_session()
     url = server.route("/r", _json_reply)
     for i in range(4):

@@ -7,10 +7,10 @@ import subprocess
 import zipfile
 
 import pytest
-from core_http_server import Reply
 
 from observatory import registries
 from observatory.errors import NetworkError, OfflineError, SourceNotFoundError
+from tests.local_server import Reply
 
 
 def test_pypi_url_from_pep691_index(fake_registries, server):

@@ -73,6 +73,16 @@ def test_offline_flag(clean_env, value, expected):
     ("OBSERVATOIRE_CONNECT_TIMEOUT", "ten"),
     ("OBSERVATOIRE_MAX_RETRIES", "2.5"),
     ("OBSERVATOIRE_MAX_RETRIES", "-3"),
+    # not finite: a request would never time out (probe of issue 14)
+    ("OBSERVATOIRE_TIMEOUT", "inf"),
+    ("OBSERVATOIRE_TIMEOUT", "Infinity"),
+    ("OBSERVATOIRE_TIMEOUT", "1e999"),
+    ("OBSERVATOIRE_TIMEOUT", "nan"),
+    ("OBSERVATOIRE_TIMEOUT", "1e12"),  # finite but past what a socket timeout can hold
+    ("OBSERVATOIRE_CONNECT_TIMEOUT", "inf"),
+    ("OBSERVATOIRE_CONNECT_TIMEOUT", "NaN"),
+    ("OBSERVATOIRE_MAX_RETRIES", "inf"),
+    ("OBSERVATOIRE_MAX_RETRIES", "nan"),
 ])
 def test_bad_values_raise_configuration_error(clean_env, name, value):
     clean_env.setenv(name, value)

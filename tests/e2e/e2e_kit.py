@@ -25,7 +25,7 @@ def _on_ci() -> bool:
 
 
 def _has_snapshots(data_dir: Path) -> bool:
-    return any((data_dir / "snapshots").glob("*/manifest.json"))
+    return any((data_dir / "snapshots").glob("**/manifest.json"))  # series or legacy layout
 
 
 @pytest.fixture(scope="session")

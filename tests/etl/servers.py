@@ -13,7 +13,8 @@
   (``geoplateforme_geocodage_search_csv_response.csv``) plus rows given by the test.
 
 Every app can be told to fail first (``faults``: list of ``(status, headers, body)``) and
-records the requests it received.
+records the requests it received.  An app is a handler of the one local test server:
+``with LocalServer(app) as url:`` (:mod:`tests.local_server`).
 """
 
 from __future__ import annotations
@@ -27,14 +28,12 @@ import math
 import threading
 import time
 import unicodedata
-from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+
+from tests.local_server import Reply, Req
 
 __all__ = [
     "BanCsvApp",
-    "LocalServer",
     "SearchApp",
     "TabularApp",
     "catalog_overlay",
@@ -52,51 +51,6 @@ def _copy(value):
     return json.loads(json.dumps(value))
 
 
-class LocalServer:
-    """``with LocalServer(app) as url:`` runs ``app`` on 127.0.0.1 in a thread."""
-
-    def __init__(self, app: Callable[[str, str, dict, dict, bytes], Response]) -> None:
-        self.app = app
-
-    def __enter__(self) -> str:
-        app = self.app
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"  # keep-alive, as the real services
-
-            def _serve(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                split = urlsplit(self.path)
-                query = parse_qs(split.query, keep_blank_values=True)
-                status, headers, payload = app(self.command, split.path, query,
-                                               dict(self.headers), body)
-                try:
-                    self.send_response(status)
-                    for key, value in headers.items():
-                        self.send_header(key, value)
-                    self.send_header("Content-Length", str(len(payload)))
-                    self.end_headers()
-                    self.wfile.write(payload)
-                except (BrokenPipeError, ConnectionResetError):
-                    self.close_connection = True  # the client gave up (timeout test)
-
-            do_GET = _serve  # noqa: N815
-            do_POST = _serve  # noqa: N815
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 class _App:
     """Fault injection and request log shared by the fake services."""
 
@@ -106,17 +60,17 @@ class _App:
         self.requests: list[tuple[str, str, dict, bytes]] = []
         self.lock = threading.Lock()
 
-    def __call__(self, method: str, path: str, query: dict, headers: dict,
-                 body: bytes) -> Response:
+    def __call__(self, req: Req) -> Reply:
+        """Handler of :class:`tests.local_server.LocalServer`."""
         with self.lock:
-            self.requests.append((method, path, query, body, headers))
+            self.requests.append((req.method, req.path, req.params, req.body, req.headers))
             delay = self.delays.pop(0) if self.delays else 0.0
             fault = self.faults.pop(0) if self.faults else None
         if delay:
             time.sleep(delay)  # the client times out and retries
-        if fault is not None:
-            return fault
-        return self.handle(method, path, query, headers, body)
+        status, headers, body = fault if fault is not None else self.handle(
+            req.method, req.path, req.params, req.headers, req.body)
+        return Reply(status, body, headers)
 
     def handle(self, method: str, path: str, query: dict, headers: dict,
                body: bytes) -> Response:
@@ -390,13 +344,13 @@ def isolated_http(tmp_path: Path, monkeypatch):
 
     Use as ``yield from isolated_http(tmp_path, monkeypatch)``; yields the list of waits.
     """
-    from observatory import http
+    from observatory import http, http_transport
 
     monkeypatch.setenv("OBSERVATOIRE_CACHE_DIR", str(tmp_path / "http-cache"))
     monkeypatch.setenv("OBSERVATOIRE_MAX_RETRIES", "3")
     monkeypatch.delenv("OBSERVATOIRE_OFFLINE", raising=False)
     waits: list[float] = []
-    monkeypatch.setattr(http, "_sleep", waits.append)
+    monkeypatch.setattr(http_transport, "sleep", waits.append)
     http.reset_session()
     yield waits
     http.reset_session()

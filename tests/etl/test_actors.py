@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from servers import BanCsvApp, LocalServer, catalog_overlay, isolated_http
+from servers import BanCsvApp, catalog_overlay, isolated_http
 
 from etl.actors import (
     family_from_text,
@@ -23,6 +23,7 @@ from etl.actors import (
 )
 from observatory.errors import DataValidationError
 from observatory.schema import STRUCTURE_COLUMNS
+from tests.local_server import LocalServer
 
 REAL = "api_samples/geoplateforme_geocodage_search_csv_response.csv"
 REPO = Path(__file__).resolve().parents[2]

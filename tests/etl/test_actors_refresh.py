@@ -12,13 +12,14 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 from servers import (
     BanCsvApp,
-    LocalServer,
     SearchApp,
     catalog_overlay,
     clone_units,
     isolated_http,
     load_real_units,
 )
+
+from tests.local_server import LocalServer
 
 pytestmark = pytest.mark.integration
 

@@ -13,7 +13,6 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 from servers import (
-    LocalServer,
     SearchApp,
     catalog_overlay,
     clone_units,
@@ -31,6 +30,7 @@ from etl.api_entreprises import (
 )
 from observatory.errors import DataValidationError, NetworkError
 from observatory.schema import STRUCTURE_COLUMNS
+from tests.local_server import LocalServer
 
 pytestmark = pytest.mark.integration
 
@@ -74,6 +74,8 @@ def test_every_recorded_answer_parses(shared_data):
 
 
 def test_real_matching_establishments_to_structures(shared_data):
+    """A recorded text + postcode query: 10 units, 11 matching establishments, one unit
+    (888427994, 2 establishments) with est_ess true; the 9 others are filtered out."""
     folder = shared_data / "api_samples" / "recherche_entreprises"
     path = folder / "search-ag-cp_dep-35000-cp_dep_type-cp.json"
     units = json.loads(path.read_text(encoding="utf-8"))["result"]["results"]
@@ -82,22 +84,56 @@ def test_real_matching_establishments_to_structures(shared_data):
     result.check_accounting()
     s = result.structures.set_index("siret")
     assert list(result.structures.columns) == list(STRUCTURE_COLUMNS)
-    assert len(s) == n_etabs == 11
+    assert n_etabs == 11 and (result.read, len(s), result.filtered) == (2, 2, 9)
+    assert result.notes["hors_ess"] == {"est_ess_faux": 9}
+    assert set(s["siren"]) == {"888427994"}
+    # est_ess is SIRENE flag OR ESS France list: with the SIREN in the list, the flag is unknown
+    assert s["liste_ess_france"].all() and s["flag_sirene_ess"].isna().all()
+    # the parser on the first (non-ESS) unit, as if the API had flagged it
+    flagged = json.loads(json.dumps(units[0]))
+    flagged["complements"]["est_ess"] = True
+    one = units_to_structures([flagged], ess_france_sirens=set(), fetched_on="2026-11-23")
     first = units[0]["matching_etablissements"][0]
-    row = s.loc[first["siret"]]
+    row = one.structures.set_index("siret").loc[first["siret"]]
     assert row["longitude"] == pytest.approx(float(first["longitude"]))  # string -> float
     assert row["commune_declaree"] == "35238" and row["location_precision"] == "api_recherche"
     assert row["etat_administratif"] == "A" and row["siren"] == "435246145"
     assert row["date_creation"] == pd.Timestamp("2001-04-17")
-    ess = s[s["siren"] == "888427994"]
-    assert ess["liste_ess_france"].all() and len(ess) == 2
+    assert bool(row["flag_sirene_ess"]) and not bool(row["liste_ess_france"])
     assert json.loads(row["millesimes"]) == {"api_recherche_entreprises": "2026-11-23"}
+
+
+def test_non_ess_units_filtered_with_accounting(real_units):
+    """Issue 11 item 9, on every recorded answer (each unit with its siège and matching
+    establishments): ESS units (est_ess true) are kept with their flags, the others filtered
+    and counted; read = kept + rejected.  Expected sets counted from the raw answers."""
+    units = json.loads(json.dumps(real_units))
+    by_flag: dict[object, set] = {}
+    no_establishment = 0
+    for unit in units:
+        unit["matching_etablissements"] = list(unit.pop("_pool").values())
+        flag = (unit.get("complements") or {}).get("est_ess")
+        by_flag.setdefault(flag, set()).update(e["siret"] for e in unit["matching_etablissements"])
+        no_establishment += not unit["matching_etablissements"]
+    result = units_to_structures(units, fetched_on="2026-11-23")
+    result.check_accounting()
+    kept = set(result.structures["siret"])
+    assert kept == by_flag[True] and set(by_flag) == {True, False}
+    assert result.filtered == len(by_flag[False]) + no_establishment
+    assert result.notes["hors_ess"] == {"est_ess_faux": result.filtered}
+    # 112 establishments: 9 of ESS units kept, 103 filtered, + 1 non-ESS unit without any
+    assert (len(kept), result.filtered, result.read, len(result.rejects)) == (9, 104, 9, 0)
+    assert result.structures["liste_ess_france"].isna().all()  # no list given: unknown
+    listed = units_to_structures(units, ess_france_sirens={"888427994"}, fetched_on="2026-11-23")
+    flags = listed.structures.set_index("siren")["flag_sirene_ess"]
+    assert flags.drop("888427994").all() and flags[["888427994"]].isna().all()
 
 
 def test_natural_persons_never_named(real_units):
     units = json.loads(json.dumps(real_units))
     for unit in units:
         unit["matching_etablissements"] = list(unit.pop("_pool").values())
+        unit.setdefault("complements", {})["est_ess"] = True  # names, not the perimeter
     result = units_to_structures(units)
     s = result.structures
     ei = s[s["categorie_juridique"] == "1000"]

@@ -100,7 +100,8 @@ def test_matches_plain_sjoin_on_random_points(tiny_reference):
     codes = np.array(tiny_reference.communes.index[:9])
     declared = rng.choice(codes, n)
     s = _structures([(str(i), declared[i], lon[i], lat[i], "geoloc_insee") for i in range(n)])
-    result = assign_communes(s, tiny_reference.communes, tiny_reference.code_changes)
+    result = assign_communes(s, tiny_reference.communes, tiny_reference.code_changes,
+                             tolerance_m=0)  # the border rule off: plain point in polygon
     points = gpd.GeoDataFrame(geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326")
     joined = gpd.sjoin(points, tiny_reference.communes.reset_index()[["code", "geometry"]],
                        predicate="within", how="left")
@@ -134,3 +135,53 @@ def test_real_boundaries_of_cote_dor(shared_data):
     assert len(out) == len(communes)
     assert (out.index == out.to_numpy()).all()
     assert result.stats["dans_commune_declaree"] == len(communes)
+
+
+def test_border_rule_tolerance_declared_commune_wins(tiny_reference):
+    """Hand-computed: at lat 47.25 one degree of longitude is 6 371 km x pi/180 x cos(47.25°)
+    = 75 484 m.  The 21100/21101 border is lon 5.0; 21100's west edge (lon 4.9) is the edge of
+    the grid."""
+    metre = 1 / 75_484.0
+    s = _structures([
+        ("near", "21100", 5.0 + 60 * metre, 47.25, "geoloc_insee"),   # 60 m into 21101
+        ("far", "21100", 5.0 + 140 * metre, 47.25, "geoloc_insee"),   # 140 m into 21101
+        ("quay", "21100", 4.9 - 30 * metre, 47.25, "geoloc_insee"),   # 30 m off every commune
+        ("sea", "21100", 4.9 - 300 * metre, 47.25, "geoloc_insee"),   # 300 m off
+        ("none", None, 5.0 + 60 * metre, 47.25, "geoloc_insee"),      # nothing declared
+    ])
+    result = assign_communes(s, tiny_reference.communes, tiny_reference.code_changes)
+    out = result.structures.set_index("siret")
+    assert out["commune"].to_dict() == {"near": "21100", "far": "21101", "quay": "21100",
+                                        "sea": "21100", "none": "21101"}
+    # within the tolerance the point is kept; beyond it, off every commune: centroid
+    assert out.loc["quay", "location_precision"] == "geoloc_insee"
+    assert out.loc["quay", "longitude"] == pytest.approx(4.9 - 30 * metre)
+    assert out.loc["sea", "location_precision"] == "centroide_commune"
+    assert out["commune_desaccord"].to_dict() == {"near": False, "far": True, "quay": False,
+                                                  "sea": False, "none": False}
+    assert result.stats["tolerance_autre_commune"] == 1
+    assert result.stats["tolerance_hors_commune"] == 1
+    assert result.stats["hors_commune_centroide"] == 1
+    narrow = assign_communes(s, tiny_reference.communes, tiny_reference.code_changes,
+                             tolerance_m=50)
+    assert narrow.structures.set_index("siret").loc["near", "commune"] == "21101"
+
+
+@pytest.mark.integration
+def test_la_poste_siege_stays_in_paris(shared_data, reference):
+    """The recorded API answer for La Poste (SIREN 356000000): siège SIRET 35600000000048,
+    declared commune 75115 (Paris 15e), point 11.9 m inside Issy-les-Moulineaux (92040) on the
+    generalised reference polygons.  The declared commune must win."""
+    import json
+
+    payload = json.loads((shared_data / "api_samples" / "recherche_entreprises"
+                          / "search-356000000.json").read_text(encoding="utf-8"))
+    siege = payload["result"]["results"][0]["siege"]
+    assert siege["siret"] == "35600000000048" and siege["commune"] == "75115"
+    s = _structures([(siege["siret"], siege["commune"], float(siege["longitude"]),
+                      float(siege["latitude"]), "api_recherche")])
+    plain = assign_communes(s, reference.communes, reference.code_changes, tolerance_m=0)
+    assert plain.structures["commune"].tolist() == ["92040"]  # what "point wins" gave
+    result = assign_communes(s, reference.communes, reference.code_changes)
+    assert result.structures["commune"].tolist() == ["75056"]
+    assert result.stats["tolerance_autre_commune"] == 1

@@ -9,6 +9,7 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 import pytest
+from export_reader import read_csv_export
 from sirene_fixtures import establishment, geoloc, unit, write_sirene
 
 from cli.main import main
@@ -16,7 +17,7 @@ from cli.main import main
 
 def _sirene(folder, moved: bool = False, closed: bool = False, extra: bool = False):
     units = [unit("100029172"), unit("100070044", categorieJuridiqueUniteLegale="5710")]
-    ets = [establishment("100029172", "00011", "21104"),
+    ets = [establishment("100029172", "00011", "21105" if moved else "21104"),  # new address
            establishment("100029172", "00029", "21100",
                          etatAdministratifEtablissement="F" if closed else "A"),
            establishment("100070044", "00013", "21101"),
@@ -139,8 +140,12 @@ def test_diff_per_territory(two_quarters, tmp_path, capsys):
     assert "21" in text and "Total" in text
     out = tmp_path / "diff.csv"
     assert main(["diff", "2026-T3", "2026-T4", "--level", "epci", "--output", str(out)]) == 0
-    table = pd.read_csv(out, sep=";", dtype={"code": str}, encoding="utf-8-sig")
+    table = read_csv_export(out)[1]
     assert table["nouveaux"].sum() == 1
+    # the project's CSV convention (render.exports.csv_bytes): decimal comma, like every other CSV
+    raw = read_csv_export(out, numbers=False)[1]
+    assert raw["taux_evolution"].tolist() == ["0,0", "0,0", "0,0"]
+    assert out.read_bytes().startswith(b"\xef\xbb\xbf")
 
 
 def test_refresh_with_ess_france_list(tmp_path, data_dir, reference_dir, capsys):
@@ -188,3 +193,197 @@ def test_refresh_option_errors(data_dir, reference_dir, tmp_path, capsys):
     assert "only one" in capsys.readouterr().err
     assert main(["refresh", "--quarter", "2026-T4", "--quiet"]) == 1
     assert "--sirene-dir" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- series, bounds
+def test_series_through_the_commands(tmp_path, data_dir, reference_dir, capsys):
+    a = _sirene(tmp_path / "a")
+    b = _sirene(tmp_path / "b", moved=True, closed=True, extra=True)
+    assert main(["refresh", "--sirene-dir", str(a), "--quarter", "2026-T3", "--quiet"]) == 0
+    for folder, quarter in ((a, "2026-T3"), (b, "2026-T4")):
+        assert main(["refresh", "--serie", "insertion", "--sirene-dir", str(folder),
+                     "--quarter", quarter, "--quiet", "--demo"]) == 0
+    assert (data_dir / "snapshots" / "insertion" / "2026-T4" / "manifest.json").is_file()
+    capsys.readouterr()
+    assert main(["snapshots", "--json"]) == 0  # default series: ess
+    listed = json.loads(capsys.readouterr().out)
+    assert [(m["serie"], m["quarter"], m["demo"]) for m in listed] == [
+        ("ess", "2026-T3", False)]
+    assert main(["snapshots", "--serie", "insertion", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [(m["serie"], m["quarter"], m["demo"]) for m in listed] == [
+        ("insertion", "2026-T3", True), ("insertion", "2026-T4", True)]
+    assert all(m["territoire"] == "france" for m in listed)
+    assert main(["snapshots", "--all-series", "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)) == 3
+    assert main(["snapshots", "--all-series"]) == 0
+    text = capsys.readouterr().out
+    assert "série" in text and "insertion" in text and "ess" in text
+    out = tmp_path / "ins.csv"
+    assert main(["export", "structures", "--serie", "insertion", "--output", str(out)]) == 0
+    assert len(read_csv_export(out, numbers=False)[1]) == 5  # 2026-T4
+    capsys.readouterr()
+    assert main(["diff", "2026-T3", "2026-T4", "--serie", "insertion", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["totals"]["nouveaux"] == 1
+    assert main(["diff", "2026-T3", "2026-T4", "--json"]) == 1  # no ess 2026-T4
+    assert "2026-T3" in capsys.readouterr().err
+
+
+def test_quarter_with_a_newline_refused(two_quarters, tmp_path, capsys):
+    """Issue 14: ``--quarter $'2026-T4\\n'`` wrote a second 2026-T4 without --replace."""
+    capsys.readouterr()
+    assert main(["refresh", "--sirene-dir", str(tmp_path / "a"), "--quarter", "2026-T4\n",
+                 "--quiet"]) == 1
+    assert "YYYY-T1" in capsys.readouterr().err
+    assert sorted(p.name for p in (two_quarters / "snapshots" / "ess").iterdir()
+                  if not p.name.startswith(".")) == ["2026-T3", "2026-T4"]
+
+
+@pytest.mark.parametrize("option", ["--departement", "--region"])
+@pytest.mark.parametrize("value", ["", " ", "2 1"])
+def test_empty_territory_refused(data_dir, reference_dir, tmp_path, capsys, option, value):
+    """``--departement ""`` used to mean all of France, silently."""
+    folder = _sirene(tmp_path / "a")
+    with pytest.raises(SystemExit) as info:
+        main(["refresh", "--sirene-dir", str(folder), "--quarter", "2026-T4", option, value,
+              "--quiet"])
+    assert info.value.code == 2
+    assert "territory code" in capsys.readouterr().err
+    assert not (data_dir / "snapshots" / "ess" / "2026-T4").exists()
+
+
+def test_export_refused_inside_the_store(two_quarters, capsys):
+    store = two_quarters / "snapshots"
+    for target in (store / "2026-T1" / "structures.csv", store / "ess" / "x.csv",
+                   store / "structures.gpkg"):
+        assert main(["export", "structures", "--snapshot", "2026-T3", "--output",
+                     str(target)]) == 1
+        assert "inside the snapshot store" in capsys.readouterr().err
+        assert not target.exists()
+    assert main(["diff", "2026-T3", "2026-T4", "--output", str(store / "d.csv")]) == 1
+    assert "inside the snapshot store" in capsys.readouterr().err
+    assert main(["snapshots", "--json"]) == 0
+    assert [m["quarter"] for m in json.loads(capsys.readouterr().out)] == [
+        "2026-T3", "2026-T4"]  # no ghost quarter
+
+
+def test_diff_output_creates_its_folder(two_quarters, tmp_path):
+    out = tmp_path / "new" / "folder" / "diff.csv"
+    assert main(["diff", "2026-T3", "2026-T4", "--level", "epci", "--output", str(out)]) == 0
+    assert read_csv_export(out)[1]["nouveaux"].sum() == 1
+    # the CSV convention of every other CSV: decimal comma (issue 11 item 10)
+    raw = read_csv_export(out, numbers=False)[1]
+    assert raw["taux_evolution"].str.fullmatch(r"-?\d+(,\d+)?").all(), raw["taux_evolution"]
+
+
+def test_read_only_store_detected_before_the_work(data_dir, reference_dir, tmp_path, capsys,
+                                                  monkeypatch):
+    """A read-only store used to fail with a bare [Errno 30], after all the processing."""
+    import errno
+    import tempfile
+
+    import etl.sirene
+
+    folder = _sirene(tmp_path / "a")
+
+    def read_only(*args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("the refresh started its work")
+
+    monkeypatch.setattr(tempfile, "mkstemp", read_only)
+    monkeypatch.setattr(etl.sirene, "read_sirene", no_work)
+    assert main(["refresh", "--sirene-dir", str(folder), "--quarter", "2026-T4",
+                 "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert "cannot be written" in err and "lecture seule" in err and "Read-only" in err
+
+
+def test_full_store_detected_before_the_work(data_dir, reference_dir, tmp_path, capsys,
+                                             monkeypatch):
+    import shutil
+
+    import etl.sirene
+    from observatory import storage
+
+    folder = _sirene(tmp_path / "a")
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("the refresh started its work")
+
+    monkeypatch.setattr(storage.shutil, "disk_usage",
+                        lambda path: shutil._ntuple_diskusage(10**9, 10**9, 0))
+    monkeypatch.setattr(etl.sirene, "read_sirene", no_work)
+    assert main(["refresh", "--sirene-dir", str(folder), "--quarter", "2026-T4",
+                 "--quiet"]) == 1
+    assert "est plein" in capsys.readouterr().err
+
+
+_SLOW_REFRESH = """
+import sys, time
+from pathlib import Path
+sys.path[:0] = [{repo!r}]
+from observatory import storage
+from cli.main import main
+
+original = storage.validate_written
+
+def slow_validate(folder, manifest):  # the delay, injected by the test before the rename
+    original(folder, manifest)
+    gate, deadline = Path({gate!r}), time.monotonic() + 300
+    while not gate.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+storage.validate_written = slow_validate
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.slow
+def test_two_concurrent_refreshes_of_one_quarter(tmp_path, data_dir, reference_dir, capsys,
+                                                 monkeypatch):
+    """Issue 14: both used to exit 0 and print "Snapshot ... written"; one replaced the
+    other.  Now the second fails clearly and the first one's snapshot stays."""
+    import os
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from observatory import storage
+
+    repo = Path(__file__).resolve().parents[2]
+    first_dir = _sirene(tmp_path / "a")
+    second_dir = _sirene(tmp_path / "b", extra=True)
+    gate = tmp_path / "gate"
+    script = tmp_path / "slow_refresh.py"
+    script.write_text(_SLOW_REFRESH.format(repo=str(repo), gate=str(gate)))
+    env = dict(os.environ, OBSERVATOIRE_DATA_DIR=str(data_dir),
+               OBSERVATOIRE_REFERENCE_DIR=str(reference_dir))
+    first = subprocess.Popen([sys.executable, str(script), "refresh", "--sirene-dir",
+                              str(first_dir), "--quarter", "2026-T4", "--quiet"],
+                             cwd=repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
+    root = data_dir / "snapshots" / "ess"
+    deadline = time.monotonic() + 120
+    while not list(root.glob(".tmp-2026-T4-*/manifest.json")):
+        assert first.poll() is None and time.monotonic() < deadline, first.communicate()
+        time.sleep(0.1)
+    monkeypatch.setattr(storage, "LOCK_WAIT_S", 0.5)
+    assert main(["refresh", "--sirene-dir", str(second_dir), "--quarter", "2026-T4",
+                 "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert "being written by another process" in err and f"pid {first.pid}" in err
+    gate.touch()
+    out, err = first.communicate(timeout=120)
+    assert first.returncode == 0, err
+    assert "Snapshot 2026-T4" in out
+    assert len(storage.load_snapshot("2026-T4").structures) == 4  # the first one's
+    # once it is done, a second run without --replace is refused, with --replace it replaces
+    assert main(["refresh", "--sirene-dir", str(second_dir), "--quarter", "2026-T4",
+                 "--quiet"]) == 1
+    assert "already exists" in capsys.readouterr().err
+    assert main(["refresh", "--sirene-dir", str(second_dir), "--quarter", "2026-T4",
+                 "--quiet", "--replace"]) == 0
+    assert len(storage.load_snapshot("2026-T4").structures) == 5

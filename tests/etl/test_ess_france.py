@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from servers import LocalServer, TabularApp, isolated_http
+from servers import TabularApp, isolated_http
 
 from etl.ess_france import (
     COLUMNS,
@@ -21,6 +21,7 @@ from etl.ess_france import (
     read_ess_france_list,
 )
 from observatory.errors import DataValidationError, NetworkError
+from tests.local_server import LocalServer
 
 RECORDED = "api_samples/datagouv_tabular_liste_entreprises_ess.json"
 HEADER = list(COLUMNS)

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from servers import BanCsvApp, LocalServer, isolated_http, read_ban_answer
+from servers import BanCsvApp, isolated_http, read_ban_answer
 
 from etl.geocode import (
     QUERY_ID,
@@ -24,6 +24,7 @@ from etl.geocode import (
     parse_geocode_csv,
 )
 from observatory.errors import GeocodingError, NetworkError
+from tests.local_server import LocalServer
 
 REAL = "api_samples/geoplateforme_geocodage_search_csv_response.csv"
 

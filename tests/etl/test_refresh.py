@@ -26,21 +26,22 @@ def _files(folder, n_extra: int = 0, fmt: str = "csv"):
            establishment("100070044", "00039", "21104"),      # duplicated SIRET
            establishment("200000001", "00011", "21104")]      # not ESS
     ets += [establishment("100029172", f"{100 + i:05d}", "21105") for i in range(n_extra)]
-    geo = [geoloc("10002917200011", 4.95, 47.35),           # declared 21104, point in 21103
+    geo = [geoloc("10002917200011", 4.95, 47.35),           # declared 21104, point 3.8 km off
            geoloc("10007004400013", 2.33, 48.86, qualite="33")]
     return write_sirene(folder, units, ets, geo, fmt=fmt)
 
 
 def _tree(root):
     return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+            for p in sorted(root.rglob("*"))
+            if p.is_file() and not p.name.startswith(".lock-")}  # locks: who held them last
 
 
 def test_refresh_end_to_end(tmp_path, data_dir, tiny_reference):
     folder = _files(tmp_path / "sirene")
     result = run_refresh(RefreshOptions(quarter="2026-T3", sirene_dir=folder, demo=True),
                          reference=tiny_reference, progress=False)
-    assert result.path == data_dir / "snapshots" / "2026-T3"
+    assert result.path == data_dir / "snapshots" / "ess" / "2026-T3"
     acc = result.accounting
     assert acc["sirene"] == {"read": 6, "kept": 5, "rejected": 1,
                              "by_reason": {"siret_en_double": 1}, "filtered": 1, "merged": 0}
@@ -48,12 +49,13 @@ def test_refresh_end_to_end(tmp_path, data_dir, tiny_reference):
     assert acc["assignation"]["by_reason"] == {"commune_inconnue": 1}
     assert result.rows == {"structures": 4, "rejects": 2}
     assert sum(result.location_precision.values()) == 4
-    assert result.location_precision["geoloc_insee"] == 1
-    assert result.location_precision["commune_aleatoire"] == 1
+    # the géolocalisé point of ...011 lies in 21103, 3.8 km from its declared commune 21104:
+    # implausible, no Lambert coordinates -> centroid of 21104
+    assert result.location_precision == {"centroide_commune": 3, "commune_aleatoire": 1}
     snap = storage.load_snapshot("2026-T3")
     s = snap.structures.set_index("siret")
-    assert s.loc["10002917200011", "commune"] == "21103"
-    assert bool(s.loc["10002917200011", "commune_desaccord"])
+    assert s.loc["10002917200011", "commune"] == "21104"
+    assert not bool(s.loc["10002917200011", "commune_desaccord"])
     assert s.loc["10007004400013", "commune"] == "75056"
     assert s.loc["10007004400021", "region"] == "04"
     assert set(snap.rejects["source"]) == {"sirene", "assignation"}
@@ -64,6 +66,9 @@ def test_refresh_end_to_end(tmp_path, data_dir, tiny_reference):
         "StockUniteLegale_utf8.csv", "StockEtablissement_utf8.csv",
         "GeolocalisationEtablissement_Sirene_pour_etudes_statistiques_utf8.csv"}
     assert m["sources"]["sirene"]["vintage"].startswith("SIRENE stock ")
+    located = m["sources"]["sirene"]["notes"]["localisation"]
+    assert (located["geolocalise_implausible"], located["centroide_apres_point_implausible"],
+            located["point_geolocalise"]) == (1, 1, 1)
     summary = result.summary()
     assert "lignes par source" in summary and "siret_en_double: 1" in summary
     assert json.loads(s.loc["10002917200011", "millesimes"])["sirene"] == m["sources"][

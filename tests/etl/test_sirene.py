@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -232,7 +234,7 @@ def test_missing_files_named(tmp_path):
 def test_normalise_is_pure_and_accounts_every_row():
     et = pd.DataFrame([{**establishment("100000001"), **unit("100000001")},
                        {**establishment("100000001", "00029", ""), **unit("100000001")}])
-    structures, rejects = normalise_establishments(et)
+    structures, rejects, _ = normalise_establishments(et)
     assert len(structures) + len(rejects) == 2
     assert structures["location_precision"].tolist() == ["centroide_commune"]
 
@@ -314,3 +316,105 @@ def test_typed_parquet_edition(tmp_path):
     assert row["annee_effectif"] == 2023
     assert row["location_precision"] == "lambert_sirene"
     np.testing.assert_allclose([row["longitude"], row["latitude"]], [5.05, 47.25], atol=1e-5)
+
+
+def test_implausible_points_fall_back_in_order(tmp_path, tiny_reference):
+    """Issue 11 item 5, hand-built: 21104 is the square lon 5.0-5.1 / lat 47.3-47.4; Paris
+    (75056) lon 2.25-2.42 / lat 48.81-48.91.  Each row declares 21104 (or 75101)."""
+    inside_x, inside_y = _lambert(5.05, 47.35, 2154)
+    units = [unit("100000001")]
+    ets = [
+        establishment("100000001", "00011", "21104",      # Paris géoloc, Lambert in 21104
+                      coordonneeLambertAbscisseEtablissement=inside_x,
+                      coordonneeLambertOrdonneeEtablissement=inside_y),
+        establishment("100000001", "00029", "21104"),     # Paris géoloc, no Lambert
+        establishment("100000001", "00037", "21104",      # géoloc abroad, Lambert in 21104
+                      coordonneeLambertAbscisseEtablissement=inside_x,
+                      coordonneeLambertOrdonneeEtablissement=inside_y),
+        establishment("100000001", "00045", "21104"),     # plausible géoloc
+        establishment("100000001", "00052", "75101",      # arrondissement, Paris géoloc: ok
+                      codePostalEtablissement="75001"),
+        establishment("100000001", "00060", "",           # no code: postcode 21000 checks it
+                      codePostalEtablissement="21000"),
+    ]
+    geo = [geoloc("10000000100011", 2.35, 48.86), geoloc("10000000100029", 2.35, 48.86),
+           geoloc("10000000100037", -3.0, 40.0), geoloc("10000000100045", 5.05, 47.35),
+           geoloc("10000000100052", 2.35, 48.86), geoloc("10000000100060", 2.35, 48.86)]
+    folder = write_sirene(tmp_path / "s", units, ets, geo)
+    unchecked = _read(folder)
+    assert unchecked.notes["localisation"]["verification"] == "aucune"
+    assert unchecked.structures.set_index("siret").loc["10000000100011", "longitude"] == 2.35
+    result = _read(folder, reference=tiny_reference)
+    s = result.structures.set_index("siret")
+    assert s["location_precision"].to_dict() == {
+        "10000000100011": "lambert_sirene", "10000000100029": "centroide_commune",
+        "10000000100037": "lambert_sirene", "10000000100045": "geoloc_insee",
+        "10000000100052": "geoloc_insee"}
+    np.testing.assert_allclose(s.loc["10000000100011", ["longitude", "latitude"]].astype(float),
+                               [5.05, 47.35], atol=1e-5)
+    assert np.isnan(s.loc["10000000100029", "longitude"])
+    # no commune code and an implausible point for its postcode: no place left -> rejected
+    assert result.rejects["raison"].str.startswith("localisation_absente").tolist() == [True]
+    located = result.notes["localisation"]
+    assert {k: located[k] for k in ("point_geolocalise", "geolocalise_implausible",
+                                    "point_lambert", "lambert_implausible", "centroide_commune",
+                                    "centroide_apres_point_implausible")} == {
+        "point_geolocalise": 2, "geolocalise_implausible": 4, "point_lambert": 2,
+        "lambert_implausible": 0, "centroide_commune": 2,
+        "centroide_apres_point_implausible": 2}
+    assert located["tolerance_m"] == 100.0
+
+
+def test_departement_refresh_rejects_rows_without_commune_or_point(tmp_path, tiny_reference):
+    """Issue 11 item 6: a row with neither commune code nor coordinates is read and rejected
+    with its reason, not counted among the rows filtered out of the territory."""
+    inside_x, inside_y = _lambert(5.05, 47.35, 2154)
+    paris_x, paris_y = _lambert(2.35, 48.86, 2154)
+    units = [unit("100000001")]
+    ets = [establishment("100000001", "00011", "21104"),
+           establishment("100000001", "00029", ""),                       # nothing
+           establishment("100000001", "00037", "", codePostalEtablissement="",
+                         coordonneeLambertAbscisseEtablissement=inside_x,   # point in 21
+                         coordonneeLambertOrdonneeEtablissement=inside_y),
+           establishment("100000001", "00045", "", codePostalEtablissement="",
+                         coordonneeLambertAbscisseEtablissement=paris_x,    # point in 75
+                         coordonneeLambertOrdonneeEtablissement=paris_y),
+           establishment("100000001", "00052", "", libellePaysEtrangerEtablissement="BELGIQUE"),
+           establishment("100000001", "00060", "75101")]
+    result = _read(write_sirene(tmp_path / "s", units, ets), departements=["21"],
+                   reference=tiny_reference)
+    assert (result.read, result.filtered) == (4, 2)  # abroad and Paris 1er: outside by code
+    assert sorted(result.structures["siret"]) == ["10000000100011", "10000000100037"]
+    reasons = result.rejects.set_index("siret")["raison"]
+    assert reasons["10000000100029"].startswith("localisation_absente: ni code commune")
+    assert reasons["10000000100045"].startswith("hors_territoire: pas de code commune")
+    assert "21" in reasons["10000000100045"]
+
+
+def test_vintage_from_the_data_never_the_file_time(tmp_path):
+    """Issue 11 item 8: the latest dateDernierTraitementEtablissement, else a date stated in
+    the file (zip member) name; the modification time is ignored."""
+    import os
+    import zipfile
+
+    units = [unit("100000001")]
+    ets = [establishment("100000001", "00011",
+                         dateDernierTraitementEtablissement="2026-06-30T23:52:43"),
+           establishment("100000001", "00029",
+                         dateDernierTraitementEtablissement="2025-01-02T10:00:00")]
+    folder = write_sirene(tmp_path / "s", units, ets)
+    for path in folder.iterdir():
+        os.utime(path, (1_600_000_000, 1_600_000_000))  # 2020-09-13
+    result = _read(folder)
+    assert result.vintage == "SIRENE stock (dernier traitement 2026-06-30)"
+    assert result.notes["millesime"]["origine"].startswith("dateDernierTraitement")
+    assert json.loads(result.structures["millesimes"].iloc[0])["sirene"] == result.vintage
+    zipped = write_sirene(tmp_path / "z", units, ets, fmt="zip")
+    archive = zipped / "StockEtablissement_utf8.zip"
+    with zipfile.ZipFile(archive) as z:
+        content = z.read("StockEtablissement_utf8.csv")
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("StockEtablissement_utf8_2026-07-01.csv", content)
+    result = _read(zipped)
+    assert result.vintage == "SIRENE stock 2026-07-01"
+    assert "StockEtablissement_utf8_2026-07-01.csv" in result.notes["millesime"]["origine"]

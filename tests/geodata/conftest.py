@@ -8,7 +8,9 @@ Layout (cells of 0.01°, lower-left corner at 5.00 E 46.00 N; x to the right, y 
           x=0    x=1    x=2     x=3
 
 ``01010*`` is a commune déléguée of 01001 (merged into it by the repair); the hole at
-(1, 1) has one neighbour with ``anciensCodes`` (01001, after the merge) and goes to it.
+(1, 1) has one neighbour with a former commune missing from the geometry (01001, whose
+SIREN is later than 01002's, a commune with a commune associée without geometry) and goes
+to it (see geodata.repair).
 02003 has no geometry at all; 97101 is a small square in Guadeloupe; 97501 is in an
 overseas collectivity (excluded).
 """
@@ -53,6 +55,9 @@ POPULATION = {"01001": 1000, "01002": 200, "01003": 300, "01004": 400, "01005": 
               "01006": 600, "01007": 700, "02001": 5000, "02002": 50, "02003": 5,
               "97101": 12345}
 REGION = {"01": "84", "02": "32", "971": "01"}
+# 01002's commune associée 01012 has no geometry: 01002 was created after the geometry, and
+# so was 01001 (a later SIREN): its former commune 01011, without geometry, is the hole.
+SIREN = {"01001": "930000017", "01002": "930000009"}
 EPCI = {
     "200000001": ("CC Alpha", "CC", ["01001", "01002", "01003", "01004", "01005", "01006",
                                      "01007"]),
@@ -83,6 +88,8 @@ def _decoupage() -> dict[str, list]:
                "region": REGION[dep], "population": POPULATION[code]}
         if code == "01001":
             row["anciensCodes"] = ["01010", "01011"]
+        if code in SIREN:
+            row["siren"] = SIREN[code]
         communes.append(row)
     communes += [
         {"code": "01010", "nom": "Ancienne", "type": "commune-deleguee", "chefLieu": "01001",

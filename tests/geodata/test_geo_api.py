@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import functools
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -25,46 +22,22 @@ from geodata.geo_api import (
 )
 from observatory import http
 from observatory.errors import DataValidationError
+from tests.local_server import LocalServer, Reply
 
 DIJON_METROPOLE = "242100410"
 
 
-class _Server:
-    """Serves ``routes[path] -> (status, bytes)`` (or a function of the query giving it)
-    and records the queries."""
+def _json_route(answer):
+    """Handler answering ``(status, bytes)``, or ``answer(params)`` when it is a function."""
+    def handler(req):
+        status, body = answer(req.params) if callable(answer) else answer
+        return Reply(status, body, {"Content-Type": "application/json; charset=utf-8"})
+    return handler
 
-    def __init__(self, routes):
-        self.routes = routes
-        self.queries = []
-        owner = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_GET(self):
-                parts = urlsplit(self.path)
-                owner.queries.append((parts.path, parse_qs(parts.query)))
-                query = parse_qs(parts.query)
-                answer = owner.routes.get(parts.path, (404, b'{"code":404}'))
-                status, body = answer(query) if callable(answer) else answer
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json; charset=utf-8")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-
-    @property
-    def base(self):
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
-
-    def stop(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+def _last_query(server):
+    """(path, parse_qs parameters) of the last request ``server`` received."""
+    return server.requests[-1].path, server.requests[-1].params
 
 
 @functools.lru_cache(maxsize=4)
@@ -104,7 +77,10 @@ def api(shared_data, tmp_path, monkeypatch):
             else [f["properties"] for f in departement["features"]]).encode()),
         "/epcis/200000000/communes": (200, b'{"type": "FeatureCollection", "features": [{'),
     }
-    server = _Server(routes)
+    server = LocalServer(_json_route((404, b'{"code":404}')))
+    for path, answer in routes.items():
+        server.route(path, _json_route(answer))
+    server.start()
     overlay = tmp_path / "catalog.yaml"
     overlay.write_text(f"sources:\n  geo_api:\n    url: {server.base}\n"
                        "rate_limits:\n  127.0.0.1: 0\n", encoding="utf-8")
@@ -122,7 +98,7 @@ def api(shared_data, tmp_path, monkeypatch):
 @pytest.mark.integration
 def test_search_bare_array_recorded_answer(api):
     found = search_communes(nom="Nice", limit=3)
-    assert api.queries[-1] == ("/communes", {"nom": ["Nice"], "limit": ["3"]})
+    assert _last_query(api) == ("/communes", {"nom": ["Nice"], "limit": ["3"]})
     assert found.index.tolist() == ["06088", "21454", "55384"]  # ranked as the API ranks
     assert found.loc["21454", "nom"] == "Nicey"
     assert found.loc["21454", "departement"] == "21"
@@ -134,7 +110,7 @@ def test_search_bare_array_recorded_answer(api):
 @pytest.mark.integration
 def test_communes_of_epci_geojson(api):
     communes = communes_of_epci(DIJON_METROPOLE)
-    path, query = api.queries[-1]
+    path, query = _last_query(api)
     assert path == f"/epcis/{DIJON_METROPOLE}/communes"
     assert query["format"] == ["geojson"] and query["geometry"] == ["contour"]
     assert query["fields"] == [",".join(DEFAULT_FIELDS)]
@@ -157,11 +133,11 @@ def test_communes_of_epci_geojson(api):
 def test_communes_of_departement_and_cache(api):
     communes = communes_of_departement("21")
     assert len(communes) == 698
-    hits = len(api.queries)
+    hits = len(api.requests)
     again = communes_of_departement("21")  # served by the on-disk cache
-    assert len(api.queries) == hits and len(again) == 698
+    assert len(api.requests) == hits and len(again) == 698
     attributes_only = communes_of_departement("21", geometry=None, use_cache=False)
-    assert "format" not in api.queries[-1][1]
+    assert "format" not in _last_query(api)[1]
     assert "geometry" not in attributes_only.columns
     assert attributes_only.equals(communes.drop(columns="geometry").astype(
         attributes_only.dtypes.to_dict()))

@@ -73,7 +73,8 @@ def test_hole_repairs_logged(reference):
     assert 40 <= len(holes) <= 70
     assert set(holes["rule"]) <= {"voisin_unique_avec_anciens_codes",
                                   "ancienne_commune_sans_geometrie",
-                                  "plus_longue_frontiere_commune", "aucun_voisin_candidat"}
+                                  "plus_longue_frontiere_commune", "aucun_voisin_candidat",
+                                  "seule_commune_voisine"}
     attributed = holes["commune"].dropna()
     assert reference.communes.loc[attributed, "geometry_repaired"].all()
     missing = reference.manifest["communes_sans_geometrie"]

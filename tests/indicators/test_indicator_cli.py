@@ -8,11 +8,10 @@ commune.
 
 from __future__ import annotations
 
-import io
-
 import geopandas as gpd
 import pandas as pd
 import pytest
+from export_reader import read_csv_export, read_xlsx_export
 
 from cli.main import main
 from observatory import storage
@@ -50,10 +49,10 @@ def store(tmp_path, monkeypatch, reference):
     monkeypatch.setenv("OBSERVATOIRE_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("OBSERVATOIRE_REFERENCE_DIR", str(reference.directory))
 
-    def write(quarter: str, cog: str):
+    def write(quarter: str, cog: str, territoire: str = "departement:21"):
         structures = _snapshot_structures(reference)
         storage.write_snapshot(structures, empty_rejects(), {
-            "quarter": quarter, "territoire": "departement:21", "demo": False, "cog": cog,
+            "quarter": quarter, "territoire": territoire, "demo": False, "cog": cog,
             "accounting": {"sirene": {"read": 5, "kept": 5, "rejected": 0}}})
         return structures
     return write
@@ -67,8 +66,7 @@ def test_cli_commune_csv(store, reference, tmp_path, capsys):
     assert code == 0
     raw = out.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
-    table = pd.read_csv(io.StringIO(raw.decode("utf-8-sig")), sep=";", decimal=",",
-                        dtype={"code": str})
+    table = read_csv_export(raw)[1]
     expected = reference.communes.index[reference.communes["departement"] == "21"]
     assert sorted(table["code"]) == sorted(expected)
     for col in ("code", "nom", "population", "superficie_km2", "structures",
@@ -84,18 +82,50 @@ def test_cli_commune_csv(store, reference, tmp_path, capsys):
 
 
 def test_cli_departements_of_region_xlsx(store, reference, tmp_path):
-    store("2026-T4", reference.vintages["cog"])
+    store("2026-T4", reference.vintages["cog"], territoire="region:27")
     out = tmp_path / "deps.xlsx"
     code = main(["indicators", "--level", "departement", "--territory", "27",
                  "--territory-level", "region", "--output", str(out)])
     assert code == 0
-    table = pd.read_excel(out, sheet_name="Indicateurs", dtype={"code": str})
+    table = read_xlsx_export(out, "Indicateurs")
     deps = reference.departements.index[reference.departements["region"] == "27"]
     assert sorted(table["code"]) == sorted(deps)
     assert table.set_index("code").loc["21", "structures"] == 4
     assert table.set_index("code").loc["21", "nom"] == reference.departements.loc["21", "nom"]
+    assert set(table["couverture"]) == {"complète"}
     about = pd.read_excel(out, sheet_name="À propos")
     assert "2026-T4" in about["Information"].astype(str).tolist()
+
+
+def test_cli_leaves_out_departements_outside_the_coverage(store, reference, tmp_path, capsys):
+    """A département snapshot: the other départements of its région have no data (issue 11:
+    they were written with 0 structures, as if measured)."""
+    store("2026-T4", reference.vintages["cog"])
+    out = tmp_path / "deps.csv"
+    assert main(["indicators", "--level", "departement", "--territory", "27",
+                 "--territory-level", "region", "--output", str(out)]) == 0
+    table = read_csv_export(out)[1]
+    assert table["code"].tolist() == ["21"]
+    assert table["couverture"].tolist() == ["complète"]
+    others = sorted(set(reference.departements.index[reference.departements["region"] == "27"])
+                    - {"21"})
+    assert f"{len(others)} territoire(s) hors de la couverture" in capsys.readouterr().out
+    assert main(["indicators", "--level", "epci", "--territory", "59",
+                 "--output", str(tmp_path / "nord.csv")]) == 1
+    assert "outside the coverage" in capsys.readouterr().err
+    assert not (tmp_path / "nord.csv").exists()
+
+
+def test_cli_serie_option(store, reference, tmp_path, capsys):
+    store("2026-T4", reference.vintages["cog"])
+    out = tmp_path / "ins.csv"
+    assert main(["indicators", "--serie", "insertion", "--level", "departement",
+                 "--output", str(out)]) == 1
+    assert "series 'insertion'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["indicators", "--serie", "nope", "--level", "departement", "--output", str(out)])
+    with pytest.raises(SystemExit):
+        main(["indicators", "--territory", "", "--level", "departement", "--output", str(out)])
 
 
 def test_cli_refuses_cog_mismatch_and_bad_extension(store, tmp_path, capsys):
@@ -117,7 +147,7 @@ def test_cli_density_approximation_is_labelled(store, reference, tmp_path):
     code = main(["indicators", "--level", "commune", "--territory", "21", "--density-approx",
                  "--output", str(out)])
     assert code == 0
-    table = pd.read_csv(out, sep=";", decimal=",", dtype={"code": str}, encoding="utf-8-sig")
+    table = read_csv_export(out)[1]
     assert set(table["densite_source"].dropna()) == {"approximation"}
     assert table["dens7"].dropna().between(1, 7).all()
     assert "part_population_rurale" in table.columns
