@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import loaders, logic, perimetre, urlstate
-from observatory import vocabulary
+from observatory.vocabulary import STRUCTURE_TYPES
 from render import exports, fr, maps
 
 __all__ = [
@@ -31,9 +31,6 @@ __all__ = [
 ]
 
 warm_up = loaders.warm_up
-#: French labels of the insertion types (observatory.vocabulary.STRUCTURE_TYPES once the
-#: insertion layer lands; the codes themselves until then).
-STRUCTURE_TYPES: dict[str, str] = dict(getattr(vocabulary, "STRUCTURE_TYPES", None) or {})
 
 
 def current_serie() -> str:
@@ -111,7 +108,7 @@ def kind_label(column: str, value: str) -> str:
     """French label of a kind (« Coopérative », « ESAT »...)."""
     if column == "famille_ess":
         return fr.libelle_famille(value)
-    return STRUCTURE_TYPES.get(value, value)
+    return f"{STRUCTURE_TYPES[value]} ({value})" if value in STRUCTURE_TYPES else value
 
 
 def kinds(ctx: logic.Context) -> dict[str, str]:
@@ -189,13 +186,21 @@ def about(ctx: logic.Context, title: str,
                                   filtres=text or "aucun (toutes les lignes affichées)")
 
 
+def downloadable(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with its rows numbered 0..n-1 (a named index, the territory code, becomes a
+    column): render.exports.export_frame aligns its columns on that numbering, and a
+    filtered frame keeps the labels of the rows it kept."""
+    named = df.index.name is not None and df.index.name not in df.columns
+    return df.reset_index() if named else df.reset_index(drop=True)
+
+
 def download_buttons(df: pd.DataFrame, name: str, *, key: str,
                      about: Mapping[str, str] | None = None, geo: bool = False,
                      kind: str = "auto") -> None:
     """CSV, XLSX and optionally GeoJSON downloads of exactly ``df`` in the one export model
     (render.exports: French headers, labels beside codes, numbers as numbers, « À propos »),
     built only when the user clicks."""
-    frame = df.copy()
+    frame = downloadable(df)
     names = export_names()
     cols = st.columns(3 if geo else 2)
     cols[0].download_button(

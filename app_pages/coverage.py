@@ -12,7 +12,6 @@ For a territory of any level:
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from render import fr
@@ -28,28 +27,19 @@ __all__ = [
 
 
 def coverage_table(communes: pd.DataFrame, covered: pd.Index, level: str) -> pd.DataFrame:
-    """Coverage of every territory of ``level`` that has at least one covered commune.
+    """Coverage of every territory of ``level`` that has at least one covered commune
+    (:func:`indicators.scope.coverage_by_territory`): indexed by code, ``population``
+    (whole territory), ``population_couverte``, ``part`` (covered share of the population,
+    0–1; NaN for an empty territory) and ``complet`` (bool)."""
+    from indicators.scope import coverage_by_territory
 
-    Returns a frame indexed by code: ``communes``, ``communes_couvertes``,
-    ``population`` (whole territory), ``population_couverte``, ``part`` (covered share of the
-    population, 0–1; share of communes when the population is 0) and ``complet`` (bool).
-    """
-    key = (pd.Series(communes.index, index=communes.index) if level == "commune"
-           else communes[level]).astype("string")
-    pop = pd.to_numeric(communes["population"], errors="coerce").astype("float64").fillna(0)
-    inside = communes.index.isin(covered)
-    frame = pd.DataFrame({"key": key.to_numpy(), "pop": pop.to_numpy(), "inside": inside})
-    frame = frame.dropna(subset=["key"])
-    frame["pop_in"] = np.where(frame["inside"], frame["pop"], 0.0)
-    out = frame.groupby("key", sort=True).agg(
-        communes=("inside", "size"), communes_couvertes=("inside", "sum"),
-        population=("pop", "sum"), population_couverte=("pop_in", "sum"))
-    out = out[out["communes_couvertes"] > 0]
-    share = out["population_couverte"] / out["population"].where(out["population"] > 0)
-    out["part"] = share.fillna(out["communes_couvertes"] / out["communes"])
-    out["complet"] = out["communes_couvertes"] == out["communes"]
-    out.index = pd.Index(out.index.astype("string"), name="code")
-    return out
+    table = coverage_by_territory(communes, covered, level)
+    return pd.DataFrame({
+        "population": table["population_territoire"],
+        "population_couverte": table["population_couverte_instantane"],
+        "part": table["part_territoire_couverte"] / 100.0,
+        "complet": table["complet"].astype(bool),
+    }, index=table.index)
 
 
 def status(table: pd.DataFrame, code: str) -> str:

@@ -11,10 +11,12 @@ CSV export writes English decimals; the pages offer the French exports) in
 Second, for texts that have no setting in Streamlit 1.67 (verified in its frontend bundle):
 the table toolbar and column menu ("Search", "Fullscreen", "Sort ascending"...), the
 "No results" of a filtered list, "Press Enter to apply", "Running...", "Page not found",
-the sidebar's "View more": a small script, installed once per browser page, translates them
-as they appear (text nodes and ``aria-label``/``title``/``placeholder`` attributes whose
-whole text matches, plus a few patterns).  ``tests/e2e/test_french.py`` scans every page,
-menus opened, for the English strings of :data:`ENGLISH`.
+the sidebar's "View more", and Leaflet's "Zoom in" in the maps' frames: a small script,
+installed once per browser page, translates them as they appear (text nodes and
+``aria-label``/``title``/``placeholder`` attributes whose whole text matches, « Search:
+table » labels, plus a few patterns), in the page and in its same-origin frames.
+``tests/e2e/test_french.py`` scans every page, menus opened, for the English strings of
+:data:`ENGLISH`.
 """
 
 from __future__ import annotations
@@ -93,6 +95,7 @@ TRANSLATIONS: dict[str, str] = {
     "Multiselect options": "Choix possibles",
     "Choose an option": "Choisissez",
     "Choose options": "Choisissez",
+    "Show suggestions": "Afficher les suggestions",
     # inputs and forms
     "Press Enter to apply": "Appuyez sur Entrée pour valider",
     "Press ⌘+Enter to apply": "Appuyez sur ⌘+Entrée pour valider",
@@ -115,6 +118,10 @@ TRANSLATIONS: dict[str, str] = {
     "Collapse sidebar": "Replier le panneau latéral",
     "Expand sidebar": "Déplier le panneau latéral",
     "Main menu": "Menu principal",
+    # Leaflet (the maps, in same-origin frames)
+    "Zoom in": "Zoom avant",
+    "Zoom out": "Zoom arrière",
+    "Layers": "Couches",
     "This app has encountered an error. The original error message is redacted to prevent "
     "data leaks. Full error details have been recorded in the logs (if you're on Streamlit "
     "Cloud, click on 'Manage app' in the lower right of your app).":
@@ -135,6 +142,9 @@ PATTERNS: list[tuple[str, str]] = [
      r"pages/ directory\. Running the app's main page\.$",
      "La page « /$1 » n'existe pas : voici la page d'accueil."),
     (r"^Add: (.*)$", "Ajouter : $1"),
+    # screen-reader announcements of the lists (react-aria, English by default)
+    (r"^(\d+) options? available\.$", "$1 choix disponibles."),
+    (r"^(.+), selected$", "$1, choisi"),
 ]
 
 #: English texts that must never be visible (scanned by the browser tests).
@@ -144,7 +154,8 @@ ENGLISH: tuple[str, ...] = (
     "Fullscreen", "Sort ascending", "Sort descending", "Pin column", "Hide column",
     "Autosize", "Page not found", "View more", "View less", "Search", "Loading...",
     "No data", "You can only select", "Traceback", "Error", "Exception", "None",
-    "Deploy", "True", "False", "NaN",
+    "Deploy", "True", "False", "NaN", "Zoom in", "Zoom out", "Layers", "Skip to",
+    "available", "selected", "Show suggestions",
 )
 
 _SCRIPT = """
@@ -160,6 +171,10 @@ _SCRIPT = """
     const t = text.trim();
     if (!t) { return null; }
     if (Object.prototype.hasOwnProperty.call(T, t)) { return text.replace(t, T[t]); }
+    const labelled = /^([^:]{2,40}): (.+)$/.exec(t);  // « Search: Classement des territoires »
+    if (labelled && Object.prototype.hasOwnProperty.call(T, labelled[1])) {
+      return text.replace(t, T[labelled[1]] + "\u00a0: " + labelled[2]);
+    }
     for (const [re, to] of P) { if (re.test(t)) { return text.replace(t, t.replace(re, to)); } }
     return null;
   }
@@ -173,24 +188,39 @@ _SCRIPT = """
       if (v) { const out = fr(v); if (out !== null && out !== v) { el.setAttribute(a, out); } }
     }
   }
+  function frame(el) {  // maps are same-origin srcdoc frames: translate Leaflet's texts too
+    const install = () => {
+      try { if (el.contentDocument && el.contentDocument.body) { watch(el.contentDocument); } }
+      catch (e) { /* another origin: not ours */ }
+    };
+    el.addEventListener("load", install);
+    install();
+  }
   function fixTree(root) {
     if (root.nodeType === 3) { fixText(root); return; }
     if (root.nodeType !== 1) { return; }
     fixAttrs(root);
     root.querySelectorAll("*").forEach(fixAttrs);
-    const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    if (root.tagName === "IFRAME") { frame(root); }
+    root.querySelectorAll("iframe").forEach(frame);
+    const walker = root.ownerDocument.createTreeWalker(root, NodeFilter.SHOW_TEXT);
     let n;
     while ((n = walker.nextNode())) { fixText(n); }
   }
-  new MutationObserver((mutations) => {
-    for (const m of mutations) {
-      if (m.type === "characterData") { fixText(m.target); }
-      else if (m.type === "attributes") { fixAttrs(m.target); }
-      else { m.addedNodes.forEach(fixTree); }
-    }
-  }).observe(document.documentElement, {childList: true, subtree: true, characterData: true,
-                                       attributes: true, attributeFilter: ATTRS});
-  fixTree(document.body);
+  function watch(doc) {
+    if (doc.__observatoireFr) { return; }
+    doc.__observatoireFr = true;
+    new MutationObserver((mutations) => {
+      for (const m of mutations) {
+        if (m.type === "characterData") { fixText(m.target); }
+        else if (m.type === "attributes") { fixAttrs(m.target); }
+        else { m.addedNodes.forEach(fixTree); }
+      }
+    }).observe(doc.documentElement, {childList: true, subtree: true, characterData: true,
+                                     attributes: true, attributeFilter: ATTRS});
+    fixTree(doc.body);
+  }
+  watch(document);
 })();
 </script>
 """

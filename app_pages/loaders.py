@@ -2,8 +2,8 @@
 
 Everything derived from a snapshot is keyed by ``(serie, quarter)``: the perimeter ``ess``
 and the perimeter ``insertion`` are two series of snapshots side by side (docs/
-architecture.md, SERIES_API).  Until the series store is on ``main``, manifests without a
-``serie`` are read as ``ess`` and the app degrades to that single series.
+architecture.md, SERIES_API).  A store with a single series shows that one (a manifest
+without ``serie`` is read as ``ess``).
 
 Big read-only frames are cached with ``st.cache_resource`` (shared by every session, never
 mutated by the pages); small lists with ``st.cache_data``.  After the first page is drawn,
@@ -66,12 +66,12 @@ def _ensure_data() -> list[dict]:
     Re-read every minute, so that a refresh run by staff shows without a restart."""
     from observatory import storage
 
-    snapshots = storage.list_snapshots(serie="ess")
-    if not snapshots:
+    snapshots = storage.list_snapshots()  # every series
+    if not any(m.get("serie", DEFAULT_SERIE) == DEFAULT_SERIE for m in snapshots):
         from demo.job import ensure_default
 
         ensure_default(progress=False)  # the embedded default: both series, all France
-        snapshots = storage.list_snapshots(serie="ess")
+        snapshots = storage.list_snapshots()
     return snapshots
 
 
@@ -91,8 +91,6 @@ def load_snapshot(serie: str, quarter: str):
     """One snapshot (structures, rejects, manifest) of a series, read-only."""
     from observatory import storage
 
-    if serie == DEFAULT_SERIE:  # the only series a store without series knows
-        return storage.load_snapshot(quarter)
     return storage.load_snapshot(quarter, serie=serie)
 
 

@@ -1,9 +1,9 @@
 """The perimeter (series of snapshots) shown by every page: choice, labels, provenance.
 
-Two series exist once the series store is on ``main`` (SERIES_API): ``ess`` (default) and
-``insertion``.  The choice sits in the sidebar of every page and in the URL (``?serie=``);
-with a single series the sidebar just names it.  Every page says which perimeter it shows,
-whether the data are real or demonstration, and, for real data, their sources and vintages.
+Two series (SERIES_API): ``ess`` (default) and ``insertion``.  The choice sits in the
+sidebar of every page and in the URL (``?serie=``); with a single series the sidebar just
+names it.  Every page says which perimeter it shows, whether the data are real or
+demonstration, and, for real data, their sources and vintages.
 """
 
 from __future__ import annotations
@@ -11,15 +11,14 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages import loaders, logic, urlstate, widgets
-from observatory import vocabulary
+from observatory.vocabulary import SERIES
 from observatory.wording import DEMO_BANNER
 from render import fr
 
 __all__ = ["KIND_COLUMN", "choose", "label", "show_status", "sources_text", "status_text"]
 
-#: French labels of the series (observatory.vocabulary.SERIES once the store lands).
-LABELS: dict[str, str] = dict(getattr(vocabulary, "SERIES", None)
-                              or {"ess": "Économie sociale et solidaire"})
+#: French labels of the series (observatory.vocabulary.SERIES).
+LABELS: dict[str, str] = dict(SERIES)
 #: Column that tells the kinds of structures apart in each series.
 KIND_COLUMN = {"ess": "famille_ess", "insertion": "type_structure"}
 

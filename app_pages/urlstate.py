@@ -2,10 +2,12 @@
 
 How a widget is bound to a URL parameter (see :mod:`app_pages.widgets`):
 
-1. before the widget is drawn, :func:`incoming` gives the URL value **if it changed since
-   this session last wrote or read it** (a link just opened, an address edited by hand, the
-   browser's back button); the value is checked, and seeded into ``st.session_state`` (the
-   widget's state), or refused with a French notice and a default;
+1. before the widget is drawn, :func:`incoming` gives the URL value **if this session
+   never wrote nor read it on this page** (a link just opened, an address edited by hand);
+   the value is checked, and seeded into ``st.session_state`` (the widget's state), or
+   refused with a French notice and a default.  A value already seen is never taken back:
+   the browser sends its address with every rerun, and after quick successive changes
+   that address can lag behind what the server last wrote;
 2. the widget is drawn with its key and no default of its own (the session state holds it);
 3. :func:`write` puts the widget's value back in the URL (every parameter, defaults included,
    so that a link keeps its meaning when defaults change).
@@ -40,7 +42,7 @@ def key(name: str) -> str:
     return name if name in GLOBAL else f"{page()}.{name}"
 
 
-def _seen() -> dict[str, str]:
+def _seen() -> dict[str, set[str]]:
     if _SEEN not in st.session_state:
         st.session_state[_SEEN] = {}
     return st.session_state[_SEEN]
@@ -67,25 +69,24 @@ def incoming(name: str) -> str | None:
     raw = st.query_params.get(name)
     if raw is None:
         return None
-    seen = _seen()
-    if seen.get(name) == raw:
+    seen = _seen().setdefault(name, set())
+    if raw in seen:
         return None
-    seen[name] = raw
+    seen.add(raw)
     return raw
 
 
 def write(name: str, value: str | None) -> None:
     """Put ``value`` in the URL under ``name`` (None removes it)."""
-    seen = _seen()
+    seen = _seen().setdefault(name, set())
     if value is None:
         if name in st.query_params:
             del st.query_params[name]
-        seen.pop(name, None)
         return
     text = str(value)
     if st.query_params.get(name) != text:
         st.query_params[name] = text
-    seen[name] = text
+    seen.add(text)
 
 
 def notice(text: str) -> None:

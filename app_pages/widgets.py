@@ -119,7 +119,10 @@ def _seed_list(name: str, options: list[str], default: Sequence[str], what: str,
     elif k not in st.session_state or not isinstance(st.session_state[k], list):
         st.session_state[k] = [v for v in default if v in options]
     else:
-        st.session_state[k] = [v for v in st.session_state[k] if v in options]
+        kept = [v for v in st.session_state[k] if v in options]
+        if st.session_state[k] and not kept:  # other options now (another view): default
+            kept = [v for v in default if v in options]
+        st.session_state[k] = kept
     return k
 
 

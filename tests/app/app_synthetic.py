@@ -187,3 +187,27 @@ def build_world(territoire: str = "region:27"
 
 
 _ = np  # numpy kept for callers building variants
+
+
+def build_insertion_snapshot(reference: SyntheticReference, quarter: str) -> SimpleNamespace:
+    """The `insertion` series: 2 structures per commune of département 21, of types ACI
+    and ESAT; those of commune 21101 are run by a public body (gestion publique)."""
+    base = build_structures(reference, "2026-T3")
+    rows = base[base.index % 3 != 2].copy().reset_index(drop=True)
+    rows["siret"] = [f"8{n:013d}" for n in range(len(rows))]
+    rows["type_structure"] = pd.array(["ACI" if i % 2 == 0 else "ESAT"
+                                       for i in range(len(rows))], dtype="string")
+    rows["gestion_publique"] = pd.array((rows["commune"] == "21101").to_list(),
+                                        dtype="boolean")
+    rows["capacite"] = pd.array([None if t == "ACI" else 40 for t in rows["type_structure"]],
+                                dtype="Int64")
+    rows["nom"] = [f"{t} démo {i:03d}" for i, t in enumerate(rows["type_structure"])]
+    manifest = {"quarter": quarter, "serie": "insertion", "territoire": "region:27",
+                "created_at": "2026-11-23T02:00:00", "demo": False, "cog": "COG 2026",
+                "sources": {"siae_inclusion": {"vintage": "fiches 2019-2021"},
+                            "esat": {"vintage": "2026"}},
+                "accounting": {"siae_inclusion": {"read": len(rows), "kept": len(rows),
+                                                  "rejected": 0, "by_reason": {}}}}
+    rejects = pd.DataFrame(columns=["source", "ligne", "siret", "raison", "donnees"])
+    return SimpleNamespace(quarter=quarter, structures=gpd.GeoDataFrame(rows, crs=4326),
+                           rejects=rejects, manifest=manifest)

@@ -50,3 +50,28 @@ def synthetic_app_dep21(monkeypatch):
     yield world
     st.cache_data.clear()
     st.cache_resource.clear()
+
+
+@pytest.fixture
+def two_series_app(world, monkeypatch):
+    """Two series side by side (SERIES_API): `ess` (the synthetic demo, manifests without
+    `serie`, as a store without series writes them) and `insertion` (real-looking types)."""
+    import streamlit as st
+
+    from app_pages import loaders
+
+    reference, ess = world
+    insertion = {"2026-T4": synthetic.build_insertion_snapshot(reference, "2026-T4")}
+    manifests = [s.manifest for s in ess.values()] + [insertion["2026-T4"].manifest]
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    monkeypatch.setenv("OBSERVATOIRE_OFFLINE", "1")
+    monkeypatch.setenv("OBSERVATOIRE_NO_WARMUP", "1")
+    monkeypatch.setattr(loaders, "_ensure_data", lambda: manifests)
+    monkeypatch.setattr(loaders, "load_reference", lambda: reference)
+    monkeypatch.setattr(loaders, "load_snapshot",
+                        lambda serie, quarter: (insertion if serie == "insertion"
+                                                else ess)[quarter])
+    yield
+    st.cache_data.clear()
+    st.cache_resource.clear()

@@ -52,3 +52,20 @@ def test_reference_rows_parent_region_and_france(synthetic_app):
                                     "Bourgogne-Franche-Comté (région)", "France"]
     assert notes == []
     assert refs["structures"].tolist() == [24, 24, 24]  # all structures are in 21
+
+
+def test_downloads_keep_every_value_of_a_filtered_frame():
+    """A filtered frame keeps its row labels (7875, 7912): every value must still reach the
+    file, and a named index (the territory code) becomes a column."""
+    import pandas as pd
+
+    from app_pages import common
+    from render import exports
+
+    frame = pd.DataFrame({"siret": ["12345678900012", "98765432100019"],
+                          "nom": ["Alpha", "Beta"], "longitude": [5.04, 4.83]},
+                         index=[7875, 7912])
+    text = exports.csv_bytes(common.downloadable(frame), names={}).decode("utf-8-sig")
+    assert "12345678900012;Alpha;5,040000" in text and "Beta;4,830000" in text
+    coded = pd.DataFrame({"nom": ["Dijon"]}, index=pd.Index(["21231"], name="code"))
+    assert list(common.downloadable(coded).columns) == ["code", "nom"]

@@ -8,12 +8,16 @@ from e2e_kit import SCREENSHOTS, wait_rendered
 pytestmark = pytest.mark.e2e
 
 PAGES = [
-    ("", "Comparer les territoires", ["Territoires à comparer", "Classement"]),
-    ("mon-territoire", "Mon territoire", ["Chiffres clés", "Télécharger la fiche territoire"]),
+    ("", "Comparer les territoires", ["Territoires à comparer", "Classement", "Évolution"]),
+    ("mon-territoire", "Mon territoire", ["Chiffres clés", "Télécharger la fiche territoire",
+                                          "Évolution du nombre de structures"]),
     ("zones-blanches", "Zones blanches", ["zone blanche", "Type de structure"]),
+    ("concentrations", "Concentrations", ["Quotients de localisation"]),
     ("annuaire", "Annuaire des acteurs", ["structures trouvées", "Télécharger en GeoJSON"]),
-    ("qualite", "Actualisation et qualité", ["Instantanés disponibles", "Précision"]),
-    ("methode", "Méthode et sources", ["Définition des indicateurs", "Licence Ouverte"]),
+    ("qualite", "Actualisation et qualité", ["Instantanés disponibles", "Précision",
+                                             "Accès non restreint"]),
+    ("methode", "Méthode et sources", ["Définition des indicateurs", "Licence Ouverte",
+                                       "Petits effectifs"]),
 ]
 
 
@@ -25,6 +29,8 @@ def _check(tab, title: str, texts: list[str]) -> str:
     for text in texts:
         assert text in body, f"{text!r} missing on page {title!r}"
     assert "Données fictives de démonstration" in body
+    assert "Périmètre : Économie sociale et solidaire" in body
+    assert "Traceback" not in body and "Error" not in body
     return body
 
 
@@ -33,7 +39,7 @@ def test_page_in_browser(app_url, page, path, title, texts):
     page.goto(f"{app_url}/{path}")
     _check(page, title, texts)
     frame = page.frame_locator("iframe").first
-    if path in ("", "mon-territoire", "zones-blanches", "annuaire"):
+    if path in ("", "mon-territoire", "zones-blanches", "annuaire", "concentrations"):
         # the map is drawn with the local Leaflet (no CDN, no tiles)
         frame.locator(".leaflet-container").wait_for(timeout=30_000)
         assert frame.locator(".legende-carte").count() == 1
@@ -49,6 +55,7 @@ def test_permalink_opens_the_same_view(app_url, page):
     page.goto(f"{app_url}/?vue=communes_dep&parent=21&indicateur=structures")
     body = _check(page, "Comparer les territoires", ["Classement"])
     assert "Structures de l'ESS actives — communes du département Côte-d'Or" in body
+    assert "/comparer?" in page.url and "vue=communes_dep" in page.url
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "permalien.png"), full_page=True)
 
@@ -64,4 +71,5 @@ def test_download_csv_export(app_url, page, tmp_path):
     assert target.name.endswith(".csv")
     assert data.startswith(b"\xef\xbb\xbf")
     header = data.decode("utf-8-sig").splitlines()[0]
-    assert header.startswith("SIRET;SIREN;Nom;")  # the export model (render.exports)
+    assert header.startswith("À propos;Information")  # the « À propos » block comes first
+    assert "\r\nSIRET;SIREN;Nom;" in data.decode("utf-8-sig")
