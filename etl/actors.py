@@ -1,10 +1,13 @@
 """Lists of actors: the lists CRESS and regional networks send, and the real national lists of
 insertion and sheltered-work structures (SIAE, GEIQ, ESAT).
 
-Files are CSV (``;`` or ``,``, sniffed; UTF-8 with or without BOM, else Windows-1252) or XLSX,
-with French headers that vary from one network to the next.  Columns are mapped explicitly:
-default synonyms (accent- and case-insensitive, :data:`SYNONYMS`) or a mapping (YAML file or
-dict, ``docs/actors_mapping_example.yaml``) with three blocks: ``colonnes`` (field -> the
+Files are CSV (``;`` or ``,``, sniffed; UTF-8 with or without BOM, else Windows-1252) or XLSX
+(read by :mod:`etl.tables`, within its size and row bounds; formula cells as their cached
+value, a row whose used cell is a formula saved without value is rejected:
+``formule_sans_valeur``), with French headers that vary from one network to the next.
+Columns are mapped explicitly: default synonyms (accent- and case-insensitive,
+:data:`SYNONYMS`) or a mapping (YAML file or dict, ``docs/actors_mapping_example.yaml``) with
+three blocks: ``colonnes`` (field -> the
 file's header(s)), ``valeurs`` (field -> a value for the rows that give none, e.g.
 ``type_structure: ESAT`` for a list of ESAT) and ``options`` (``separateur``, ``encodage``,
 ``feuille``, ``crs`` of x/y columns, ``source`` name, ``millesime`` stated by the producer,
@@ -61,13 +64,10 @@ Values:
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 import logging
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -76,6 +76,7 @@ import numpy as np
 import pandas as pd
 
 from etl.normalise import map_values
+from etl.tables import TableInfo, read_table
 from observatory.errors import DataValidationError, explain
 from observatory.schema import NOM_ENTREPRENEUR_INDIVIDUEL, SourceResult
 from observatory.text import fold_accents
@@ -193,122 +194,12 @@ _INDIVIDUAL = re.compile(r"\b(?:entrepreneur individuel|entreprise individuelle|
                          r"exploitant agricole|personne physique|micro entrepr\w*|auto entrepr\w*|"
                          r"profession liberale|artisan|commercant)\b")
 # --------------------------------------------------------------------------- file reading
-@dataclass(frozen=True)
-class TableInfo:
-    """How a file was read: ``format`` (csv/xlsx), ``encoding``, ``separator``, ``sha256``."""
-
-    format: str
-    encoding: str | None
-    separator: str | None
-    sha256: str
-
-
 def normalise_header(text: object) -> str:
     """Lower-case, accent-free, punctuation-free header ("N° SIRET" -> "n siret")."""
     value = fold_accents(text)
     value = value.replace("°", " ").replace("º", " ")
     return re.sub(r"[^a-z0-9]+", " ", value).strip()
 
-
-def _decode(raw: bytes, encoding: str | None) -> tuple[str, str]:
-    if encoding:
-        return raw.decode(encoding), encoding
-    if raw.startswith(b"\xef\xbb\xbf"):
-        return raw.decode("utf-8-sig"), "utf-8-sig"
-    try:
-        return raw.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        return raw.decode("cp1252"), "cp1252"
-    except UnicodeDecodeError:  # the 5 bytes cp1252 leaves undefined
-        return raw.decode("latin-1"), "latin-1"
-
-
-def _sniff_separator(text: str) -> str:
-    sample = "\n".join(text.splitlines()[:20])
-    try:
-        return csv.Sniffer().sniff(sample, delimiters=";,\t|").delimiter
-    except csv.Error:
-        header = text.splitlines()[0] if text else ""
-        counts = {sep: header.count(sep) for sep in (";", ",", "\t", "|")}
-        return max(counts, key=counts.get)
-
-
-def read_table(path: str | Path, *, separator: str | None = None, encoding: str | None = None,
-               sheet: str | int | None = None) -> tuple[pd.DataFrame, TableInfo]:
-    """Read a CSV or XLSX file as text columns, with the file's own headers.
-
-    Parameters
-    ----------
-    path
-        ``.csv``/``.txt`` (separator sniffed among ``;``, ``,``, tab, ``|``; encoding tried as
-        UTF-8 (BOM or not), then Windows-1252) or ``.xlsx``/``.xlsm``.
-    separator, encoding, sheet
-        Force the separator, the encoding or the spreadsheet sheet (default: the first).
-
-    Returns
-    -------
-    frame : DataFrame
-        All columns as ``string`` (NA for empty cells), blank lines dropped, plus ``_ligne``
-        (Int64): the line number in the file (header = line 1).
-    info : TableInfo
-        Format, detected encoding and separator, sha256 of the file.
-
-    Raises
-    ------
-    DataValidationError
-        Empty file, no data row, or unreadable content.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise DataValidationError(explain(
-            f"The actors file {str(path)!r} does not exist.", "Nothing to read.",
-            "Check the path given to --actors-file."))
-    raw = path.read_bytes()
-    digest = hashlib.sha256(raw).hexdigest()
-    if not raw.strip(b" \t\r\n\xef\xbb\xbf"):
-        raise DataValidationError(explain(
-            f"The file {path.name!r} is empty.", "It has no header and no row.",
-            "Export the list again (CSV with a header line, or XLSX)."))
-    if path.suffix.lower() in (".xlsx", ".xlsm"):
-        try:
-            frame = pd.read_excel(io.BytesIO(raw), sheet_name=sheet if sheet is not None else 0,
-                                  dtype=str, engine="openpyxl")
-        except (ValueError, KeyError, OSError) as exc:
-            raise DataValidationError(explain(
-                f"The spreadsheet {path.name!r} cannot be read: {exc}.",
-                "The file is not a valid XLSX workbook or the sheet does not exist.",
-                "Open it in a spreadsheet program and save it again as .xlsx, or as CSV.")) from exc
-        lines = pd.Series(np.arange(len(frame)) + 2, index=frame.index)
-        info = TableInfo("xlsx", None, None, digest)
-    else:
-        text, used = _decode(raw, encoding)
-        sep = separator or _sniff_separator(text)
-        try:
-            frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False,
-                                skip_blank_lines=False)
-        except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-            raise DataValidationError(explain(
-                f"The CSV file {path.name!r} cannot be parsed ({used}, separator {sep!r}): {exc}.",
-                "A row has more fields than the header, or quotes are unbalanced.",
-                "Fix the row named above, or give the separator/encoding in the mapping file.",
-            )) from exc
-        lines = pd.Series(np.arange(len(frame)) + 2, index=frame.index)
-        info = TableInfo("csv", used, sep, digest)
-    frame.columns = [str(c).strip() for c in frame.columns]
-    frame = frame.astype("string")
-    for column in frame.columns:
-        frame[column] = frame[column].str.strip().replace("", pd.NA)
-    blank = frame.isna().all(axis=1)
-    frame = frame.loc[~blank].copy()
-    frame["_ligne"] = lines.loc[~blank].astype("Int64")
-    if frame.empty:
-        raise DataValidationError(explain(
-            f"The file {path.name!r} has a header but no data row.",
-            f"Header: {[c for c in frame.columns if c != '_ligne']}.",
-            "Export the list again with its rows."))
-    return frame.reset_index(drop=True), info
 
 
 # --------------------------------------------------------------------------- mapping
@@ -712,17 +603,19 @@ def actors_from_table(raw: pd.DataFrame, info: TableInfo, mapping: str | Path | 
     source = str(options.get("source") or SOURCE)
     if communes is None and reference is not None:
         communes = reference.communes
-    headers = [c for c in raw.columns if c != "_ligne"]
+    headers = [c for c in raw.columns if c not in ("_ligne", "_formules")]
     cols = resolve_columns(headers, spec)
     rows = _fields(raw, cols, spec["valeurs"])
     place = _declared_place(rows, communes)
     checked = _check_rows(rows, raw["_ligne"], place, source)
+    checked = checked._replace(reason=_formula_reasons(raw, cols, checked.reason))
     located = _locate(rows, raw, cols, checked.reason, place, options, communes=communes,
                       reference=reference, geocode=geocode, geocoder_url=geocoder_url,
                       min_score=min_score, progress=progress)
     reason = located.reason
     kept = reason.isna()
     out = _structures(rows[kept], checked, place, located, kept, options)
+    out["_ligne"] = raw.loc[kept, "_ligne"]  # for the assignment's rejects
     out["sources"] = source
     out["millesimes"] = json.dumps({source: vintage})
     from etl.normalise import conform_structures, make_rejects
@@ -747,6 +640,25 @@ def actors_from_table(raw: pd.DataFrame, info: TableInfo, mapping: str | Path | 
     log.info("%s: %d kept (%s), %d rejected", name, len(structures),
              structures["location_precision"].value_counts().to_dict(), len(rejects))
     return result
+
+
+def _formula_reasons(raw: pd.DataFrame, cols: dict[str, list[str]], reason: pd.Series
+                     ) -> pd.Series:
+    """Reject the rows where a column we use holds an XLSX formula without cached value
+    (:func:`read_table`): its value is unknown, so the row cannot be read honestly (a name
+    would be "missing", an address silently dropped)."""
+    if "_formules" not in raw:
+        return reason
+    used = {c for columns in cols.values() for c in columns}
+
+    def lost(text):
+        cells = json.loads(text)
+        return "; ".join(f"{h} ({v})" for h, v in cells.items() if h in used) or None
+
+    detail = map_values(raw["_formules"], lost)
+    return reason.mask(detail.notna(), "formule_sans_valeur: " + detail + " : formule sans "
+                       "valeur calculée dans le fichier ; ouvrez-le dans un tableur et "
+                       "enregistrez-le (les formules seront calculées), ou exportez-le en CSV")
 
 
 class _Located(NamedTuple):

@@ -240,5 +240,10 @@ def _rejects(frame, rejected, outside, lon, lat, declared_raw, source) -> pd.Dat
         for x, y, code, out_flag in zip(lon[rejected], lat[rejected], raw, outside[rejected],
                                         strict=True)
     ]
-    return make_rejects(source, frame.loc[rejected].drop(columns="geometry", errors="ignore"),
-                        pd.Series(raisons, index=frame.index[rejected], dtype="string"))
+    # ``ligne``: the row's line in its source file, when the source reader gave it
+    # (``_ligne``, kept by etl.normalise.conform_structures); the source is in ``donnees``
+    lines = frame.loc[rejected, "_ligne"] if "_ligne" in frame else None
+    return make_rejects(source, frame.loc[rejected].drop(columns=["geometry", "_ligne"],
+                                                         errors="ignore"),
+                        pd.Series(raisons, index=frame.index[rejected], dtype="string"),
+                        ligne=lines)

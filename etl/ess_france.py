@@ -36,6 +36,9 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 SOURCE = "ess_france"
+#: Bounds of the list's CSV (about one million rows, ~150 MB in 2026).
+MAX_LIST_BYTES = 2 * 2**30
+MAX_LIST_ROWS = 5_000_000
 #: Official column -> our name.
 COLUMNS = {
     "SIREN": "siren",
@@ -148,10 +151,12 @@ def normalise_ess_france_rows(frame: pd.DataFrame, lines: pd.Series | None = Non
 
 def read_ess_france_list(path: str | Path) -> EssFranceList:
     """Read the list's CSV (``,`` or ``;``; UTF-8 with/without BOM, or Windows-1252)."""
-    from etl.actors import read_table
+    from etl.tables import read_table
 
-    raw, info = read_table(path)
+    # about one million rows (data-sources.md §3): bounds above the actors lists' ones
+    raw, info = read_table(path, max_bytes=MAX_LIST_BYTES, max_rows=MAX_LIST_ROWS)
     lines = raw.pop("_ligne")
+    raw = raw.drop(columns="_formules", errors="ignore")  # a CSV has none
     entries, rejects = normalise_ess_france_rows(raw, lines)
     result = EssFranceList(entries, rejects, read=len(raw), encoding=info.encoding,
                            separator=info.separator, sha256=info.sha256)

@@ -60,7 +60,14 @@ from etl.normalise import (
     valid_lonlat,
 )
 from etl.plausibility import TOLERANCE_M, check_points
-from etl.sirene_files import SireneFiles, file_digest, find_sirene_files, open_table_file
+from etl.read_errors import explain_read_error
+from etl.sirene_files import (
+    SireneFiles,
+    TableFile,
+    file_digest,
+    find_sirene_files,
+    open_table_file,
+)
 from geodata.crs import LOCAL_EPSG
 from observatory.errors import DataValidationError, explain
 from observatory.schema import (
@@ -194,19 +201,19 @@ def read_sirene(source: str | Path | SireneFiles, *, ess_sirens: Iterable[str] |
             extra = code_changes.loc[target.isin(deps).to_numpy(), ["ancien_code"]]
         con.register("extra_df", extra.astype("string"))
         con.execute("CREATE TABLE extra_codes AS SELECT * FROM extra_df")
-        with _DuckdbErrors(files):
+        with _DuckdbErrors([t for t in (ul, et, geo) if t is not None]):
             con.execute(f"""
                 CREATE TABLE ul AS
                 SELECT u.*, (u.siren IN (SELECT siren FROM ess_list)) AS liste_ess_france
-                FROM {ul.select_sql(list(UL_COLUMNS), _PAD)} u
+                FROM {ul.select_sql(list(UL_COLUMNS), _PAD, line="_ligne_ul")} u
                 WHERE u.economieSocialeSolidaireUniteLegale = 'O'
                    OR u.siren IN (SELECT siren FROM ess_list)""")
             steps.update(1)
-            et_cols = ", ".join(f'e."{c}"' for c in ET_COLUMNS if c != "siren")
+            et_cols = ", ".join(f'e."{c}"' for c in (*ET_COLUMNS, "_ligne") if c != "siren")
             con.execute(f"""
                 CREATE TABLE et AS
                 SELECT e.siren, {et_cols}, u.* EXCLUDE (siren)
-                FROM {et.select_sql(list(ET_COLUMNS), _PAD)} e
+                FROM {et.select_sql(list(ET_COLUMNS), _PAD, line="_ligne")} e
                 JOIN ul u ON e.siren = u.siren
                 WHERE {_territory_sql(departements)}""")
             total = None
@@ -221,10 +228,11 @@ def read_sirene(source: str | Path | SireneFiles, *, ess_sirens: Iterable[str] |
                 ) + ") FROM geo")
             else:
                 geo_frame = pd.DataFrame(columns=list(GEO_COLUMNS))
+            # in file order, so that "first" means the first line (duplicates)
             et_frame = _fetch(con, "SELECT * REPLACE (" + ", ".join(
                 f"{_num(c)} AS {c}" for c in ("coordonneeLambertAbscisseEtablissement",
                                               "coordonneeLambertOrdonneeEtablissement")
-            ) + ") FROM et")
+            ) + ") FROM et ORDER BY _ligne, _ligne_ul")
             units_without = con.execute(
                 "SELECT count(*) FROM ul WHERE siren NOT IN (SELECT siren FROM et)"
             ).fetchall()[0][0] if not departements else None
@@ -265,10 +273,11 @@ def read_sirene(source: str | Path | SireneFiles, *, ess_sirens: Iterable[str] |
 
 
 class _DuckdbErrors:
-    """Turn DuckDB parse errors (bad UTF-8 deep in a file, ragged rows) into clear errors."""
+    """Turn DuckDB read errors into errors naming the file, the line and the cause
+    (:func:`etl.read_errors.explain_read_error`)."""
 
-    def __init__(self, files: SireneFiles) -> None:
-        self.files = files
+    def __init__(self, tables: list[TableFile]) -> None:
+        self.tables = tables
 
     def __enter__(self):
         return self
@@ -276,16 +285,8 @@ class _DuckdbErrors:
     def __exit__(self, kind, exc, tb):
         if exc is None or not isinstance(exc, duckdb.Error):
             return False
-        text = str(exc)
-        names = ", ".join(p.name for p in self.files.paths())
-        if "unicode" in text.lower() or "utf" in text.lower():
-            why = "A SIRENE file is not valid UTF-8 further down (re-encoded or corrupted)."
-            fix = "Use the original _utf8 files, or convert: iconv -f WINDOWS-1252 -t UTF-8."
-        else:
-            why = "A SIRENE file could not be parsed as the published CSV/Parquet."
-            fix = "Download the files again (truncated download?) and keep them as published."
-        raise DataValidationError(explain(f"Reading {names} failed: {text[:600]}", why, fix),
-                                  offenders=[names]) from exc
+        what, why, fix, offenders = explain_read_error(str(exc), self.tables)
+        raise DataValidationError(explain(what, why, fix), offenders=offenders) from exc
 
 
 def _num(column: str) -> str:
@@ -506,13 +507,20 @@ def normalise_establishments(et: pd.DataFrame, geo: pd.DataFrame | None = None, 
                              territory: Iterable[str] | None = None) -> Normalised:
     """Joined establishment/unit rows (SIRENE column names) -> (structures, rejects, location).
 
-    Pure function; rejects: ``siret_invalide``, ``siret_en_double`` (first kept),
+    Pure function; rejects: ``siret_invalide``, ``siret_en_double`` (first line kept),
+    ``unite_legale_en_double`` (the unit repeated in StockUniteLegale),
     ``localisation_absente`` (no commune code and no plausible coordinates),
     ``hors_territoire`` (no commune code, point outside the départements of ``territory``).
     ``reference`` (``communes``, ``departements``) turns on the plausibility check of the
     points (module docstring); ``code_changes`` maps old declared codes for that check.
+    ``et`` may carry ``_ligne`` and ``_ligne_ul`` (line numbers in the establishment and unit
+    files, from :func:`read_sirene`): rejects then carry their ``ligne`` and the structures
+    their ``_ligne`` (for the assignment's rejects).
     """
     et = et.reset_index(drop=True)
+    lines = _line_numbers(et, "_ligne")            # of StockEtablissement (NA: unknown)
+    unit_lines = _line_numbers(et, "_ligne_ul")    # of StockUniteLegale
+    et = et.drop(columns=["_ligne", "_ligne_ul"], errors="ignore")
     et = et.astype({c: "string" for c in et.columns
                     if not pd.api.types.is_float_dtype(et[c].dtype)})
     for column in ET_COLUMNS + UL_COLUMNS + ("liste_ess_france",):
@@ -531,9 +539,7 @@ def normalise_establishments(et: pd.DataFrame, geo: pd.DataFrame | None = None, 
     reasons = pd.Series(pd.NA, index=et.index, dtype="string")
     reasons = reasons.mask(~valid, "siret_invalide: " + siret.fillna("(vide)")
                            + " (14 chiffres commençant par le SIREN " + siren.fillna("?") + ")")
-    duplicated = siret.duplicated(keep="first") & valid
-    reasons = reasons.mask(duplicated & reasons.isna(),
-                           "siret_en_double: " + siret + " (première ligne conservée)")
+    reasons = _duplicates(reasons, siret, siren, valid, lines, unit_lines)
     if reference is not None and code_changes is None:
         code_changes = getattr(reference, "code_changes", None)
     location, counts = _locate(et, geo, reference, code_changes)
@@ -553,7 +559,8 @@ def normalise_establishments(et: pd.DataFrame, geo: pd.DataFrame | None = None, 
         reasons = reasons.mask(pd.Series(outside, index=et.index) & reasons.isna(),
                                "hors_territoire: pas de code commune et point (" + where + why)
     rejected = reasons.notna().to_numpy()
-    rejects = (make_rejects(SOURCE, et.loc[rejected, list(ET_COLUMNS)], reasons[rejected])
+    rejects = (make_rejects(SOURCE, et.loc[rejected, list(ET_COLUMNS)], reasons[rejected],
+                            ligne=lines[rejected])
                if rejected.any() else empty_rejects())
     keep = ~rejected
     k = et.loc[keep].reset_index(drop=True)
@@ -596,8 +603,42 @@ def normalise_establishments(et: pd.DataFrame, geo: pd.DataFrame | None = None, 
         "sources": sources,
         "flag_sirene_ess": flag.astype("boolean"),
         "liste_ess_france": liste.astype("boolean"),
+        "_ligne": lines[keep].reset_index(drop=True),
     })
     return Normalised(conform_structures(structures), rejects, counts)
+
+
+def _line_numbers(et: pd.DataFrame, column: str) -> pd.Series:
+    """Line numbers read with the rows (:meth:`etl.sirene_files.TableFile.select_sql`), as
+    Int64; NA when the caller gave none (a frame built by hand)."""
+    if column not in et:
+        return pd.Series(pd.NA, index=et.index, dtype="Int64")
+    return pd.to_numeric(et[column], errors="coerce").astype("Int64")
+
+
+def _duplicates(reasons: pd.Series, siret: pd.Series, siren: pd.Series, valid: pd.Series,
+                lines: pd.Series, unit_lines: pd.Series) -> pd.Series:
+    """Reasons of the duplicated rows (the first line is kept):
+
+    * ``unite_legale_en_double``: one establishment line joined to several rows of
+      StockUniteLegale with its SIREN (the unit file repeats the unit, not the establishment
+      file its establishment);
+    * ``siret_en_double``: the establishment file holds the SIRET on several lines.
+    """
+    same_line = lines.duplicated(keep="first") & lines.notna()
+    if same_line.any():
+        units = unit_lines[siren.isin(siren[same_line])].groupby(siren).agg(
+            lambda s: ", ".join(str(v) for v in sorted(set(s.dropna()))))
+        where = siren.map(units).fillna("?").astype("string")
+        reasons = reasons.mask(
+            same_line & reasons.isna(),
+            "unite_legale_en_double: le SIREN " + siren.fillna("") + " figure sur plusieurs "
+            "lignes de StockUniteLegale (" + where + ") ; l'établissement " + siret.fillna("")
+            + " est conservé une fois")
+    duplicated = siret.duplicated(keep="first") & valid & ~same_line
+    first = lines.groupby(siret).transform("first").astype("string")
+    kept = (" (ligne " + first + " conservée)").fillna(" (première ligne conservée)")
+    return reasons.mask(duplicated & reasons.isna(), "siret_en_double: " + siret + kept)
 
 
 def _outside_territory(location: pd.DataFrame, candidates: np.ndarray, territory: list[str],

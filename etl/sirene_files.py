@@ -37,6 +37,14 @@ OFFICIAL_NAMES: dict[str, tuple[str, ...]] = {
                         "GeolocalisationEtablissement_Sirene_pour_etudes_statistiques_utf8.zip"),
 }
 _SNIFF_BYTES = 1 << 20
+#: Bounds of a zip's CSV once extracted.  The largest official file, StockEtablissement
+#: (about 42 M rows in 2026), unpacks to about 8 GB from a 2 GB zip.
+MAX_UNPACKED_BYTES = 40_000_000_000
+MAX_UNPACKED_ROWS = 150_000_000
+#: Unpacked / compressed: CSV text compresses 3 to 10 times, a zip bomb 100 to 1000 times;
+#: checked once the output passes RATIO_FLOOR bytes (a small test file may compress more).
+MAX_RATIO = 100
+RATIO_FLOOR = 100_000_000
 
 
 @dataclass(frozen=True)
@@ -142,16 +150,24 @@ class TableFile:
     text_columns: frozenset[str]  # columns already stored as text
     rows: int | None = None  # data rows when known without a pass (Parquet, extracted zip)
 
-    def select_sql(self, columns: list[str], pad: dict[str, int] | None = None) -> str:
+    def select_sql(self, columns: list[str], pad: dict[str, int] | None = None,
+                   line: str | None = None) -> str:
         """``(SELECT ... FROM read_xxx(...))`` selecting ``columns`` as VARCHAR.
 
         Columns absent from the file come out NULL; ``pad`` zero-pads numeric columns
-        (Parquet integer SIREN/SIRET/NIC) to their width.
+        (Parquet integer SIREN/SIRET/NIC) to their width.  ``line`` names an extra BIGINT
+        column with each row's place in the file, numbered before any filter: the line of a
+        CSV (header = line 1; exact for SIRENE files, whose fields hold no line break), the
+        row number of a Parquet file (first row = 1).
+
+        CSV files are read with their header's columns declared (no dialect sniffing), so
+        that DuckDB names the line and the cause of a parse error
+        (:func:`etl.read_errors.explain_read_error`).
         """
         pad = pad or {}
         parts = []
         for name in columns:
-            quoted = '"' + name.replace('"', '""') + '"'
+            quoted = _quote_name(name)
             if name not in self.columns:
                 expr = "CAST(NULL AS VARCHAR)"
             elif name in self.text_columns:
@@ -163,13 +179,27 @@ class TableFile:
             parts.append(f"{expr} AS {quoted}")
         path = str(self.readable).replace("'", "''")
         if self.kind == "parquet":
-            source = f"read_parquet('{path}')"
+            numbered = ", file_row_number=true" if line else ""
+            source = f"read_parquet('{path}'{numbered})"
+            if line:
+                parts.append(f"file_row_number + 1 AS {_quote_name(line)}")
         else:
             delim = self.delimiter.replace("'", "''")
+            declared = ", ".join(f"{_sql_text(c)}: 'VARCHAR'" for c in self.columns)
             source = (f"read_csv('{path}', delim='{delim}', quote='\"', escape='\"', "
-                      "header=true, all_varchar=true, encoding='utf-8', auto_detect=true, "
-                      "sample_size=20480)")
+                      f"header=true, auto_detect=false, columns={{{declared}}}, "
+                      "encoding='utf-8')")
+            if line:  # a streaming window: rows are numbered in file order
+                parts.append(f"row_number() OVER () + 1 AS {_quote_name(line)}")
         return f"(SELECT {', '.join(parts)} FROM {source})"
+
+
+def _quote_name(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
 
 
 def _check_utf8(sample: bytes, label: str) -> str:
@@ -179,8 +209,10 @@ def _check_utf8(sample: bytes, label: str) -> str:
     try:
         return head.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
+        line = head[:exc.start].count(b"\n") + 1
         raise DataValidationError(explain(
-            f"File {label} is not UTF-8 (byte 0x{head[exc.start]:02x} at offset {exc.start}).",
+            f"File {label} is not UTF-8 at line {line} (byte 0x{head[exc.start]:02x} at "
+            f"offset {exc.start}; encoding).",
             "SIRENE files are published in UTF-8 (names ending in _utf8); this one looks "
             "re-encoded (Windows-1252 / Latin-1?).",
             "Use the original _utf8 file, or convert it: iconv -f WINDOWS-1252 -t UTF-8.",
@@ -270,8 +302,69 @@ def open_table_file(path: Path, *, delimiter: str, required: tuple[str, ...],
     return TableFile(path, readable, kind, delimiter, columns, text_columns, rows)
 
 
+def _zip_refused(name: str, what_fr: str, what_en: str, fix_fr: str, fix_en: str,
+                 offenders: list[str]) -> DataValidationError:
+    return DataValidationError(explain(
+        f"Archive refusée : {name} {what_fr}. / Archive refused: {name} {what_en}.",
+        "Les archives officielles de SIRENE se décompressent en quelques Go (environ 4 fois "
+        "leur taille) ; au-delà des limites, l'archive est abîmée ou piégée (« bombe zip ») et "
+        "remplirait le disque. / The official SIRENE zips unpack to a few GB (about 4 times "
+        "their size); beyond the limits the archive is damaged or a zip bomb and would fill "
+        "the disk.",
+        f"{fix_fr} / {fix_en}"), offenders=offenders)
+
+
+def _size(n: float) -> tuple[str, str]:
+    """A size in French and English words: ("2 Mo", "2 MB"), ("8,1 Go", "8.1 GB")."""
+    if n >= 1e9:
+        return f"{n / 1e9:.1f} Go".replace(".", ","), f"{n / 1e9:.1f} GB"
+    return f"{n / 1e6:,.0f} Mo".replace(",", " "), f"{n / 1e6:,.0f} MB"
+
+
+def _check_member(member: zipfile.ZipInfo, workdir: Path, name: str) -> None:
+    """Refuse before extracting: declared size over the cap, or more than the free space."""
+    import shutil
+
+    (size_fr, size_en), (cap_fr, cap_en) = _size(member.file_size), _size(MAX_UNPACKED_BYTES)
+    if member.file_size > MAX_UNPACKED_BYTES:
+        raise _zip_refused(
+            name, f"annonce {size_fr} une fois décompressée (limite {cap_fr})",
+            f"declares {size_en} unpacked (limit {cap_en})",
+            "Téléchargez à nouveau le fichier officiel.", "Download the official file again.",
+            [member.filename])
+    free = shutil.disk_usage(workdir).free
+    if member.file_size > free:
+        (free_fr, free_en) = _size(free)
+        raise _zip_refused(
+            name, f"se décompresse en {size_fr}, il reste {free_fr} libres dans {workdir}",
+            f"unpacks to {size_en}, only {free_en} are free in {workdir}",
+            "Libérez de la place dans le dossier de données (OBSERVATOIRE_DATA_DIR), ou donnez "
+            "le CSV déjà décompressé.", "Free space in the data folder (OBSERVATOIRE_DATA_DIR), "
+            "or give the CSV already unpacked.", [str(workdir)])
+
+
+def _over_limits(name: str, member: zipfile.ZipInfo, written: int, lines: int, cap: int
+                 ) -> DataValidationError:
+    if lines > MAX_UNPACKED_ROWS + 1:
+        rows = f"{MAX_UNPACKED_ROWS:,}"
+        what_fr = f"dépasse {rows.replace(',', ' ')} lignes une fois décompressée"
+        what_en = f"exceeds {rows} lines unpacked"
+    else:
+        (done_fr, done_en), (cap_fr, cap_en) = _size(written), _size(cap)
+        what_fr = (f"dépasse {done_fr} une fois décompressée (limite {cap_fr}, soit "
+                   f"{MAX_RATIO} fois sa taille compressée au plus)")
+        what_en = (f"exceeds {done_en} unpacked (limit {cap_en}, at most {MAX_RATIO} times "
+                   "its compressed size)")
+    return _zip_refused(name, what_fr, what_en, "Téléchargez à nouveau le fichier officiel.",
+                        "Download the official file again.", [member.filename])
+
+
 def _extract_member(path: Path, workdir: Path, name: str) -> tuple[Path, int]:
-    """Stream the CSV of an official zip to ``workdir``; return it and its data-row count."""
+    """Stream the CSV of an official zip to ``workdir``; return it and its data-row count.
+
+    Bounded (:data:`MAX_UNPACKED_BYTES`, :data:`MAX_UNPACKED_ROWS`, :data:`MAX_RATIO`), on
+    the declared size first, then on the bytes actually written: a zip bomb is stopped and
+    its partial output removed."""
     try:
         archive = zipfile.ZipFile(path)
     except zipfile.BadZipFile as exc:
@@ -292,11 +385,21 @@ def _extract_member(path: Path, workdir: Path, name: str) -> tuple[Path, int]:
                 "Use the zip as published, or extract the CSV into the folder.",
             ), offenders=[m.filename for m in archive.infolist()])
         workdir.mkdir(parents=True, exist_ok=True)
+        _check_member(member, workdir, name)
         target = workdir / Path(member.filename).name
-        lines, last = 0, b"\n"
-        with archive.open(member) as src, open(target, "wb") as dst:
-            while block := src.read(1 << 22):
-                dst.write(block)
-                lines += block.count(b"\n")
-                last = block[-1:]
+        lines, last, written = 0, b"\n", 0
+        limit = max(MAX_RATIO * member.compress_size, RATIO_FLOOR)
+        try:
+            with archive.open(member) as src, open(target, "wb") as dst:
+                while block := src.read(1 << 22):
+                    written += len(block)
+                    lines += block.count(b"\n")
+                    if written > min(MAX_UNPACKED_BYTES, limit) or lines > MAX_UNPACKED_ROWS + 1:
+                        raise _over_limits(name, member, written, lines,
+                                           min(MAX_UNPACKED_BYTES, limit))
+                    dst.write(block)
+                    last = block[-1:]
+        except BaseException:
+            target.unlink(missing_ok=True)
+            raise
     return target, max(lines + (0 if last == b"\n" else 1) - 1, 0)

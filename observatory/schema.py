@@ -4,8 +4,10 @@ Every source module (``etl/sirene.py``, ``etl/api_entreprises.py``, ``etl/actors
 returns a :class:`SourceResult`: a frame with the :data:`STRUCTURE_COLUMNS` known before
 spatial assignment (``commune_declaree``, coordinates and ``location_precision`` filled,
 ``commune``/``epci``/``departement``/``region`` left empty), the rows it rejected with their
-reason, and its row accounting.  The refresh job then assigns communes
-(:mod:`etl.assign`), fills the territory columns and writes a snapshot.
+reason, and its row accounting.  The frame may carry one more column, ``_ligne`` (Int64: the
+row's line in its source file, when the reader knows it), so that the assignment's rejects
+name the source line too; the refresh drops it before writing.  The refresh job then assigns
+communes (:mod:`etl.assign`), fills the territory columns and writes a snapshot.
 
 Column meanings (strings unless stated; empty = ``pd.NA``):
 
@@ -168,7 +170,13 @@ def empty_structures() -> pd.DataFrame:
 
 
 def empty_rejects() -> pd.DataFrame:
-    """An empty rejects frame (``ligne`` is Int64, the rest text)."""
+    """An empty rejects frame (``ligne`` is Int64, the rest text).
+
+    ``ligne``: the rejected row's line in its source file (CSV: header = line 1; XLSX: the
+    sheet's row; Parquet: the row number, first = 1; an API answer: the rank of the item);
+    for the assignment's rejects, the line of the structure in the source named in
+    ``donnees.sources``; NA when the reader cannot tell.
+    """
     return pd.DataFrame({
         "source": pd.Series(dtype="string"),
         "ligne": pd.Series(dtype="Int64"),

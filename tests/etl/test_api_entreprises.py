@@ -83,7 +83,8 @@ def test_real_matching_establishments_to_structures(shared_data):
     result = units_to_structures(units, ess_france_sirens={"888427994"}, fetched_on="2026-11-23")
     result.check_accounting()
     s = result.structures.set_index("siret")
-    assert list(result.structures.columns) == list(STRUCTURE_COLUMNS)
+    assert [c for c in result.structures.columns if c != "_ligne"] == list(
+        STRUCTURE_COLUMNS)  # plus the source line (observatory.schema)
     assert n_etabs == 11 and (result.read, len(s), result.filtered) == (2, 2, 9)
     assert result.notes["hors_ess"] == {"est_ess_faux": 9}
     assert set(s["siren"]) == {"888427994"}
