@@ -2,7 +2,7 @@
 
 Starts ``streamlit run app.py`` on the data directory's snapshots (``python -m observatory
 demo`` first when it has none), opens N Playwright contexts of headless Debian Chromium on it
-(0.5 s apart), then lets every session loop for a bounded time over changes of indicator
+(one after the other), then lets every session loop for a bounded time over changes of indicator
 (Comparer), of page and of territory (Mon territoire), with a pause between two actions.  What
 an action is and how its end is detected: ``load_sessions.py``.
 
@@ -336,7 +336,7 @@ def report(result: LevelResult) -> int:
         print(f"  e.g. {detail.splitlines()[0]}")
     print(f"server RSS (server and children): peak {result.rss_peak_gb:.2f} GB, "
           f"end {result.rss_end_gb:.2f} GB")
-    actions = len(result.records) - result.sessions  # all but the ramp-up's first pages
+    actions = sum(r.action != "arret" for r in result.records) - result.sessions  # not ramp-up
     cpu_ms = result.server_cpu / 100 * result.wall_s / max(actions, 1) * 1000
     print(f"server CPU per action: {cpu_ms:.0f} ms ({actions} actions in the loop), so about "
           f"{1000 / cpu_ms if cpu_ms else math.nan:.1f} actions/s per core")

@@ -269,7 +269,7 @@ class Session:
 
 async def drive(sessions: int, options: Options, on_loop_start, on_loop_end) -> tuple[
         list[Record], list[str]]:
-    """Open ``sessions`` contexts of one Chromium 0.5 s apart (ramp-up), then loop them all
+    """Open ``sessions`` contexts of one Chromium one after the other (ramp-up), then loop all
     for ``options.duration`` seconds; ``on_loop_start()`` and ``on_loop_end()`` are called
     around the loop.  Returns every record and every request that tried to leave 127.0.0.1."""
     from playwright.async_api import async_playwright
@@ -282,18 +282,14 @@ async def drive(sessions: int, options: Options, on_loop_start, on_loop_end) -> 
         try:
             runners = []
             for number in range(sessions):
-                context = await browser.new_context(viewport={"width": 1400, "height": 1400},
+                context = await browser.new_context(viewport={"width": 1280, "height": 900},
                                                     locale="fr-FR")
                 context.set_default_timeout(options.timeout * 1000)
                 await context.add_init_script(_INPUT_HOOK)
                 runners.append(Session(context, number, options))
 
-            async def ramp(runner: Session) -> None:
-                await asyncio.sleep(0.5 * runner.number)
-                await runner.open()
-
-            bound = 0.5 * sessions + 3 * options.timeout
-            await asyncio.wait_for(asyncio.gather(*(ramp(r) for r in runners)), bound)
+            for runner in runners:  # one after the other: users arrive, they do not all
+                await runner.open()  # download the frontend in the same second
             on_loop_start()
             deadline = time.perf_counter() + options.duration
             tasks = [asyncio.ensure_future(r.loop(deadline)) for r in runners]
