@@ -283,8 +283,10 @@ class _Client:
         if page_etablissements > 1:
             params["page_etablissements"] = page_etablissements
         self.requests += 1
-        return parse_search_payload(http.get_json(self.url, params=params,
-                                                  use_cache=self.use_cache))
+        # validated before it may be cached: a malformed envelope is never replayed
+        return http.fetch("GET", self.url,
+                          lambda response: parse_search_payload(http.json_body(response)),
+                          params=params, use_cache=self.use_cache)
 
     def page(self, filters: dict[str, str], page: int) -> dict:
         """One page, with every unit's matching establishments completed."""

@@ -232,8 +232,9 @@ def fetch_ess_france_list_tabular(siren: str | None = None, *, base_url: str | N
     pages = 0
     total = None
     while url:
-        payload = http.get_json(url, params=params, use_cache=use_cache)
-        data, next_url, total = parse_tabular_page(payload)
+        data, next_url, total = http.fetch(  # checked before it may be cached
+            "GET", url, lambda response: parse_tabular_page(http.json_body(response)),
+            params=params, use_cache=use_cache)
         rows.extend(data)
         pages += 1
         if max_pages is not None and pages >= max_pages:

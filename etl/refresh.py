@@ -24,6 +24,7 @@ import pandas as pd
 
 from etl.assign import assign_communes
 from etl.normalise import check_identifiers
+from etl.scratch import sweep_scratch
 from observatory.errors import ConfigurationError, DataValidationError, explain
 from observatory.schema import LOCATION_PRECISIONS, STRUCTURE_COLUMNS, SourceResult, empty_rejects
 
@@ -288,6 +289,7 @@ def _run_refresh(options: RefreshOptions, reference, progress: bool) -> RefreshR
         ))
     # before the heavy work: existing quarter, read-only or full store
     storage.check_writable(options.quarter, serie=options.serie, replace=options.replace)
+    sweep_scratch()  # the scratch folders of killed runs (etl.scratch)
     if reference is None:
         from geodata.reference import load_reference
 

@@ -39,10 +39,9 @@ import datetime as dt
 import json
 import logging
 import re
-import shutil
-import tempfile
 import zipfile
 from collections.abc import Iterable
+from contextlib import ExitStack
 from pathlib import Path
 from typing import NamedTuple
 
@@ -61,6 +60,7 @@ from etl.normalise import (
 )
 from etl.plausibility import TOLERANCE_M, check_points
 from etl.read_errors import explain_read_error
+from etl.scratch import scratch_dir
 from etl.sirene_files import (
     SireneFiles,
     TableFile,
@@ -159,7 +159,9 @@ def read_sirene(source: str | Path | SireneFiles, *, ess_sirens: Iterable[str] |
     hash_files : bool
         Record the SHA-256 of each input file.
     workdir : path, optional
-        Scratch folder (zip extraction, DuckDB spill); a temporary folder by default.
+        Where the scratch folder (zip extraction, DuckDB spill) is made: by default the data
+        directory's temporary folder ``<data dir>/tmp`` (:mod:`etl.scratch`: a killed run's
+        folder is removed by the next one).
     progress : bool
         Show a progress bar over the steps.
     reference : Reference, optional
@@ -176,7 +178,8 @@ def read_sirene(source: str | Path | SireneFiles, *, ess_sirens: Iterable[str] |
     files = source if isinstance(source, SireneFiles) else find_sirene_files(source)
     if code_changes is None and reference is not None:
         code_changes = getattr(reference, "code_changes", None)
-    scratch = Path(tempfile.mkdtemp(prefix="sirene-", dir=workdir))
+    cleanup = ExitStack()  # the scratch folder and its lock (etl.scratch), removed at exit
+    scratch = cleanup.enter_context(scratch_dir("sirene", workdir))
     steps = tqdm(total=5, desc="SIRENE", unit="étape", disable=not progress)
     con = None
     try:
@@ -190,6 +193,8 @@ def read_sirene(source: str | Path | SireneFiles, *, ess_sirens: Iterable[str] |
         steps.update(1)
         con = duckdb.connect(config={"temp_directory": str(scratch / "duckdb"),
                                      "memory_limit": "1536MB"})
+        if not progress:  # DuckDB's own bar, drawn on stderr even without a terminal
+            con.execute("SET enable_progress_bar = false")
         sirens = pd.DataFrame({"siren": pd.Series(list(ess_sirens or ()), dtype="string")})
         sirens["siren"] = sirens["siren"].str.strip().str.zfill(9)
         con.register("ess_list_df", sirens)
@@ -269,7 +274,7 @@ def read_sirene(source: str | Path | SireneFiles, *, ess_sirens: Iterable[str] |
         if con is not None:
             con.close()
         steps.close()
-        shutil.rmtree(scratch, ignore_errors=True)
+        cleanup.close()
 
 
 class _DuckdbErrors:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import itertools
 import json
 import re
 from dataclasses import dataclass
@@ -172,22 +173,48 @@ def _open_workbook(raw: bytes, name: str, sheet: str | int | None, data_only: bo
     return book, book[sheet]
 
 
-def _read_xlsx(raw: bytes, name: str, sheet: str | int | None, max_bytes: int,
-               max_rows: int) -> tuple[pd.DataFrame, pd.Series]:
-    """Read a sheet in streaming mode, twice in step: the values (a formula's cached value)
-    and the formulas.  A formula without a cached value (a workbook written by a program that
-    does not compute them) is listed in ``_formules`` (JSON: header -> "C5: =A5&B5")."""
+_FORMULA = re.compile(rb"<(?:\w+:)?f[\s>/]")  # a <f> element of a sheet (formula)
+
+
+def _workbook_facts(raw: bytes, name: str, max_bytes: int) -> tuple[int, bool]:
+    """(bytes once unpacked, whether a worksheet holds a formula), from the zip's directory
+    and, within ``max_bytes``, a streamed scan of the sheets: no XML is parsed yet."""
     import zipfile
 
     try:
         with zipfile.ZipFile(io.BytesIO(raw)) as archive:
-            unpacked = sum(member.file_size for member in archive.infolist())
+            members = archive.infolist()
+            unpacked = sum(member.file_size for member in members)
+            formulas = False
+            for member in members:
+                if (formulas or unpacked > max_bytes
+                        or not member.filename.startswith("xl/worksheets/")):
+                    continue
+                with archive.open(member) as part:
+                    tail = b""
+                    while block := part.read(1 << 20):
+                        if _FORMULA.search(tail + block):
+                            formulas = True
+                            break
+                        tail = block[-16:]
     except zipfile.BadZipFile as exc:
         raise DataValidationError(explain(
             f"The spreadsheet {name!r} cannot be read: it is not a valid XLSX workbook "
             f"({exc}).", "An XLSX file is a zip archive of XML parts.",
             "Open it in a spreadsheet program and save it again as .xlsx, or as CSV."),
             offenders=[name]) from exc
+    return unpacked, formulas
+
+
+def _read_xlsx(raw: bytes, name: str, sheet: str | int | None, max_bytes: int,
+               max_rows: int) -> tuple[pd.DataFrame, pd.Series]:
+    """Read a sheet in streaming mode: the values (a formula's cached value) and, when the
+    workbook holds formulas, the formulas in step.  A formula without a cached value (a
+    workbook written by a program that does not compute them) is listed in ``_formules``
+    (JSON: header -> "C5: =A5&B5")."""
+    import zipfile
+
+    unpacked, has_formulas = _workbook_facts(raw, name, max_bytes)
     if unpacked > max_bytes:
         raise _too_big(name, f"se décompresse en {_mb(unpacked)} Mo",
                        f"unpacks to {_mb(unpacked)} MB", f"{_mb(max_bytes)} Mo",
@@ -196,13 +223,16 @@ def _read_xlsx(raw: bytes, name: str, sheet: str | int | None, max_bytes: int,
     try:
         values_book, values = _open_workbook(raw, name, sheet, data_only=True)
         books.append(values_book)
-        formulas_book, formulas = _open_workbook(raw, name, sheet, data_only=False)
-        books.append(formulas_book)
+        formula_rows = itertools.repeat(())
+        if has_formulas:
+            formulas_book, formulas = _open_workbook(raw, name, sheet, data_only=False)
+            books.append(formulas_book)
+            formula_rows = formulas.iter_rows()
         first = values.min_row or 1
         header: list = []
         rows, lines, missing = [], [], []
-        for number, (cells, raw_cells) in enumerate(
-                zip(values.iter_rows(), formulas.iter_rows(), strict=False), start=first):
+        for number, (cells, raw_cells) in enumerate(zip(values.iter_rows(), formula_rows,
+                                                        strict=False), start=first):
             texts = [_cell_text(c.value) for c in cells]
             if number == first:
                 header = texts
@@ -222,19 +252,25 @@ def _read_xlsx(raw: bytes, name: str, sheet: str | int | None, max_bytes: int,
     finally:
         for book in books:
             book.close()
+    return _sheet_frame(header, rows, missing), pd.Series(lines, dtype="int64")
+
+
+def _sheet_frame(header: list, rows: list[list], missing: list[dict]) -> pd.DataFrame:
+    """The rows under the header's names (blank headers "Unnamed: i", repeated ones "Nom.1",
+    as pandas names them), plus ``_formules``."""
     width = max([len(header), *(len(r) for r in rows)]) if rows or header else 0
     names: list[str] = []
     seen: dict[str, int] = {}
     for i, h in enumerate(header + [None] * (width - len(header))):
         label = str(h).strip() if h is not None else f"Unnamed: {i}"
-        seen[label] = seen.get(label, 0) + 1  # "Nom", "Nom.1"... as pandas names them
+        seen[label] = seen.get(label, 0) + 1
         names.append(label if seen[label] == 1 else f"{label}.{seen[label] - 1}")
     frame = pd.DataFrame([r + [None] * (width - len(r)) for r in rows], columns=names,
                          dtype=object)
     frame["_formules"] = pd.array([json.dumps({names[i]: v for i, v in lost.items()},
                                               ensure_ascii=False) if lost else None
                                    for lost in missing], dtype="string")
-    return frame, pd.Series(lines, index=frame.index, dtype="int64")
+    return frame
 
 
 def read_table(path: str | Path, *, separator: str | None = None, encoding: str | None = None,

