@@ -1,8 +1,13 @@
-"""Cached loaders of the app: reference, snapshots, indicator tables, map assets, tiles.
+"""Cached loaders of the app: reference, series of snapshots, indicator tables, map assets.
+
+Everything derived from a snapshot is keyed by ``(serie, quarter)``: the perimeter ``ess``
+and the perimeter ``insertion`` are two series of snapshots side by side (docs/
+architecture.md, SERIES_API).  Until the series store is on ``main``, manifests without a
+``serie`` are read as ``ess`` and the app degrades to that single series.
 
 Big read-only frames are cached with ``st.cache_resource`` (shared by every session, never
-mutated by the pages); everything is computed once per process and reused.  After the first
-page is drawn, :func:`warm_up` prepares the other pages' data in a background thread.
+mutated by the pages); small lists with ``st.cache_data``.  After the first page is drawn,
+:func:`warm_up` prepares the other pages' data in a background thread.
 """
 
 from __future__ import annotations
@@ -16,13 +21,14 @@ import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
-from app_pages import logic
-from observatory.wording import REAL_DATA_COMMAND
+from app_pages import coverage, logic
 from render import maps
 
 __all__ = [
+    "DEFAULT_SERIE",
     "active",
     "commune_base",
+    "coverage_of",
     "data_context",
     "density",
     "display_layer",
@@ -31,13 +37,20 @@ __all__ = [
     "load_snapshot",
     "map_assets",
     "scope",
+    "series_quarters",
     "tiles",
     "warm_up",
 ]
 
+DEFAULT_SERIE = "ess"
+log = logging.getLogger(__name__)
 
 
-# --------------------------------------------------------------------------- loaders
+class DataUnavailableError(RuntimeError):
+    """No snapshot can be shown (the page says so in French)."""
+
+
+# --------------------------------------------------------------------------- reference
 @st.cache_resource(show_spinner="Chargement de la géographie de référence…")
 def load_reference():
     """The reference geography (read-only; shared by every session)."""
@@ -46,54 +59,69 @@ def load_reference():
     return _load()
 
 
-@st.cache_resource(show_spinner="Préparation des données de démonstration…")
+# --------------------------------------------------------------------------- snapshots
+@st.cache_resource(show_spinner="Préparation des données de démonstration…", ttl=60)
 def _ensure_data() -> list[dict]:
-    """Snapshots available; builds the two demo snapshots on a fresh clone."""
+    """Manifests of every snapshot of every series; builds the demo on a fresh clone.
+    Re-read every minute, so that a refresh run by staff shows without a restart."""
     from observatory import storage
 
     snapshots = storage.list_snapshots(serie="ess")
     if not snapshots:
-        from demo.job import ensure_demo
+        from demo.job import ensure_default
 
-        ensure_demo(departement="21", progress=False)
+        ensure_default(progress=False)  # the embedded default: both series, all France
         snapshots = storage.list_snapshots(serie="ess")
     return snapshots
 
 
-@st.cache_resource(show_spinner="Chargement de l'instantané…", max_entries=4)
-def load_snapshot(quarter: str):
-    """One snapshot (structures, rejects, manifest), read-only."""
+def series_quarters() -> dict[str, list[dict]]:
+    """Manifests grouped by series (``serie`` of the manifest, ``ess`` when absent), oldest
+    quarter first; the default series first."""
+    grouped: dict[str, list[dict]] = {}
+    for manifest in _ensure_data():
+        grouped.setdefault(str(manifest.get("serie") or DEFAULT_SERIE), []).append(manifest)
+    for manifests in grouped.values():
+        manifests.sort(key=lambda m: str(m.get("quarter")))
+    return dict(sorted(grouped.items(), key=lambda kv: (kv[0] != DEFAULT_SERIE, kv[0])))
+
+
+@st.cache_resource(show_spinner="Chargement de l'instantané…", max_entries=8)
+def load_snapshot(serie: str, quarter: str):
+    """One snapshot (structures, rejects, manifest) of a series, read-only."""
     from observatory import storage
 
-    return storage.load_snapshot(quarter)
+    if serie == DEFAULT_SERIE:  # the only series a store without series knows
+        return storage.load_snapshot(quarter)
+    return storage.load_snapshot(quarter, serie=serie)
 
 
-def data_context() -> logic.Context:
-    """Reference, snapshot list, current and previous snapshots; stops the page on error."""
+def data_context(serie: str) -> logic.Context:
+    """Reference and the snapshots of ``serie`` (the latest is shown).
+
+    Raises DataUnavailableError (French message) when nothing can be shown."""
     try:
         if not _reference_built():
             load_reference()  # fresh clone: build it first, the demo build needs it too
-        with ThreadPoolExecutor(max_workers=3) as pool:  # parquet reads release the GIL
+        with ThreadPoolExecutor(max_workers=2) as pool:  # parquet reads release the GIL
             reference_job = pool.submit(_quiet(load_reference))
-            imports_job = pool.submit(_prefetch_imports)
-            snapshots = _ensure_data()
-            quarters = [s["quarter"] for s in snapshots]
-            if quarters:
-                load_snapshot(quarters[-1])
+            grouped = series_quarters()
+            manifests = grouped.get(serie) or []
+            if manifests:
+                load_snapshot(serie, manifests[-1]["quarter"])
             reference = reference_job.result()
-            imports_job.result()
     except (ImportError, FileNotFoundError, RuntimeError, ValueError, OSError) as exc:
-        st.error("Les données de l'observatoire ne sont pas disponibles : "
-                 f"{exc}\n\nPour charger des données réelles : `{REAL_DATA_COMMAND}`")
-        st.stop()
-    if not snapshots:
-        st.error("Aucun instantané n'est disponible. Pour charger des données réelles : "
-                 f"`{REAL_DATA_COMMAND}`")
-        st.stop()
-    current = quarters[-1]
-    previous = quarters[-2] if len(quarters) > 1 else None
-    return logic.Context(reference=reference, snapshots=snapshots, quarter=current,
-                         previous=previous, snapshot=load_snapshot(current))
+        log.exception("data unavailable")
+        raise DataUnavailableError("Les données de l'observatoire ne sont pas disponibles "
+                              f"({type(exc).__name__}). Le personnel trouvera le détail dans "
+                              "le journal du serveur.") from exc
+    if not manifests:
+        raise DataUnavailableError("Aucun instantané n'est disponible pour ce périmètre.")
+    quarters = [str(m["quarter"]) for m in manifests]
+    return logic.Context(reference=reference, snapshots=manifests, quarter=quarters[-1],
+                         previous=quarters[-2] if len(quarters) > 1 else None,
+                         snapshot=load_snapshot(serie, quarters[-1]), serie=serie,
+                         series=list(grouped))
 
 
 def _reference_built() -> bool:
@@ -103,10 +131,6 @@ def _reference_built() -> bool:
         return reference_exists()
     except (OSError, ValueError):
         return False
-
-
-def _prefetch_imports() -> None:
-    """Import the indicator modules (scipy.spatial...) while the reference is being read."""
 
 
 def _quiet(function):
@@ -122,64 +146,100 @@ def _quiet(function):
     return run
 
 
+def _prefetch_imports() -> None:
+    """Import the modules the pages need while the reference is being read."""
+    import indicators.table
+    import indicators.zones
+
+    _ = (indicators.table, indicators.zones)
+
+
 def preload() -> None:
-    """At server start (``app.py`` lifespan): imports, reference, snapshots, the first page's
-    indicators, so that the first visitor does not wait for them.  Errors are left for the
-    page to report in French."""
+    """At server start (``app.py`` lifespan): imports, reference, the latest snapshot of each
+    series, so that the first visitor does not wait.  Errors are left for the page to report
+    in French."""
     try:
         _quiet(_prefetch_imports)()
         if _reference_built():
             _quiet(load_reference)()
-            snapshots = _quiet(_ensure_data)()
-            quarters = [s["quarter"] for s in snapshots]
-            if quarters:
-                _quiet(lambda: load_snapshot(quarters[-1]))()
-                _start_warm_up(quarters[-1], quarters[-2] if len(quarters) > 1 else None)
+            grouped = _quiet(series_quarters)()
+            for serie, manifests in grouped.items():
+                quarters = [m["quarter"] for m in manifests]
+                _quiet(lambda s=serie, q=quarters[-1]: load_snapshot(s, q))()
+            _start_warm_up(grouped)
     except Exception:
-        logging.getLogger(__name__).exception("preload failed; the first page will retry")
+        log.exception("preload failed; the first page will retry")
 
 
-_WARM: set[str] = set()
+_WARM: set[tuple[str, str]] = set()
 _WARM_LOCK = threading.Lock()
 
 
 def warm_up() -> None:
     """After a page is drawn: compute, once per process and in the background, what the
-    other pages need (other levels, the previous quarter, the search index)."""
+    other pages need (every level, the earlier quarters for the charts)."""
     try:
-        snapshots = _ensure_data()
+        grouped = series_quarters()
     except Exception:
         return
-    quarters = [s["quarter"] for s in snapshots]
-    if quarters:
-        _start_warm_up(quarters[-1], quarters[-2] if len(quarters) > 1 else None)
+    _start_warm_up(grouped)
 
 
-def _start_warm_up(quarter: str, previous: str | None) -> None:
+def _start_warm_up(grouped: dict[str, list[dict]]) -> None:
+    todo = []
     with _WARM_LOCK:
-        if quarter in _WARM or os.environ.get("OBSERVATOIRE_NO_WARMUP"):
+        if os.environ.get("OBSERVATOIRE_NO_WARMUP"):
             return
-        _WARM.add(quarter)
+        for serie, manifests in grouped.items():
+            quarters = [str(m["quarter"]) for m in manifests]
+            if quarters and (serie, quarters[-1]) not in _WARM:
+                _WARM.add((serie, quarters[-1]))
+                todo.append((serie, quarters))
+    if not todo:
+        return
 
     def work() -> None:
-        for q in (quarter, previous):
-            if q is None:
-                continue
+        for serie, quarters in todo:
+            latest = quarters[-1]
             for level in ("departement", "epci", "commune", "region"):
-                indicator_table(q, level)
-        active(quarter)
+                indicator_table(serie, latest, level)
+            active(serie, latest)
+            for quarter in reversed(quarters[:-1]):
+                for level in ("departement", "epci", "commune", "region"):
+                    indicator_table(serie, quarter, level)
 
     threading.Thread(target=_quiet(work), name="observatoire-warm-up", daemon=True).start()
 
 
-@st.cache_resource(max_entries=4)
-def density(quarter: str) -> pd.DataFrame:
+# --------------------------------------------------------------------------- derived frames
+@st.cache_resource(max_entries=8, show_spinner=False)
+def scope(serie: str, quarter: str) -> gpd.GeoDataFrame:
+    """Communes covered by a snapshot (see :func:`app_pages.logic.scope_communes`)."""
+    return logic.scope_communes(load_reference(), load_snapshot(serie, quarter))
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def active(serie: str, quarter: str) -> pd.DataFrame:
+    """Active structures of a snapshot (read-only)."""
+    structures = load_snapshot(serie, quarter).structures
+    return structures[structures["etat_administratif"] == "A"]
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def coverage_of(serie: str, quarter: str, level: str) -> pd.DataFrame:
+    """Coverage of the territories of ``level`` (:func:`app_pages.coverage.coverage_table`)."""
+    return coverage.coverage_table(load_reference().communes, scope(serie, quarter).index,
+                                   level)
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def density(serie: str, quarter: str) -> pd.DataFrame:
     """Density levels of the scope's communes: the INSEE grid if downloaded, else the
     approximation of :mod:`geodata.density_grid` (labelled ``source = "approximation"``)."""
     from geodata import density_grid
     from observatory.settings import get_settings
 
-    communes = scope(quarter)
+    communes = scope(serie, quarter)
     grid = None
     for path in sorted(get_settings().downloads_dir.glob("**/*densit*.xlsx")):
         try:
@@ -193,48 +253,43 @@ def density(quarter: str) -> pd.DataFrame:
         return density_grid.density_levels(communes, None)
 
 
-@st.cache_resource(show_spinner="Calcul des indicateurs…", max_entries=4)
-def commune_base(quarter: str, famille: str | None = None) -> pd.DataFrame:
+@st.cache_resource(show_spinner="Calcul des indicateurs…", max_entries=16)
+def commune_base(serie: str, quarter: str) -> pd.DataFrame:
     """Extensive indicators per commune of the scope (computed once, rolled up per level)."""
     from indicators.table import commune_base as _base
 
-    snap = load_snapshot(quarter)
-    structures = snap.structures
-    if famille:
-        structures = structures[structures["famille_ess"] == famille]
-    return _base(structures, scope(quarter), density=density(quarter))
+    return _base(load_snapshot(serie, quarter).structures, scope(serie, quarter),
+                 density=density(serie, quarter))
 
 
-@st.cache_resource(show_spinner="Calcul des indicateurs…", max_entries=24)
-def indicator_table(quarter: str, level: str, famille: str | None = None) -> pd.DataFrame:
+@st.cache_resource(show_spinner="Calcul des indicateurs…", max_entries=64)
+def indicator_table(serie: str, quarter: str, level: str) -> pd.DataFrame:
     """Indicators of every territory of ``level`` in the snapshot's scope (read-only)."""
     ref = load_reference()
-    snap = load_snapshot(quarter)
-    structures = snap.structures
-    if famille:
-        structures = structures[structures["famille_ess"] == famille]
-    names = None if level == "commune" else logic._layer(ref, level)["nom"]
-    return logic.compute_table(structures, scope(quarter), level,
-                               base=commune_base(quarter, famille), names=names,
-                               density=density(quarter))
+    names = None if level == "commune" else logic.layer(ref, level)["nom"]
+    return logic.compute_table(load_snapshot(serie, quarter).structures, scope(serie, quarter),
+                               level, base=commune_base(serie, quarter), names=names,
+                               density=density(serie, quarter))
 
 
-@st.cache_resource(max_entries=32)
+@st.cache_resource(max_entries=32, show_spinner=False)
 def display_layer(level: str, within: tuple[str, str] | None = None) -> gpd.GeoDataFrame:
     """Simplified geometries for maps (``within`` = (level, code) of the parent)."""
     return logic.display_geometries(load_reference(), level, within)
 
 
 # --------------------------------------------------------------------------- map assets
-@st.cache_resource
+@st.cache_resource(show_spinner=False)
 def map_assets() -> dict[str, str]:
     """URL paths of the Leaflet files served by the app (fetched once from npm if missing)."""
     try:
         from observatory.assets import ensure_map_assets
 
         return maps.map_assets(ensure_map_assets())
-    except Exception as exc:
-        st.warning(f"Les fichiers de cartographie (Leaflet) n'ont pas pu être préparés : {exc}")
+    except Exception:
+        log.exception("Leaflet assets not prepared")
+        st.warning("Les fichiers de cartographie n'ont pas pu être préparés : la carte peut "
+                   "ne pas s'afficher. Le détail est dans le journal du serveur.")
         return maps.map_assets()
 
 
@@ -281,16 +336,3 @@ def tiles() -> maps.TileSpec | None:
         _TILE_STATE["thread"] = thread
         thread.start()
     return _TILE_STATE.get("spec")  # type: ignore[return-value]
-
-
-@st.cache_resource(max_entries=4)
-def scope(quarter: str) -> gpd.GeoDataFrame:
-    """Communes covered by a snapshot (see :func:`app_pages.logic.scope_communes`)."""
-    return logic.scope_communes(load_reference(), load_snapshot(quarter))
-
-
-@st.cache_resource(max_entries=4)
-def active(quarter: str) -> pd.DataFrame:
-    """Active structures of a snapshot (read-only)."""
-    structures = load_snapshot(quarter).structures
-    return structures[structures["etat_administratif"] == "A"]

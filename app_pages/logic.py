@@ -4,20 +4,28 @@ zones blanches, snapshot diff and French tables.  Tested in ``tests/app/test_log
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from indicators.scope import covered_communes, territory_of
 from observatory.vocabulary import LEVELS_COARSE_FIRST
 from render import fr
 
 __all__ = [
     "COMPARISONS",
     "KEY_INDICATORS",
+    "SMALL_POPULATION",
     "Context",
+    "covers_text",
+    "is_population_rate",
+    "layer",
+    "small_population",
+    "niveau_fr",
+    "territoire",
     "compute_table",
     "display_geometries",
     "fr_table",
@@ -43,6 +51,9 @@ KEY_INDICATORS = ("structures", "structures_per_10k", "structures_per_100km2",
                   "emplois_estimes", "distance_moyenne_km", "part_population_plus_10km",
                   "part_population_couverte")
 _DECIMALS_HINT = {"pour 10 000 hab.": 1, "pour 100 km²": 1, "%": 1, "km": 1}
+#: Below this population a rate per inhabitant is flagged « faible effectif » and left out of
+#: commune rankings by default: one structure more or less moves it by 10 per 10 000 or more.
+SMALL_POPULATION = 1_000
 
 
 @dataclass
@@ -54,6 +65,12 @@ class Context:
     quarter: str
     previous: str | None
     snapshot: Any
+    serie: str = "ess"
+    series: list[str] = field(default_factory=lambda: ["ess"])
+
+    @property
+    def quarters(self) -> list[str]:
+        return [str(m.get("quarter")) for m in self.snapshots]
 
     @property
     def manifest(self) -> dict:
@@ -65,54 +82,48 @@ class Context:
 
 
 # --------------------------------------------------------------------------- territories
-def _layer(reference, level: str) -> pd.DataFrame:
+def layer(reference, level: str) -> pd.DataFrame:
+    """The reference layer of ``level`` (index code, ``nom``...)."""
     if hasattr(reference, "layer"):
         return reference.layer(level)
     return getattr(reference, {"region": "regions", "departement": "departements"}
                    .get(level, level if level == "epci" else level + "s"))
 
 
-def _territoire(snapshot) -> tuple[str | None, str | None]:
+def territoire(snapshot) -> tuple[str | None, str | None]:
     """(level, code) of the snapshot's territory from its manifest ("departement:21")."""
-    text = str((getattr(snapshot, "manifest", {}) or {}).get("territoire") or "").strip()
-    if ":" in text:
-        level, code = text.split(":", 1)
-        level = level.strip().lower()
-        if level in LEVELS_COARSE_FIRST:
-            return level, code.strip()
-    return None, None
+    return territory_of((getattr(snapshot, "manifest", {}) or {}).get("territoire"))
 
 
 def scope_communes(reference, snapshot) -> gpd.GeoDataFrame:
-    """Communes covered by the snapshot: its territory ("departement:21", "region:27"), all
-    communes for a national snapshot ("france"), else the régions where structures are."""
-    communes = reference.communes
-    level, code = _territoire(snapshot)
-    if level == "commune":
-        return communes.loc[[code]]
-    if level is not None:
-        inside = communes[(communes[level].astype("string") == code).fillna(False)]
-        if len(inside):
-            return inside
-    territoire = str((getattr(snapshot, "manifest", {}) or {}).get("territoire", "")).lower()
-    structures = snapshot.structures
-    regions = structures["region"].dropna().unique() if "region" in structures else []
-    if len(regions) == 0 or territoire in ("france", "national", "fr"):
-        return communes
-    return communes[communes["region"].isin(list(regions))]
+    """Communes covered by the snapshot (:func:`indicators.scope.covered_communes`, the one
+    rule that the CLI uses too)."""
+    manifest = getattr(snapshot, "manifest", {}) or {}
+    return covered_communes(reference.communes, manifest.get("territoire"),
+                            snapshot.structures)
+
+
+def covers_text(reference, snapshot) -> str:
+    """What a snapshot covers, in French: « toute la France », « le département Côte-d'Or
+    (21) »."""
+    level, code = territoire(snapshot)
+    if level is None:
+        return "toute la France"
+    lay = reference.communes if level == "commune" else layer(reference, level)
+    nom = lay.at[code, "nom"] if code in lay.index else code
+    article = {"region": "la région", "departement": "le département", "epci": "l'EPCI",
+               "commune": "la commune"}[level]
+    return f"{article} {nom} ({code})"
 
 
 def coverage_text(reference, snapshot) -> str | None:
     """French sentence naming the territory a partial snapshot covers (None if national)."""
-    level, code = _territoire(snapshot)
+    level, _ = territoire(snapshot)
     if level is None:
         return None
-    layer = reference.communes if level == "commune" else _layer(reference, level)
-    nom = layer.at[code, "nom"] if code in layer.index else code
-    return (f"L'instantané couvre un seul territoire : {nom} ({fr.NIVEAUX[level].lower()} "
-            f"{code}). Les comparaisons et les rangs se limitent aux territoires couverts ; "
-            "un EPCI à cheval sur plusieurs départements n'est compté que pour sa partie "
-            "couverte.")
+    return (f"L'instantané couvre {covers_text(reference, snapshot)}. Les comparaisons et "
+            "les rangs se limitent aux territoires couverts ; un territoire couvert en partie "
+            "est calculé sur sa seule partie couverte, et signalé comme tel.")
 
 
 def compute_table(structures: pd.DataFrame, communes: pd.DataFrame, level: str, *,
@@ -144,9 +155,9 @@ def members(reference, level: str, parent_level: str | None, parent_code: str | 
         return pd.Index(communes[level].dropna().unique())
     if parent_level == level:
         return pd.Index([parent_code])
-    layer = _layer(reference, level)
-    if parent_level in layer.columns:
-        return layer.index[layer[parent_level].astype("string") == parent_code]
+    lay = layer(reference, level)
+    if parent_level in lay.columns:
+        return lay.index[lay[parent_level].astype("string") == parent_code]
     inside = communes[communes[parent_level].astype("string") == parent_code]
     return pd.Index(inside[level].dropna().unique())
 
@@ -158,9 +169,9 @@ def parent_of(reference, level: str, code: str) -> tuple[str | None, str | None]
     if level == "commune":
         row = reference.communes.loc[code]
         return "departement", str(row["departement"])
-    layer = _layer(reference, level)
+    lay = layer(reference, level)
     parent_level = "region" if level == "departement" else "departement"
-    return parent_level, str(layer.loc[code, parent_level])
+    return parent_level, str(lay.loc[code, parent_level])
 
 
 def peers_of(reference, level: str, code: str) -> pd.Index:
@@ -168,26 +179,37 @@ def peers_of(reference, level: str, code: str) -> pd.Index:
     département for an EPCI or a commune, all régions for a région)."""
     parent_level, parent_code = parent_of(reference, level, code)
     if parent_level is None:
-        return _layer(reference, "region").index
+        return layer(reference, "region").index
     return members(reference, level, parent_level, parent_code)
 
 
-def territory_index(reference, scope: pd.DataFrame) -> pd.DataFrame:
-    """Searchable list of régions, départements, EPCI and communes touching ``scope``."""
+def niveau_fr(level: str) -> str:
+    """Level name inside a sentence: « commune », « département », but « EPCI »."""
+    return fr.NIVEAUX[level] if level == "epci" else fr.NIVEAUX[level].lower()
+
+
+def territory_index(reference, coverage: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Searchable list of every région, département, EPCI and commune of France, with its
+    coverage by the snapshot (``couverture``: ``complet``, ``partiel`` or ``absent``;
+    ``coverage`` maps a level to :func:`app_pages.coverage.coverage_table`)."""
     frames = []
     for level in LEVELS_COARSE_FIRST:
-        if level == "commune":
-            layer = scope
+        lay = layer(reference, level)
+        codes = lay.index.astype(str)
+        table = coverage.get(level)
+        if table is None:
+            state = np.full(len(codes), "absent", dtype=object)
         else:
-            layer = _layer(reference, level)
-            layer = layer[layer.index.isin(scope[level].dropna().unique())]
+            full = table["complet"].reindex(codes)
+            state = np.where(full.isna(), "absent",
+                             np.where(full.fillna(False).astype(bool), "complet", "partiel"))
         frames.append(pd.DataFrame({
-            "code": layer.index.astype(str), "niveau": level,
-            "nom": layer["nom"].astype(str).to_numpy(),
+            "code": codes, "niveau": level, "nom": lay["nom"].astype(str).to_numpy(),
+            "couverture": state,
         }))
     out = pd.concat(frames, ignore_index=True)
-    out["libelle"] = (out["nom"] + " (" + out["niveau"].map(fr.NIVEAUX).str.lower() + ", "
-                      + out["code"] + ")")
+    out["libelle"] = (out["nom"] + " (" + out["niveau"].map(niveau_fr) + ", " + out["code"]
+                      + ")")
     out["cle"] = [fr.normaliser(n) + " " + c.lower() for n, c in zip(out["nom"], out["code"],
                                                                       strict=True)]
     return out
@@ -207,8 +229,9 @@ def search_territories(index: pd.DataFrame, query: str, limit: int = 30) -> pd.D
     found["_exact"] = ~((found["nom"].map(fr.normaliser) == target)
                         | (found["code"].str.lower() == target))
     found["_level"] = found["niveau"].map({lvl: i for i, lvl in enumerate(LEVELS_COARSE_FIRST)})
-    found = found.sort_values(["_exact", "_level", "nom"])
-    return found.drop(columns=["_exact", "_level"]).head(limit)
+    found["_absent"] = (found["couverture"] == "absent") if "couverture" in found else False
+    found = found.sort_values(["_exact", "_absent", "_level", "nom"])
+    return found.drop(columns=["_exact", "_level", "_absent"]).head(limit)
 
 
 def display_geometries(reference, level: str,
@@ -217,7 +240,7 @@ def display_geometries(reference, level: str,
     if hasattr(reference, "display"):
         gdf = reference.display(level, within=within[1] if within else None)
     else:
-        gdf = _layer(reference, level)
+        gdf = layer(reference, level)
     if within is not None:
         parent_level, code = within
         codes = members(reference, level, parent_level, code)
@@ -236,8 +259,24 @@ def rank_in(values: pd.Series, code: str, peers: pd.Index,
     return int(ranks[code]), len(sub)
 
 
-def _decimals(indicator) -> int:
+def decimals(indicator) -> int:
+    """Decimals used to show an indicator (one for rates, shares and distances)."""
     return _DECIMALS_HINT.get(getattr(indicator, "unit_fr", ""), 0)
+
+
+def is_population_rate(indicator) -> bool:
+    """A rate per inhabitant (or a share of the population): unstable on small populations."""
+    return (getattr(indicator, "kind", "") == "intensive"
+            and getattr(indicator, "denominator", None) == "population")
+
+
+def small_population(table: pd.DataFrame) -> pd.Series:
+    """True for territories of fewer than :data:`SMALL_POPULATION` inhabitants (their rates
+    are flagged « faible effectif »)."""
+    if "population" not in table.columns:
+        return pd.Series(False, index=table.index)
+    population = pd.to_numeric(table["population"], errors="coerce")
+    return (population < SMALL_POPULATION).fillna(False).astype(bool)
 
 
 def _tied(values: pd.Series, value, peers: pd.Index) -> bool:
@@ -258,17 +297,30 @@ def _rank_text(rank, n: int, tied: bool) -> str:
 
 
 def key_figures(table: pd.DataFrame, previous: pd.DataFrame | None, code: str,
-                peers: pd.Index, indicators: dict) -> pd.DataFrame:
-    """Key figures of a territory: value, rank among peers, change since last quarter."""
+                peers: pd.Index, indicators: dict, *, exclude_small: bool = False
+                ) -> pd.DataFrame:
+    """Key figures of a territory: value, rank among peers, change since last quarter.
+
+    With ``exclude_small``, rates per inhabitant are ranked among the peers of at least
+    :data:`SMALL_POPULATION` inhabitants only; a territory below it gets no rank for them.
+    Text columns (``Indicateur``, ``Valeur``, ``Rang``, ``Évolution...``) feed the PDF; numeric
+    ones (``valeur``, ``variation``, ``decimales``) the French table of the page.
+    """
+    small = small_population(table)
     rows = []
     for name in KEY_INDICATORS:
         if name not in table.columns or name not in indicators:
             continue
         ind = indicators[name]
-        dec = _decimals(ind)
+        dec = decimals(ind)
         value = table.at[code, name] if code in table.index else np.nan
         ascending = name.startswith("distance") or name.startswith("part_population_plus")
-        rank, n = rank_in(table[name], code, peers, ascending=ascending)
+        rate = is_population_rate(ind)
+        flagged = rate and bool(small.get(code, False))
+        ranked_peers = peers
+        if rate and exclude_small:
+            ranked_peers = peers[~small.reindex(peers).fillna(False).to_numpy(dtype=bool)]
+        rank, n = rank_in(table[name], code, ranked_peers, ascending=ascending)
         change = np.nan
         if previous is not None and name in previous.columns and code in previous.index:
             change = pd.to_numeric(pd.Series([value]), errors="coerce")[0] - pd.to_numeric(
@@ -280,9 +332,13 @@ def key_figures(table: pd.DataFrame, previous: pd.DataFrame | None, code: str,
                 "structures", "habitants", "salariés") else ""),
             "unite": ind.unit_fr,
             "nombre": fr.nombre(value, dec),
-            "Rang": _rank_text(rank, n, _tied(table[name], value, peers)),
+            "Rang": _rank_text(rank, n, _tied(table[name], value, ranked_peers)),
             "Évolution depuis le trimestre précédent": fr.variation(change, dec),
             "valeur": value,
+            "variation": change,
+            "decimales": dec,
+            "remarque": (f"faible effectif (moins de {fr.entier(SMALL_POPULATION)} habitants)"
+                         if flagged else ""),
         })
     return pd.DataFrame(rows)
 
@@ -311,15 +367,16 @@ def fr_table(df: pd.DataFrame, labels: dict[str, str],
 # --------------------------------------------------------------------------- sources
 def source_text(ctx: Context) -> str:
     """"Source : ..." line with vintages, written under every map and table."""
-    manifest = ctx.manifest
     vintages = getattr(ctx.reference, "vintages", {}) or {}
-    sources = manifest.get("sources", {}) or {}
-    millesimes = ", ".join(
-        f"{name} {info.get('vintage')}" for name, info in sources.items()
-        if isinstance(info, dict) and info.get("vintage")
-    )
+    parts = []
+    for name, info in (ctx.manifest.get("sources", {}) or {}).items():
+        vintage = str(info.get("vintage") or "") if isinstance(info, dict) else ""
+        if vintage:
+            parts.append(vintage if name.lower() in vintage.lower() else f"{name} {vintage}")
     demo = " Données fictives de démonstration." if ctx.is_demo else ""
-    return (f"Source : observatoire de l'ESS, instantané {fr.trimestre_fr(ctx.quarter)}"
-            f"{' (' + millesimes + ')' if millesimes else ''} ; INSEE (SIRENE, populations "
-            f"légales {vintages.get('population', '')}) ; IGN ({vintages.get('geometrie', '')}, "
-            f"{vintages.get('cog', 'COG')}).{demo}")
+    geometry = str(vintages.get("geometrie", "")).removeprefix("IGN ").strip()
+    cog = vintages.get("cog", "COG")
+    return (f"Source : observatoire de l'ESS, instantané du {fr.trimestre_fr(ctx.quarter)}"
+            f"{' (' + ', '.join(parts) + ')' if parts else ''} ; INSEE (populations légales "
+            f"{vintages.get('population', '')}) ; IGN ({', '.join(filter(None, [geometry, cog]))})."
+            f"{demo}")

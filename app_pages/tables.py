@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 
+from observatory.text import fold_accents
 from observatory.vocabulary import NAF_SECTION_LABELS
 from render import fr
 
@@ -18,7 +22,9 @@ __all__ = [
     "filter_structures",
     "geography_limits",
     "indicator_definitions",
+    "mask_personal",
     "precision_table",
+    "search_text",
     "sections",
     "snapshots_table",
     "territoire_fr",
@@ -34,26 +40,34 @@ EXPORT_COLUMNS = ("siret", "siren", "nom", "enseigne", "sigle", "famille_ess",
                   "naf_libelle", "tranche_effectif", "date_creation", "adresse", "code_postal",
                   "commune_declaree", "commune", "epci", "departement", "region", "longitude",
                   "latitude", "location_precision", "commune_desaccord", "sources",
-                  "flag_sirene_ess", "liste_ess_france", "esus", "siae", "geometry")
+                  "flag_sirene_ess", "liste_ess_france", "esus", "siae", "type_structure",
+                  "capacite", "gestion_publique", "geometry")
 
 
 def structures_table(structures: pd.DataFrame, names: pd.Series | None = None,
-                     extra: dict[str, str] | None = None) -> pd.DataFrame:
-    """Structures with French column names and labels (text; Streamlit escapes it)."""
+                     kind_column: str = "famille_ess",
+                     kind_labels: dict[str, str] | None = None) -> pd.DataFrame:
+    """One row per structure: ``nom``, ``type`` (French label of its kind), ``secteur``,
+    ``adresse``, ``commune`` (name), ``siret``, ``localisation``, and for the insertion
+    layer ``gestion_publique`` (bool) and ``capacite`` (number) when present."""
+    labels = kind_labels or {}
+    kinds = structures[kind_column] if kind_column in structures else structures["famille_ess"]
     out = pd.DataFrame({
-        "Nom": structures["nom"].astype("string").fillna("–"),
-        "Famille": structures["famille_ess"].map(fr.libelle_famille),
-        "Secteur": (structures["naf_libelle"] if "naf_libelle" in structures
-                    else structures["naf"]).astype("string").fillna("–"),
-        "Adresse": structures["adresse"].astype("string").fillna("–"),
-        "Commune": (structures["commune"].map(names) if names is not None
-                    else structures["commune"]).astype("string").fillna("–"),
-        "SIRET": structures["siret"].astype("string"),
-        "Localisation": structures["location_precision"].map(fr.libelle_precision),
+        "nom": structures["nom"].astype("string"),
+        "type": kinds.map(lambda k: labels.get(str(k), fr.libelle_famille(k))
+                          if pd.notna(k) else None).astype("string"),
+        "secteur": (structures["naf_libelle"] if "naf_libelle" in structures
+                    else structures["naf"]).astype("string"),
+        "adresse": structures["adresse"].astype("string"),
+        "commune": (structures["commune"].map(names) if names is not None
+                    else structures["commune"]).astype("string"),
+        "siret": structures["siret"].astype("string"),
+        "localisation": structures["location_precision"].map(fr.libelle_precision)
+        .astype("string"),
     })
-    for col, label in (extra or {}).items():
-        if col in structures:
-            out[label] = structures[col].astype("string").fillna("–")
+    for col in ("gestion_publique", "capacite"):
+        if col in structures and structures[col].notna().any():
+            out[col] = structures[col]
     return out.reset_index(drop=True)
 
 
@@ -63,42 +77,112 @@ def export_columns(structures: pd.DataFrame) -> pd.DataFrame:
     return structures[cols]
 
 
-def sections(structures: pd.DataFrame) -> list[str]:
-    """NAF sections present, as "Q – Santé humaine et action sociale" labels."""
+def sections(structures: pd.DataFrame) -> dict[str, str]:
+    """NAF sections present: letter -> « Q – Santé humaine et action sociale »."""
     if "naf_section" not in structures:
-        return []
+        return {}
     present = sorted(structures["naf_section"].dropna().astype(str).unique())
-    return [f"{s} – {NAF_SECTION_LABELS.get(s, 'section ' + s)}" for s in present]
+    return {s: f"{s} – {NAF_SECTION_LABELS.get(s, 'section ' + s)}" for s in present}
 
 
-def filter_structures(structures: pd.DataFrame, text: str = "",
-                      familles: Sequence[str] = (), secteurs: Sequence[str] = (),
-                      epci: str | None = None, commune: str | None = None) -> pd.DataFrame:
-    """Rows matching every filter; ``text`` is searched in name, enseigne, SIRET and address
-    ignoring accents and case; ``secteurs`` are labels from :func:`sections`."""
-    mask = pd.Series(True, index=structures.index)
+def search_text(structures: pd.DataFrame) -> pd.Series:
+    """Accent- and case-folded text searched by the directory: name, enseigne, SIRET and
+    address (computed once per snapshot)."""
+    enseigne = (structures["enseigne"] if "enseigne" in structures
+                else pd.Series("", index=structures.index))
+    text = (structures["nom"].astype("string").fillna("") + " "
+            + enseigne.astype("string").fillna("") + " "
+            + structures["siret"].astype("string").fillna("") + " "
+            + structures["adresse"].astype("string").fillna(""))
+    return pd.Series([fr.normaliser(t) for t in text], index=structures.index, dtype="string")
+
+
+def filter_structures(structures: pd.DataFrame, text: str = "", *,
+                      kinds: Sequence[str] = (), kind_column: str = "famille_ess",
+                      secteurs: Sequence[str] = (), territory: tuple[str, str] | None = None,
+                      public: str = "toutes", haystack: pd.Series | None = None
+                      ) -> pd.DataFrame:
+    """Rows matching every filter.
+
+    ``text``: every word must appear in name, enseigne, SIRET or address (accents and case
+    ignored; ``haystack`` = :func:`search_text` when already computed); ``kinds``: values
+    of ``kind_column``; ``secteurs``: NAF section letters; ``territory``: (level, code) of the
+    narrowest territory chosen; ``public``: ``toutes``, ``hors`` (without public
+    management) or ``seulement``.
+    """
+    mask = np.ones(len(structures), dtype=bool)
     words = fr.normaliser(text).split()
     if words:
-        haystack = (structures["nom"].astype("string").fillna("") + " "
-                    + structures.get("enseigne", pd.Series("", index=structures.index))
-                    .astype("string").fillna("") + " "
-                    + structures["siret"].astype("string").fillna("") + " "
-                    + structures["adresse"].astype("string").fillna("")).map(fr.normaliser)
+        hay = search_text(structures) if haystack is None else haystack
         for word in words:
-            mask &= haystack.str.contains(word, regex=False)
-    if familles:
-        mask &= structures["famille_ess"].isin(list(familles))
+            mask &= hay.str.contains(word, regex=False).fillna(False).to_numpy(dtype=bool)
+    if kinds:
+        mask &= structures[kind_column].isin(list(kinds)).to_numpy(dtype=bool)
     if secteurs:
-        mask &= structures["naf_section"].isin([s.split(" – ")[0] for s in secteurs])
-    if epci:
-        mask &= structures["epci"].astype("string") == epci
-    if commune:
-        mask &= structures["commune"].astype("string") == commune
-    return structures[mask.fillna(False).to_numpy(dtype=bool)]
+        mask &= structures["naf_section"].isin(list(secteurs)).fillna(False).to_numpy(dtype=bool)
+    if territory is not None:
+        level, code = territory
+        mask &= (structures[level].astype("string") == code).fillna(False).to_numpy(dtype=bool)
+    if public != "toutes" and "gestion_publique" in structures:
+        flag = structures["gestion_publique"].fillna(False).astype(bool).to_numpy()
+        mask &= flag if public == "seulement" else ~flag
+    return structures[mask]
+
+
+#: Keys of raw source rows that hold personal data (folded: lower case, no accents).
+_PERSONAL_KEYS = ("mail", "courriel", "phone", "telephone", "portable", "mobile", "fax",
+                  "prenom", "pseudonyme", "civilite", "sexe", "responsable", "representant",
+                  "dirigeant", "contact", "referent", "naissance", "nomunitelegale",
+                  "nomusageunitelegale", "nom_usage", "nom_personne")
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_PHONE = re.compile(r"(?<!\d)(?:\+33[\s.-]?|0033[\s.-]?|0)[1-9](?:[\s.-]?\d{2}){4}(?!\d)")
+MASKED = "[masqué]"
+
+
+def _personal_key(key: str) -> bool:
+    folded = fold_accents(str(key)).lower()
+    return (any(token in folded for token in _PERSONAL_KEYS)
+            or re.search(r"(^|[^a-z])tel($|[^a-z])", folded) is not None)
+
+
+def _mask_text(text: str) -> str:
+    return _PHONE.sub(MASKED, _EMAIL.sub(MASKED, text))
+
+
+def _mask_value(value):
+    if isinstance(value, dict):
+        return {k: (MASKED if _personal_key(k) and v not in (None, "") else _mask_value(v))
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [_mask_value(v) for v in value]
+    if isinstance(value, str):
+        return _mask_text(value)
+    return value
+
+
+def mask_personal(rejects: pd.DataFrame) -> pd.DataFrame:
+    """Rejected rows without personal fields: in the raw row (``donnees``, JSON), every
+    e-mail, phone and natural person's name field is replaced by « [masqué] », and any
+    e-mail address or French phone number left in a value or in the reason too."""
+    out = rejects.copy()
+    if "donnees" in out:
+        def clean(text):
+            if text is None or text is pd.NA or (isinstance(text, float) and pd.isna(text)):
+                return text
+            try:
+                return json.dumps(_mask_value(json.loads(str(text))), ensure_ascii=False)
+            except ValueError:
+                return _mask_text(str(text))
+        out["donnees"] = pd.array([clean(t) for t in out["donnees"]], dtype="string")
+    if "raison" in out:
+        out["raison"] = out["raison"].astype("string").map(
+            lambda t: _mask_text(t) if isinstance(t, str) else t).astype("string")
+    return out
 
 
 def snapshots_table(snapshots: Sequence[dict]) -> pd.DataFrame:
-    """One line per snapshot: quarter, date, territory, demo flag, rows, source vintages."""
+    """One line per snapshot: ``instantane``, ``cree_le``, ``territoire``, ``nature``,
+    ``lignes`` (structures kept, a number), ``millesimes``, ``cog``."""
     rows = []
     for s in snapshots:
         sources = s.get("sources", {}) or {}
@@ -107,17 +191,18 @@ def snapshots_table(snapshots: Sequence[dict]) -> pd.DataFrame:
             kept = max([int(a.get("kept", 0)) for a in (s.get("accounting", {}) or {}).values()
                         if isinstance(a, dict)] or [0])
         rows.append({
-            "Instantané": f"{s.get('quarter')} ({fr.trimestre_fr(str(s.get('quarter')))})",
-            "Créé le": fr.date_fr(s.get("created_at")),
-            "Territoire": territoire_fr(s.get("territoire")),
-            "Nature": "démonstration (fictif)" if s.get("demo") else "données réelles",
-            "Lignes conservées": fr.entier(kept),
-            "Millésimes des sources": ", ".join(
+            "instantane": f"{s.get('quarter')} ({fr.trimestre_fr(str(s.get('quarter')))})",
+            "cree_le": fr.date_fr(s.get("created_at")),
+            "territoire": territoire_fr(s.get("territoire")),
+            "nature": "démonstration (fictif)" if s.get("demo") else "données réelles",
+            "lignes": int(kept),
+            "millesimes": ", ".join(
                 f"{k} : {v.get('vintage')}" for k, v in sources.items()
                 if isinstance(v, dict) and v.get("vintage")) or "–",
-            "COG": str(s.get("cog", "–")),
+            "cog": str(s.get("cog", "–")),
         })
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["instantane", "cree_le", "territoire", "nature", "lignes",
+                                       "millesimes", "cog"])
 
 
 def territoire_fr(text: object) -> str:
@@ -145,27 +230,22 @@ def vintages_text(vintages: dict) -> str:
 
 
 def accounting_table(manifest: dict) -> pd.DataFrame:
-    """Rows read, kept and rejected per source, with the main reasons."""
+    """Rows read, kept, rejected (and filtered out) per source, numbers; ``equilibre`` says
+    whether read = kept + rejected; ``raisons`` lists the reasons of rejection."""
     rows = []
     for source, acc in (manifest.get("accounting", {}) or {}).items():
         if not isinstance(acc, dict):
             continue
         reasons = acc.get("by_reason", {}) or {}
+        read, kept, rejected = (int(acc.get(k, 0)) for k in ("read", "kept", "rejected"))
         rows.append({
-            "Source": source,
-            "Lues": fr.entier(acc.get("read", 0)),
-            "Conservées": fr.entier(acc.get("kept", 0)),
-            "Rejetées": fr.entier(acc.get("rejected", 0)),
-            "Hors périmètre (filtrées)": fr.entier(acc["filtered"]) if "filtered" in acc
-            else "–",
-            "Équilibre": "oui" if int(acc.get("read", 0)) == int(acc.get("kept", 0))
-            + int(acc.get("rejected", 0)) else "NON",
-            "Raisons de rejet": "; ".join(f"{k} : {fr.entier(v)}" for k, v in reasons.items())
-            or "–",
+            "source": source, "lues": read, "conservees": kept, "rejetees": rejected,
+            "filtrees": int(acc["filtered"]) if "filtered" in acc else None,
+            "equilibre": "oui" if read == kept + rejected else "NON",
+            "raisons": "; ".join(f"{k} : {fr.entier(v)}" for k, v in reasons.items()) or "–",
         })
-    return pd.DataFrame(rows, columns=["Source", "Lues", "Conservées", "Rejetées",
-                                       "Hors périmètre (filtrées)", "Équilibre",
-                                       "Raisons de rejet"])
+    return pd.DataFrame(rows, columns=["source", "lues", "conservees", "rejetees", "filtrees",
+                                       "equilibre", "raisons"])
 
 
 _ASSIGNMENT_LABELS = {
@@ -181,24 +261,26 @@ _ASSIGNMENT_LABELS = {
 
 
 def assignment_table(manifest: dict) -> pd.DataFrame:
-    """How the structures were attached to communes (manifest ``assignment``)."""
+    """How the structures were attached to communes (manifest ``assignment``): ``etape``,
+    ``structures`` (a number)."""
     assignment = manifest.get("assignment", {}) or {}
-    rows = [{"Étape": _ASSIGNMENT_LABELS.get(k, k), "Structures": fr.entier(v)}
+    rows = [{"etape": _ASSIGNMENT_LABELS.get(k, k), "structures": int(v)}
             for k, v in assignment.items() if isinstance(v, int | float)]
-    return pd.DataFrame(rows, columns=["Étape", "Structures"])
+    return pd.DataFrame(rows, columns=["etape", "structures"])
 
 
 def precision_table(structures: pd.DataFrame) -> pd.DataFrame:
-    """Structures by location precision (most precise first), with shares."""
+    """Structures by location precision (most precise first): ``precision``, ``structures``,
+    ``part`` (%), ``approximation`` (bool)."""
     counts = structures["location_precision"].value_counts()
     order = [p for p in fr.PRECISIONS if p in counts.index] + [
         p for p in counts.index if p not in fr.PRECISIONS]
     total = max(int(counts.sum()), 1)
     return pd.DataFrame({
-        "Précision": [fr.libelle_precision(p) for p in order],
-        "Structures": [fr.entier(counts[p]) for p in order],
-        "Part": [fr.pourcentage(counts[p] / total) for p in order],
-        "Approximation": ["oui" if p in APPROXIMATE else "non" for p in order],
+        "precision": [fr.libelle_precision(p) for p in order],
+        "structures": [int(counts[p]) for p in order],
+        "part": [100.0 * counts[p] / total for p in order],
+        "approximation": [p in APPROXIMATE for p in order],
     })
 
 
@@ -214,6 +296,10 @@ def indicator_definitions(indicators: dict) -> pd.DataFrame:
     } for name, ind in indicators.items()])
 
 
+#: Catalog vintages that are words (the catalog is shared with the CLI): said in French.
+_VINTAGE_WORDS = {"latest": "dernière édition publiée", "standard": "courant"}
+
+
 def sources_table(sources: Sequence, manifest: dict) -> pd.DataFrame:
     """Catalog sources with the vintage used in the snapshot and their licence."""
     used = manifest.get("sources", {}) or {}
@@ -224,9 +310,10 @@ def sources_table(sources: Sequence, manifest: dict) -> pd.DataFrame:
         else:
             kind = "données"
         info = used.get(src.name, {}) if isinstance(used.get(src.name), dict) else {}
+        vintage = str(info.get("vintage") or src.vintage or "–")
         rows.append({
             "Source": src.title, "Producteur": src.producer,
-            "Millésime utilisé": str(info.get("vintage") or src.vintage or "–"),
+            "Millésime utilisé": _VINTAGE_WORDS.get(vintage, vintage),
             "Licence": src.licence, "Usage": kind, "Documentation": src.doc_url or "–",
         })
     return pd.DataFrame(rows)

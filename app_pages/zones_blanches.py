@@ -1,97 +1,119 @@
-"""Page « Zones blanches »: rural communes far from any ESS structure, grouped into zones."""
+"""Page « Zones blanches »: rural communes far from any structure of a kind, grouped into
+zones.  Opens on the kind with the most zones at the default distance; the kind, the
+distance and the département are in the URL."""
 
 import pandas as pd
 import streamlit as st
 
-from app_pages import common, logic
+from app_pages import blanches, common, frtable, loaders, territoires, urlstate, widgets
+from app_pages.frtable import Col
 from render import fr, maps
 
-common.page_setup("Zones blanches")
-ctx = common.data_context()
-common.demo_banner(ctx)
-st.markdown("Une **zone blanche** regroupe des communes **rurales** voisines sans structure de "
-            "l'ESS du type choisi, dont le centre est à plus d'une distance donnée de la "
-            "structure active la plus proche.")
+PARAMS = ("code", "km", "type")
+DEFAULT_KM = 10
 
-departements = common.territories_in_scope(ctx, "departement")
-default = common.param("code") or common.default_territory(ctx, "departement")
-codes = list(departements.index)
-dep = st.selectbox("Département", codes, index=codes.index(default) if default in codes else 0,
-                   format_func=lambda c: f"{departements.at[c, 'nom']} ({c})", key="dep_zb")
+ctx = common.start("zones_blanches", "Zones blanches", PARAMS)
+st.markdown("Une **zone blanche** regroupe des communes **rurales** voisines sans structure du "
+            "type choisi, dont le centre est à plus d'une distance donnée de la structure "
+            "active la plus proche.")
+
+departements = territoires.territories_in_scope(ctx, "departement")
+dep = widgets.selectbox("code", "Département", list(departements.index),
+                        default=territoires.default_territory(ctx, "departement"),
+                        what="le département", format_func=territoires.option_label(departements),
+                        refuse=territoires.refusal(ctx, "departement"))
+dep_name = str(departements.at[dep, "nom"])
+options = blanches.kind_options(ctx)
+column = common.kind_column(ctx)
 c1, c2 = st.columns(2)
-km_param = str(common.param("km", "10"))
-max_km = c1.slider("Distance minimale à la structure la plus proche (km)", 2, 30,
-                   int(km_param) if km_param.isdigit() and 2 <= int(km_param) <= 30 else 10,
-                   key="km_zb")
-familles = ["", *fr.FAMILLES]
-famille = c2.selectbox("Type de structure", familles,
-                       format_func=lambda f: "Toutes les structures de l'ESS" if not f
-                       else fr.FAMILLES[f], key="famille_zb")
-common.set_params(code=dep, km=str(max_km), niveau=None, indicateur=None)
+km = widgets.slider("km", "Distance minimale à la structure la plus proche (km)", 2, 30,
+                    default=DEFAULT_KM, what="la distance", where=c1)
+if urlstate.key("type") not in st.session_state and st.query_params.get("type") is None:
+    # first visit: the kind with the most zones at the default distance shows something
+    first = blanches.summary(ctx, dep, DEFAULT_KM, options)
+    best = first.sort_values(["zones", "communes"], ascending=False, kind="stable").iloc[0]
+    st.session_state[urlstate.key("type")] = str(best["type_code"]) if best["zones"] else \
+        blanches.ALL
+kind = widgets.selectbox("type", "Type de structure", list(options), default=blanches.ALL,
+                         what="le type de structure", format_func=options.get, where=c2)
+label = options[kind]
 
-table = common.indicator_table(ctx.quarter, "commune", famille or None)
-communes = common.display_layer("commune", ("departement", dep))
-communes = communes.join(common.scope(ctx)[["population", "superficie_km2"]], how="left")
-communes = communes.join(table[["distance_structure_km"]], how="left")
-zones, blanches = common.zones_blanches(ctx.quarter, dep, max_km, famille or None)
-flags = pd.Series(communes.index.isin(blanches.index), index=communes.index)
-zones_view = pd.DataFrame({
-    "zone": zones.index, "communes": [", ".join(n) for n in zones["noms"]],
-    "nb_communes": zones["nb_communes"].to_numpy(),
-    "population": zones["population"].to_numpy(),
-    "superficie_km2": zones["superficie_km2"].to_numpy(),
-    "distance_min_km": zones["distance_min_km"].to_numpy(),
-    "structures_proches": [common.nearest_text(near) for near in zones["structures_proches"]],
-})
-approx = bool((zones["densite_source"].astype(str).str.contains("approximation")).any()
-              or (common.density(ctx.quarter)["source"] == "approximation").any())
-
-label_type = "structure de l'ESS" if not famille else fr.FAMILLES[famille].lower()
-st.subheader(f"{fr.entier(int(flags.sum()))} communes en zone blanche à plus de {max_km} km "
-             f"d'une {label_type} — {departements.at[dep, 'nom']}")
-structures = common.structures_in(ctx, "departement", dep)
-if famille:
-    structures = structures[structures["famille_ess"] == famille]
+result = blanches.zones(ctx.serie, ctx.quarter, dep, km, column, kind)
+communes = loaders.display_layer("commune", ("departement", dep))
+communes = communes.join(loaders.scope(ctx.serie, ctx.quarter)[["population"]], how="left")
+communes["distance_structure_km"] = result.distance.reindex(communes.index)
+flags = pd.Series(communes.index.isin(result.communes.index), index=communes.index)
+what = "structure de l'ESS" if kind == blanches.ALL and ctx.serie == "ess" else (
+    "structure du périmètre" if kind == blanches.ALL else f"structure « {label} »")
+n_zones = len(result.zones)
+st.subheader(f"{fr.compte(int(flags.sum()), 'commune')} en zone blanche "
+             f"({fr.compte(n_zones, 'zone')}) à plus de {km} km d'une {what} — {dep_name}")
+structures = territoires.structures_in(ctx, "departement", dep)
+if kind != blanches.ALL:
+    structures = structures[(structures[column].astype("string") == kind).fillna(False)
+                            .to_numpy(dtype=bool)]
 m = maps.zones_map(communes, flags, distance_column="distance_structure_km",
-                   structures=structures, tiles=common.tiles(),
-                   assets=common.map_assets())
-common.show_map(m, alt=f"Carte des zones blanches : {departements.at[dep, 'nom']}")
+                   structures=structures, tiles=loaders.tiles(), assets=loaders.map_assets(),
+                   zone_ids=result.communes["zone"], context=common.context_layer("commune"))
+common.show_map(m, alt=f"Carte des zones blanches : {dep_name}")
 common.source_caption(ctx, "Distance à vol d'oiseau du centre de la commune à la structure "
                            "active la plus proche (approximation de l'accessibilité).")
-if approx:
+if (loaders.density(ctx.serie, ctx.quarter)["source"] == "approximation").any():
     st.caption("Communes rurales : grille de densité **approchée** à partir de la densité de "
                "population (la grille communale de densité de l'INSEE n'est pas chargée).")
 
-summary = common.zones_by_family(ctx.quarter, dep, max_km)
-if len(summary):
-    st.markdown(f"#### Zones blanches par type de structure, à plus de {max_km} km")
-    st.dataframe(logic.fr_table(summary, {
-        "type": "Type de structure", "zones": "Zones blanches",
-        "communes": "Communes concernées",
-        "population": "Population concernée (zones touchant le département)"}),
-        hide_index=True)
-    common.source_caption(ctx)
+st.markdown(f"#### Zones blanches par type de structure, à plus de {km} km")
+summary = blanches.summary(ctx, dep, km, options)
+frtable.show(summary, {"type": Col("Type de structure"), "zones": Col("Zones blanches", "int"),
+                       "communes": Col("Communes concernées", "int"),
+                       "population": Col("Population concernée (dans le département)",
+                                         "int")}, key="par_type",
+             alt="Zones blanches par type de structure")
+common.source_caption(ctx, "Seuls les types présents dans le périmètre sont proposés.")
 
-st.markdown("#### Zones")
-labels = {"zone": "Zone", "communes": "Communes", "nb_communes": "Nombre de communes",
-          "population": "Population", "superficie_km2": "Superficie (km²)",
-          "distance_min_km": "Distance minimale (km)", "distance_max_km": "Distance maximale (km)",
-          "structures_proches": "Structures les plus proches"}
-if zones_view.empty:
-    st.info(f"Aucune zone blanche à {max_km} km pour ce type de structure : essayez une "
-            "distance plus faible ou un type de structure plus rare (voir le tableau par type "
-            "ci-dessus).")
+st.markdown(f"#### Les zones ({label}), à plus de {km} km")
+names = loaders.load_reference().communes["nom"]
+table = pd.DataFrame({
+    "zone": result.zones.index.astype(str),
+    "communes": [", ".join(n) for n in result.zones["noms"]],
+    "nb_communes": result.zones["nb_communes"].to_numpy(),
+    "population": result.zones["population"].to_numpy(),
+    "superficie_km2": result.zones["superficie_km2"].to_numpy(),
+    "distance_min_km": result.zones["distance_min_km"].to_numpy(),
+    "structures_proches": [blanches.nearest_text(result.nearest.get(z, []), names)
+                           for z in result.zones.index],
+})
+if table.empty:
+    st.info(f"Aucune zone blanche à {km} km pour ce type de structure : essayez une distance "
+            "plus faible ou un autre type (voir le tableau par type ci-dessus).")
 else:
-    st.dataframe(logic.fr_table(zones_view, labels), hide_index=True)
-common.source_caption(ctx)
-common.download_buttons(zones_view, f"zones blanches {dep} {max_km} km", key="zones",
-                        about=common.about(ctx, "Zones blanches"))
-with st.expander("Voir les données sous forme de tableau"):
-    detail = communes.drop(columns="geometry").assign(zone_blanche=flags)
-    st.dataframe(logic.fr_table(detail.reset_index(names="code"), {
-        "code": "Code", "nom": "Commune", "population": "Population",
-        "superficie_km2": "Superficie (km²)",
-        "distance_structure_km": "Distance à la structure la plus proche (km)",
-        "zone_blanche": "Zone blanche"}), hide_index=True)
-    common.download_buttons(detail, f"communes {dep} distance", key="communes_zb",
-                            about=common.about(ctx, "Distance des communes"))
+    frtable.show(table, {
+        "zone": Col("Zone"), "communes": Col("Communes"),
+        "nb_communes": Col("Nombre de communes (zone entière)", "int"),
+        "population": Col("Population de la zone", "int"),
+        "superficie_km2": Col("Superficie (km²)", "dec", 1),
+        "distance_min_km": Col("Distance minimale (km)", "dec", 1,
+                               help="Du centre de la commune de la zone la plus proche d'une "
+                                    "structure à cette structure."),
+        "structures_proches": Col("Structures les plus proches (distance au centre de la "
+                                  "commune la plus proche de la zone)")}, key="zones",
+        alt="Zones blanches")
+common.source_caption(ctx, "Une zone qui déborde sur un département voisin est montrée en "
+                           "entier. La première structure listée est à la distance minimale "
+                           "de la zone.")
+filtres = {"Département": f"{dep_name} ({dep})", "Type de structure": label,
+           "Distance": f"plus de {km} km"}
+common.download_buttons(table, f"zones blanches {dep} {label} {km} km", key="zones",
+                        about=common.about(ctx, "Zones blanches", filtres))
+with st.expander("Voir les communes du département"):
+    detail = communes.drop(columns="geometry").assign(
+        zone_blanche=flags, zone=result.communes["zone"].reindex(communes.index))
+    detail = detail.reset_index(names="code")
+    frtable.show(detail, {"nom": Col("Commune"), "code": Col("Code"),
+                          "population": Col("Population", "int"),
+                          "distance_structure_km": Col("Distance à la structure la plus "
+                                                       "proche (km)", "dec", 1),
+                          "zone_blanche": Col("Zone blanche", "bool"), "zone": Col("Zone")},
+                 key="communes_zb", alt="Communes du département")
+    common.download_buttons(detail, f"communes {dep} {label} {km} km", key="communes_zb",
+                            about=common.about(ctx, "Distance des communes", filtres))

@@ -3,12 +3,15 @@
 Usage::
 
     python benchmarks/make_national_input.py [OUT_DIR] [--ess 1500000] [--seed 2026]
+        [--edition csv|parquet]
 
 ``OUT_DIR`` defaults to ``$TMPDIR/observatoire-bench-national/2026-T4`` (``/tmp`` when TMPDIR
 is unset).  The files are the demo generator's (:mod:`demo.files`) over the real geography of
 all France, with the model's counts scaled so that the ESS establishments (active + closed)
-number about ``--ess`` (default 1.5 million), among about three times as many non-ESS rows.
-Prints the duration, the row counts, the file sizes and the peak RSS.
+number about ``--ess`` (default 1.5 million), among about three times as many non-ESS rows
+(the département-scale model, heavier than the national demo of ``python -m observatory
+demo``, so that the refresh benchmark reads a stock of realistic size).  Prints the
+duration, the row counts, the file sizes and the peak RSS.
 """
 
 from __future__ import annotations
@@ -41,12 +44,13 @@ def scale_for(reference, ess_target: int) -> float:
     model = DemoModel()
     communes = reference.communes
     lam = expected_active_ess(communes["population"].fillna(0).to_numpy(float),
-                              area_km2(communes), model)
+                              area_km2(communes), model,
+                              communes["departement"].astype(str).to_numpy())
     return ess_target / (lam.sum() * (1 + model.closed_per_active))
 
 
 def make_national_input(out_dir: Path, ess_target: int = 1_500_000, seed: int = 2026,
-                        reference=None) -> dict:
+                        reference=None, edition: str = "csv") -> dict:
     """Write the national files into ``out_dir``; return the generation info (with timings)."""
     out_dir = Path(out_dir).resolve()
     if REPO in out_dir.parents or out_dir == REPO:
@@ -61,7 +65,7 @@ def make_national_input(out_dir: Path, ess_target: int = 1_500_000, seed: int = 
     scale = scale_for(reference, ess_target)
     started = time.perf_counter()
     paths = generate_demo_files(out_dir, reference, None, "2026-T4", seed,
-                                model=DemoModel(scale=scale), progress=True)
+                                model=DemoModel(scale=scale), edition=edition, progress=True)
     info = json.loads(paths["info"].read_text(encoding="utf-8"))
     info["duration_s"] = time.perf_counter() - started
     info["sizes_mb"] = {k: round(p.stat().st_size / 1e6, 1) for k, p in paths.items()}
@@ -75,9 +79,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ess", type=int, default=1_500_000,
                         help="target number of ESS establishment rows (default 1 500 000)")
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--edition", choices=("csv", "parquet"), default="csv",
+                        help="SIRENE edition of the stock files (default csv)")
     args = parser.parse_args(argv)
     out = args.out_dir or default_output()
-    info = make_national_input(out, args.ess, args.seed)
+    info = make_national_input(out, args.ess, args.seed, edition=args.edition)
     counts = info["counts"]
     ess = counts["ess_actifs"] + counts["ess_fermes"]
     other = counts["hors_ess_actifs"] + counts["hors_ess_fermes"]

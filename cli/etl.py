@@ -44,6 +44,14 @@ def register(subparsers) -> None:
                          help="read the API Recherche d'entreprises for the territory")
     refresh.add_argument("--actors-file", type=Path, help="CSV/XLSX list of actors to geocode")
     refresh.add_argument("--actors-mapping", type=Path, help="column mapping of the actors file")
+    refresh.add_argument("--actors-dir", type=Path,
+                         help="folder of actor lists, each <name>.csv/.xlsx beside its "
+                         "<name>.mapping.yaml (e.g. real_data/insertion)")
+    refresh.add_argument("--from-inclusion-api", action="store_true",
+                         help="SIAE from the API of Les emplois de l'inclusion (by département)")
+    refresh.add_argument("--no-geocode", action="store_true",
+                         help="never call the BAN: rows without a plausible point of their own "
+                         "are placed at their declared commune")
     refresh.add_argument("--ess-list", type=Path, help="ESS France list (CSV)")
     refresh.add_argument("--demo", action="store_true", help="mark the snapshot as demonstration")
     refresh.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -86,6 +94,8 @@ def cmd_refresh(args) -> int:
         actors_file=args.actors_file, actors_mapping=args.actors_mapping,
         ess_list=args.ess_list, departement=args.departement, region=args.region,
         replace=args.replace, force=args.force, demo=args.demo, serie=args.serie,
+        actors_dir=args.actors_dir, from_inclusion_api=args.from_inclusion_api,
+        geocode=not args.no_geocode,
     )
     result = run_refresh(options, progress=not args.quiet)
     print(result.summary())

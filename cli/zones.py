@@ -13,7 +13,7 @@ else the approximation from population per km² (said in the column ``densite_so
 Columns: ``code``, ``nom``, ``departement``, ``zone`` (Z001 = most populated zone),
 ``rang_zone``, ``distance_km`` (commune centre to the nearest structure of the kind),
 ``population``, ``population_zone``, ``nb_communes_zone``, ``structures_cherchees``,
-``distance_seuil_km``, ``serie``, ``instantane``, ``donnees`` (réelles / démonstration),
+``distance_seuil_km``, ``serie``, ``instantane``, ``nature_donnees`` (réelles / démonstration),
 ``densite_source``.
 """
 
@@ -66,7 +66,7 @@ def register(subparsers) -> None:
 
 
 def _of_type(active: pd.DataFrame, wanted: str, serie: str, quarter: str) -> pd.DataFrame:
-    if TYPE_COLUMN not in active.columns:
+    if TYPE_COLUMN not in active.columns or active[TYPE_COLUMN].isna().all():
         raise ConfigurationError(explain(
             f"--type {wanted} cannot be used: snapshot {serie} {quarter} has no column "
             f"{TYPE_COLUMN} / cet instantané n'a pas de type de structure.",
@@ -152,7 +152,7 @@ def cmd_zones(args) -> int:
     table["distance_seuil_km"] = float(args.distance_km)
     table["serie"] = snapshot.serie
     table["instantane"] = snapshot.quarter
-    table["donnees"] = ("fictives (démonstration)" if snapshot.manifest.get("demo")
+    table["nature_donnees"] = ("fictives (démonstration)" if snapshot.manifest.get("demo")
                         else "réelles")
     if output.suffix.lower() == ".csv":
         output.write_bytes(csv_bytes(table))

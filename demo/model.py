@@ -1,77 +1,116 @@
 """Statistical model behind the demonstration SIRENE files (a model, not facts).
 
-The demo generator (:mod:`demo.files`) writes synthetic SIRENE stock files over the *real*
-commune geography.  Every number below is either a published national figure (cited) or a
-model choice (said so).  Nothing here describes a real establishment.
+The demo generator (:mod:`demo.rows`, :mod:`demo.files`) writes synthetic SIRENE stock files
+over the *real* commune geography.  Every number below is a published figure (source, year,
+what it is), a figure derived from published ones, or a model choice (said so).  Nothing here
+describes a real establishment.
+
+Published figures (targets of the calibration)
+----------------------------------------------
+* **Employer ESS establishments in France: 210 000 to 221 000**; the model aims at the middle,
+  :data:`EMPLOYER_ESTABLISHMENTS_FRANCE` = 215 500.  Range as given by issue 12 from the
+  Panorama / Atlas de l'ESS (ESS France / CNCRESS).  Editions read for this model:
+  *Panorama de l'économie sociale et solidaire en France*, édition 2015 (Observatoire national
+  de l'ESS, CNCRES; data of 2013): 221 325 employer establishments; *Atlas commenté de l'ESS*
+  2014 (CNCRES; data of 2011): 222 869; *Panorama de l'économie sociale en France et dans
+  les régions* (CNCRES, 2010-2011): 215 000.
+* **ESS employees: 2.4 to 2.6 million**, about 10 % of salaried employment; the model aims at
+  :data:`EMPLOYEES_FRANCE` = 2 500 000 (Panorama 2015: 2 370 301 employees, 10.5 % of French
+  employment; Atlas 2014: 2.3 million, 10.3 %).  The observatory estimates jobs from SIRENE
+  headcount bands (:mod:`indicators.employment`: central value of each band), so the target is
+  met through the band distribution (:data:`BANDS_EMPLOYER`), mean 2 500 000 / 215 500 = 11.6
+  jobs per employer establishment (Panorama 2015: 2 370 301 / 221 325 = 10.7).
+* **Population: 68 350 798** (:data:`POPULATION_FRANCE`): population municipale 2023 (INSEE,
+  populations légales in force on 1 January 2026) summed over the communes of the COG 2026,
+  i.e. the reference geography's ``population`` column, France entière with Mayotte.
 
 Counts per commune
 ------------------
-* **Employer ESS establishments**: 221 325 for about 66 million inhabitants, i.e. about
-  **33.5 per 10 000 inhabitants** (Observatoire national de l'ESS / CNCRES, *Panorama de
-  l'économie sociale et solidaire en France*, édition 2015, "chiffres clés").
+* **Employer rate**: 215 500 / 68 350 798 = **31.5 employer ESS establishments per 10 000
+  inhabitants** (:data:`EMPLOYER_RATE_PER_10K`), the same in every département, so that a
+  département's figures are its population share of the national ones (Côte-d'Or, 540 000
+  inhabitants: about 1 700 employer establishments and 19 800 jobs, against 18 700-20 500
+  for its population share of the published range).
 * **All ESS establishments registered in SIRENE** (employers and non-employers, mostly
   associations without staff that hold a SIRET): "seul un établissement sur trois est
-  employeur" (INSEE Bourgogne, *L'économie sociale et solidaire en Bourgogne*, 2004), so the
-  active rate is ``33.5 / (1/3) = 100.5`` per 10 000 inhabitants (:data:`ACTIVE_RATE_PER_10K`).
+  employeur" (INSEE Bourgogne, *L'économie sociale et solidaire en Bourgogne*, 2004):
+  :data:`EMPLOYER_SHARE` = 1/3, so the active rate is 31.5 x 3 = **94.6 per 10 000**
+  (:data:`ACTIVE_RATE_PER_10K`).
 * Urban/rural factor (model choice, no density grid offline): by population density of the
-  commune, ``>= 1 500 inh/km2`` x1.3, ``300-1 500`` x1.1, ``60-300`` x1.0, ``< 60`` x0.8
-  (ESS employers concentrate in towns: services, head offices).
-* Floor effect (model choice): ``lambda = max(rate x population x factor, 0.2)``; the count is
-  Poisson(lambda).  A hamlet of 20 inhabitants still has about an 18 % chance of one ESS
-  establishment and most tiny communes get none: these are the *zones blanches*.
-  Check (measured, not calibrated): for Côte-d'Or the model puts at least one *employer* ESS
-  establishment in 48 % of the 698 communes and no ESS establishment at all in 26 % of them;
-  nationally the Panorama 2015 says "deux tiers des communes" host an employer ESS
-  establishment (Côte-d'Or has many very small communes: its median commune has about 200
-  inhabitants).
-* Closed establishments kept in the stock (etat ``F``): 0.5 per active one (model choice; in the
-  real stock closed establishments outnumber active ones).  Non-ESS units: 3 establishment rows
-  per ESS row (model choice: "several times more", they must be filtered out).
+  commune, ``>= 1 500 inh/km2`` x1.3, ``300-1 500`` x1.1, ``60-300`` x1.0, ``< 60`` x0.8 (ESS
+  employers concentrate in towns: services, head offices), **divided by its
+  population-weighted mean over the département**, so that it moves establishments from the
+  countryside to the towns of a département without changing the département's total.
+* Floor effect (model choice): ``lambda = max(rate x population x factor, 0.2)``.  A hamlet of
+  20 inhabitants still has about an 18 % chance of one ESS establishment and most tiny
+  communes get none: these are the *zones blanches*.
+* Draw (model choice): the département's total, ``sum(lambda)`` rounded, is spread over its
+  communes by a multinomial draw in proportion to ``lambda`` (each commune's count is then
+  close to Poisson(lambda)), and exactly one active ESS establishment in three (rounded at
+  random) is an employer (:func:`allocate_bands`).  A département's totals are thus its
+  expected ones, not the luck of a draw.
+* Closed establishments kept in the stock (etat ``F``): 0.1 per active one (model choice,
+  :attr:`DemoModel.closed_per_active`; the real stock holds more closed than active rows, the
+  demo keeps few so that the national demo stays light).  Non-ESS units, which the ETL must
+  filter out: 3 establishment rows per ESS row at the scale of a département, 0.25 in the
+  national demo (:data:`NATIONAL_MODEL`; model choices).
 
 Families (shares of *employer* ESS establishments)
 -------------------------------------------------
-associations 80 %, coopératives 12.5 %, mutuelles 4 %, fondations 1.5 %, sociétés commerciales
-de l'ESS 2 % (:data:`FAMILY_SHARES_EMPLOYER`).  Sources: associations are "83 % des
-établissements" of the social economy in 2015 (Recherches & Solidarités, *Économie sociale :
-bilan de l'emploi en 2015*, June 2016), lowered to 80 % to leave room for the commercial ESS
-companies of the 2014 law; coopératives about 1/8, mutuelles about 4 %, fondations 1-2 % are
-the orders of magnitude of the Panorama / Atlas commenté de l'ESS (ESS France), rounded — we
-could not re-read the exact tables offline, so treat them as rounded model inputs.
-Non-employer ESS establishments (model choice): associations 93 %, coopératives 3 %,
-sociétés commerciales 3 %, mutuelles 0.5 %, fondations 0.5 %.
+Panorama 2015 (data of 2013), employer establishments by family: associations 185 378,
+coopératives 26 460, mutuelles 8 062, fondations 1 425 (total 221 325), i.e. 83.8 %, 12.0 %,
+3.6 %, 0.6 %.  The model keeps 2 % for the commercial companies of the ESS (art. 1 II of the
+2014 law, absent from the 2013 figures; model choice) and scales the four statutory families
+by 0.98 (:data:`FAMILY_SHARES_EMPLOYER`).  Non-employer ESS establishments (model choice):
+associations 93 %, coopératives 3 %, sociétés commerciales 3 %, mutuelles 0.5 %, fondations
+0.5 %.  (Employees per establishment differ by family in the Panorama - associations 10.0,
+coopératives 11.7, mutuelles 14.1, fondations 54.4 - the model uses one band distribution.)
 
-Legal forms, NAF codes and headcount bands follow :data:`PROFILES` and :data:`BANDS_EMPLOYER`
-(plausible, not calibrated).  Points are uniform inside the commune polygon (rejection
+Headcount bands of employer establishments (:data:`BANDS_EMPLOYER`)
+-------------------------------------------------------------------
+Calibrated so that the mean central value of the bands (:mod:`indicators.employment`) is 11.6
+jobs, with the shape published in the Panorama 2015: "les trois quarts des établissements de
+l'ESS comptent moins de 10 salariés" (model: 75 %), who "ne regroupent que 15 % des salariés"
+(model: 17.7 %, the central value 1.5 of the band "1 or 2" is above the real mean);
+establishments of 250 employees or more "emploient plus de 12 % des salariés" (model: 0.32 %
+of the employer establishments holding 12.5 % of the jobs).  No band above 999 employees:
+a single establishment of that size would shift a département's figure by several percent.
+Bands are allocated in these proportions within each call (systematic sampling with a random
+start, :func:`allocate_bands`), so that a département's estimated jobs follow its number of
+employer establishments instead of the luck of a few large draws.
+
+Everything else (legal forms, NAF codes: :data:`PROFILES`; the shares of special rows of
+:class:`DemoModel`; quarterly creations 2.2 %, closures 2 %, moves 1.5 % of active
+establishments) is a model choice.  Points are uniform inside the commune polygon (rejection
 sampling, :func:`sample_points`).
 """
 
 from __future__ import annotations
 
-import re
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
 import shapely
-
-from geodata.crs import LOCAL_EPSG
-from observatory.text import fold_accents
 
 __all__ = [
     "ACTIVE_RATE_PER_10K",
     "BANDS_EMPLOYER",
+    "EMPLOYEES_FRANCE",
+    "EMPLOYER_ESTABLISHMENTS_FRANCE",
     "EMPLOYER_RATE_PER_10K",
     "EMPLOYER_SHARE",
     "FAMILY_SHARES_EMPLOYER",
     "FAMILY_SHARES_NON_EMPLOYER",
+    "NATIONAL_MODEL",
     "NON_ESS_PROFILES",
+    "POPULATION_FRANCE",
     "PROFILES",
     "DemoModel",
     "Profile",
-    "build_departement",
-    "build_rows",
+    "allocate_bands",
+    "area_km2",
+    "draw_counts",
     "density_factor",
     "expected_active_ess",
     "luhn_key",
@@ -80,17 +119,23 @@ __all__ = [
     "stable_seed",
 ]
 
-#: Panorama de l'ESS 2015: 221 325 employer establishments / ~66 M inhabitants.
-EMPLOYER_RATE_PER_10K = 221_325 / 66_000_000 * 10_000  # 33.53
+#: Middle of the published range 210 000-221 000 employer ESS establishments (see above).
+EMPLOYER_ESTABLISHMENTS_FRANCE = 215_500
+#: Middle of the published range 2.4-2.6 million ESS employees (see above).
+EMPLOYEES_FRANCE = 2_500_000
+#: Population municipale 2023 of the communes of the COG 2026 (INSEE, PL 2023).
+POPULATION_FRANCE = 68_350_798
+EMPLOYER_RATE_PER_10K = EMPLOYER_ESTABLISHMENTS_FRANCE / POPULATION_FRANCE * 10_000  # 31.53
 #: INSEE Bourgogne 2004: one ESS establishment in three is an employer.
 EMPLOYER_SHARE = 1 / 3
-ACTIVE_RATE_PER_10K = EMPLOYER_RATE_PER_10K / EMPLOYER_SHARE  # 100.6
+ACTIVE_RATE_PER_10K = EMPLOYER_RATE_PER_10K / EMPLOYER_SHARE  # 94.58
 
+#: Panorama 2015 by family (x 0.98), plus 2 % of commercial ESS companies (model choice).
 FAMILY_SHARES_EMPLOYER = {
-    "association": 0.80,
-    "cooperative": 0.125,
-    "mutuelle": 0.04,
-    "fondation": 0.015,
+    "association": 0.821,
+    "cooperative": 0.117,
+    "mutuelle": 0.0357,
+    "fondation": 0.0063,
     "societe_commerciale_ess": 0.02,
 }
 FAMILY_SHARES_NON_EMPLOYER = {
@@ -101,12 +146,11 @@ FAMILY_SHARES_NON_EMPLOYER = {
     "societe_commerciale_ess": 0.03,
 }
 
-#: SIRENE headcount bands of employer establishments (model choice: many 0-9, few 50+).
+#: Headcount bands of employer establishments, in % (calibrated above: mean 11.6 jobs).
 BANDS_EMPLOYER = {
-    "00": 10.0, "01": 27.0, "02": 20.0, "03": 14.0, "11": 12.0, "12": 10.0, "21": 4.0,
-    "22": 2.0, "31": 0.5, "32": 0.35, "41": 0.1, "42": 0.04, "51": 0.01,
+    "00": 14.0, "01": 32.0, "02": 17.0, "03": 12.0, "11": 13.4, "12": 8.0, "21": 2.2,
+    "22": 0.88, "31": 0.2, "32": 0.25, "41": 0.07,
 }
-
 
 @dataclass(frozen=True)
 class Profile:
@@ -176,21 +220,22 @@ NON_ESS_PROFILES: tuple[Profile, ...] = (
             "GIE démo"),
 )
 
+
 DENSITY_CLASSES = ((1500.0, 1.3), (300.0, 1.1), (60.0, 1.0), (0.0, 0.8))
 
 
 @dataclass(frozen=True)
 class DemoModel:
-    """Parameters of the demo model (defaults = the documented model above).
+    """Parameters of the demo model (defaults = the documented model, at département scale).
 
-    ``scale`` multiplies every count (used by the national benchmark to reach a target size;
-    the demo territory keeps 1.0).
+    ``scale`` multiplies every count (used by tests and by the national benchmark input to
+    reach a target size; the demo itself keeps 1.0).
     """
 
     active_rate_per_10k: float = ACTIVE_RATE_PER_10K
     employer_share: float = EMPLOYER_SHARE
     floor_lambda: float = 0.2
-    closed_per_active: float = 0.5
+    closed_per_active: float = 0.1
     non_ess_per_ess: float = 3.0
     non_ess_closed_share: float = 0.5
     non_ess_employer_share: float = 0.3
@@ -205,12 +250,22 @@ class DemoModel:
     neighbour_share: float = 0.003  # declared commune = a neighbour of the point's commune
     partial_diffusion_share: float = 0.2  # of natural persons (statutDiffusion "P")
     non_ess_flag_empty_share: float = 0.2
-    quarterly_creations: float = 0.03
+    bad_rows_per_departement: int = 1  # of each kind: invalid SIRET, unknown code, outside
+    quarterly_creations: float = 0.022
     quarterly_closures: float = 0.02
     quarterly_moves: float = 0.015
     families_employer: dict = field(default_factory=lambda: dict(FAMILY_SHARES_EMPLOYER))
     families_non_employer: dict = field(
         default_factory=lambda: dict(FAMILY_SHARES_NON_EMPLOYER))
+    bands_employer: dict = field(default_factory=lambda: dict(BANDS_EMPLOYER))
+
+    def with_(self, **changes) -> DemoModel:
+        """A copy with some parameters changed."""
+        return replace(self, **changes)
+
+
+#: The national demo: fewer non-ESS filler rows (still read and filtered out by the ETL).
+NATIONAL_MODEL = DemoModel(non_ess_per_ess=0.25)
 
 
 def stable_seed(*parts: object) -> list[int]:
@@ -221,21 +276,69 @@ def stable_seed(*parts: object) -> list[int]:
     return [zlib.crc32(str(p).encode("utf-8")) for p in parts]
 
 
-def density_factor(population: np.ndarray, area_km2: np.ndarray) -> np.ndarray:
-    """Urban/rural factor of each commune from its population density (model choice)."""
-    density = np.asarray(population, dtype=float) / np.maximum(np.asarray(area_km2, float), 0.01)
-    factor = np.full(density.shape, DENSITY_CLASSES[-1][1])
-    for threshold, value in reversed(DENSITY_CLASSES[:-1]):
-        factor[density >= threshold] = value
-    return factor
+def area_km2(communes) -> np.ndarray:
+    """Area of each commune (``superficie_km2`` when present, else from the polygons)."""
+    if "superficie_km2" in communes.columns:
+        return communes["superficie_km2"].to_numpy(dtype=float)
+    geoms = communes.geometry.to_numpy()
+    lat = shapely.get_y(shapely.centroid(geoms))
+    return shapely.area(geoms) * 111.32 ** 2 * np.cos(np.radians(lat))
 
 
-def expected_active_ess(population: np.ndarray, area_km2: np.ndarray,
-                        model: DemoModel) -> np.ndarray:
-    """Poisson mean of active ESS establishments per commune (see module docstring)."""
+def density_factor(population: np.ndarray, area: np.ndarray,
+                   groups: np.ndarray | None = None) -> np.ndarray:
+    """Urban/rural factor of each commune, normalised within each group (département).
+
+    The raw factor follows :data:`DENSITY_CLASSES`; it is then divided by its
+    population-weighted mean over the commune's group, so that the factor reshapes a
+    département without changing its total.  ``groups=None``: one group.
+    """
     pop = np.nan_to_num(np.asarray(population, dtype=float), nan=0.0)
-    lam = model.active_rate_per_10k / 10_000 * pop * density_factor(pop, area_km2)
+    density = pop / np.maximum(np.asarray(area, float), 0.01)
+    raw = np.full(density.shape, DENSITY_CLASSES[-1][1])
+    for threshold, value in reversed(DENSITY_CLASSES[:-1]):
+        raw[density >= threshold] = value
+    if groups is None:
+        groups = np.zeros(pop.size, dtype=np.int64)
+    _, key = np.unique(np.asarray(groups, dtype=object).astype(str), return_inverse=True)
+    weight = np.bincount(key, weights=pop)
+    mean = np.bincount(key, weights=pop * raw) / np.where(weight > 0, weight, 1)
+    mean = np.where(weight > 0, mean, 1.0)
+    return raw / mean[key]
+
+
+def expected_active_ess(population: np.ndarray, area: np.ndarray, model: DemoModel,
+                        groups: np.ndarray | None = None) -> np.ndarray:
+    """Expected active ESS establishments per commune (see the module docstring)."""
+    pop = np.nan_to_num(np.asarray(population, dtype=float), nan=0.0)
+    lam = model.active_rate_per_10k / 10_000 * pop * density_factor(pop, area, groups)
     return np.maximum(lam, model.floor_lambda) * model.scale
+
+
+def draw_counts(rng: np.random.Generator, expected: np.ndarray) -> np.ndarray:
+    """Counts per commune: ``round(sum(expected))`` spread by a multinomial draw in
+    proportion to ``expected``."""
+    expected = np.asarray(expected, dtype=float)
+    total = expected.sum()
+    if total <= 0:
+        return np.zeros(expected.size, dtype=np.int64)
+    return rng.multinomial(int(round(total)), expected / total)
+
+
+def allocate_bands(rng: np.random.Generator, n: int, shares: dict) -> np.ndarray:
+    """Indexes into ``list(shares)`` for ``n`` establishments, in the given proportions
+    (headcount bands, or employer / not employer).
+
+    Systematic sampling with a random start: band ``k`` gets
+    ``floor(C_k n + u) - floor(C_(k-1) n + u)`` establishments (``C`` cumulative shares,
+    ``u`` uniform in [0, 1)), i.e. ``n x share`` rounded up or down, unbiased; then shuffled.
+    """
+    p = np.asarray(list(shares.values()), dtype=float)
+    cumulative = np.concatenate([[0.0], np.cumsum(p / p.sum())])
+    edges = np.floor(cumulative * n + rng.random()).astype(np.int64)
+    counts = np.diff(edges)
+    counts[-1] += n - counts.sum()  # float rounding at the last edge
+    return rng.permutation(np.repeat(np.arange(p.size), counts))
 
 
 def luhn_key(bodies: np.ndarray) -> np.ndarray:
@@ -316,488 +419,3 @@ def sample_points(geometries: np.ndarray, counts: np.ndarray,
             sl = slice(start[i] + filled[i], start[i] + counts[i])
             xs[sl], ys[sl] = shapely.get_x(p), shapely.get_y(p)
     return xs, ys
-
-
-# --------------------------------------------------------------------------- row builder
-# Everything below turns the model into the columns of the three SIRENE files, one
-# département at a time (bounded memory at national scale).
-
-ESS_SERIAL_LIMIT = 2_000_000  # ESS units: 8-digit bodies 00000000-01999999
-OTHER_SERIAL_BASE = 2_000_000  # other units: 02000000-09999999
-OTHER_SERIAL_LIMIT = 8_000_000
-#: Local projection of the stock's Lambert columns and of the géolocalisé x/y.
-OVERSEAS_EPSG = LOCAL_EPSG  # the reference geography's table (geodata.crs)
-ALSACE_MOSELLE = {"57", "67", "68"}
-STREETS = ("DE LA REPUBLIQUE", "DES TILLEULS", "DU MOULIN", "DE LA GARE", "DE L EGLISE",
-           "PRINCIPALE", "DES ECOLES", "DU STADE", "DES VIGNES", "DU LAVOIR", "DE LA MAIRIE",
-           "DU CHATEAU", "DES JARDINS", "DE LA FONTAINE", "DU COMMERCE", "DE LA PAIX",
-           "DES PRES", "DU PONT", "DES ACACIAS", "DU CENTRE")
-STREET_TYPES = ("RUE", "RUE", "RUE", "AV", "BD", "PL", "CHE", "RTE", "IMP", "ALL", "QUA", "GR")
-FIRST_NAMES = ("CAMILLE", "DOMINIQUE", "CLAUDE", "SACHA", "ALIX", "MORGAN", "LOU", "EDEN")
-QUALITE_XY = {"11": 75.0, "12": 10.0, "21": 8.0, "22": 7.0}
-ND = "[ND]"
-_TRANSFORMERS: dict[int, object] = {}
-
-
-def ascii_upper(text: str) -> str:
-    """SIRENE style of a commune name: upper case, no accents ("SAINT-APOLLINAIRE")."""
-    text = fold_accents(text, lower=False).encode("ascii", "ignore").decode()
-    return re.sub(r"[^A-Z0-9 \-]", " ", text.upper()).strip()
-
-
-def postcode_of(code: str) -> str:
-    """A fictitious but well-formed postcode for a commune (no postcode table offline)."""
-    number = sum(ord(ch) for ch in code) * 37
-    if code.startswith("97"):
-        return code[:3] + f"{number % 90 + 10:02d}"
-    return code[:2].replace("2A", "20").replace("2B", "20") + f"{number % 900 + 100:03d}"
-
-
-def epsg_of(dep: str) -> int:
-    return OVERSEAS_EPSG.get(dep, 2154)
-
-
-def project_points(lon: np.ndarray, lat: np.ndarray, epsg: int) -> tuple[np.ndarray, np.ndarray]:
-    from pyproj import Transformer
-
-    if epsg not in _TRANSFORMERS:
-        _TRANSFORMERS[epsg] = Transformer.from_crs(4326, epsg, always_xy=True)
-    return _TRANSFORMERS[epsg].transform(lon, lat)
-
-
-def _pick(options, idx) -> pa.Array:
-    """Strings ``options[idx]`` as an Arrow array (fast dictionary decode)."""
-    return pa.DictionaryArray.from_arrays(
-        pa.array(np.asarray(idx, dtype=np.int32)), pa.array(list(options), pa.string())
-    ).dictionary_decode()
-
-
-def _choice(rng: np.random.Generator, weights: dict, size: int) -> np.ndarray:
-    """Indexes into ``list(weights)`` drawn with the given (unnormalised) weights."""
-    p = np.asarray(list(weights.values()), dtype=float)
-    return rng.choice(len(p), size=size, p=p / p.sum())
-
-
-def _zfill(values: np.ndarray, width: int) -> pa.Array:
-    return pc.utf8_lpad(pa.array(np.asarray(values, dtype=np.int64)).cast(pa.string()),
-                        width, "0")
-
-
-def fixed_width(values: np.ndarray, decimals: int) -> pa.Array:
-    """Fixed-decimal text of floats ("845623.4"), vectorised."""
-    scaled = np.rint(np.abs(values) * 10 ** decimals).astype(np.int64)
-    digits = _zfill(scaled, decimals + 1)
-    text = pc.binary_join_element_wise(pc.utf8_slice_codeunits(digits, 0, -decimals),
-                                       pc.utf8_slice_codeunits(digits, -decimals), ".")
-    return pc.if_else(pa.array(values < 0), pc.binary_join_element_wise("-", text, ""), text)
-
-
-def _dates(days: np.ndarray) -> pa.Array:
-    return pa.array(np.asarray(days, dtype="datetime64[D]")).cast(pa.string())
-
-
-def _stamps(seconds: np.ndarray) -> pa.Array:
-    """``YYYY-MM-DDTHH:MM:SS`` (cast + replace: much faster than Arrow's strftime)."""
-    text = pa.array(np.asarray(seconds, dtype="datetime64[s]")).cast(pa.string())
-    return pc.replace_substring(text, " ", "T")
-
-
-def _digits(values: np.ndarray, width: int) -> np.ndarray:
-    powers = 10 ** np.arange(width - 1, -1, -1, dtype=np.int64)
-    return (np.asarray(values, dtype=np.int64)[:, None] // powers) % 10
-
-
-def _group_units(profile: np.ndarray, active: np.ndarray, extra: np.ndarray,
-                 rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Group establishments of the same profile into units (1 + Poisson(extra) each).
-
-    Returns ``order`` (row permutation: rows of a unit contiguous, the siège first, active
-    establishments before closed ones), ``unit`` (unit id per sorted row) and ``seq``
-    (rank within the unit, 0 = siège).
-    """
-    n = profile.size
-    order = np.lexsort((rng.random(n), profile))
-    unit = np.empty(n, dtype=np.int64)
-    next_id = 0
-    for p in np.unique(profile):
-        rows = np.flatnonzero(profile[order] == p)
-        sizes = 1 + rng.poisson(extra[p], size=rows.size)
-        ends = np.cumsum(sizes)
-        k = int(np.searchsorted(ends, rows.size)) + 1
-        starts = np.concatenate([[0], ends[:k - 1]])
-        ids = np.searchsorted(starts, np.arange(rows.size), side="right") - 1
-        unit[rows] = next_id + ids
-        next_id += int(ids.max()) + 1 if rows.size else 0
-    # put active establishments first inside each unit, then a random order
-    order = order[np.lexsort((rng.random(n), ~active[order], unit))]
-    unit = np.sort(unit)
-    first = np.searchsorted(unit, unit, side="left")
-    return order, unit, np.arange(n) - first
-
-
-def build_departement(communes, changes, date, rng: np.random.Generator, model: DemoModel,
-                      serials: dict[str, int]):
-    """Draw the rows of one département (see the module docstring for the model).
-
-    Returns ``({file key: (columns dict, n rows)}, counts)``; ``serials`` (next ESS / other
-    unit serial) is advanced in place.
-    """
-    population = communes["population"].fillna(0).to_numpy(dtype=float)
-    area = area_km2(communes)
-    lam = expected_active_ess(population, area, model)
-    total = lam * (1 + model.closed_per_active)
-    n_other = rng.poisson(total * model.non_ess_per_ess)
-    n_other_closed = rng.binomial(n_other, model.non_ess_closed_share)
-    return build_rows(communes, changes, date, rng, model, serials,
-                      ess_active=rng.poisson(lam),
-                      ess_closed=rng.poisson(lam * model.closed_per_active),
-                      other_active=n_other - n_other_closed, other_closed=n_other_closed)
-
-
-def area_km2(communes) -> np.ndarray:
-    if "superficie_km2" in communes.columns:
-        return communes["superficie_km2"].to_numpy(dtype=float)
-    geoms = communes.geometry.to_numpy()
-    lat = shapely.get_y(shapely.centroid(geoms))
-    return shapely.area(geoms) * 111.32 ** 2 * np.cos(np.radians(lat))
-
-
-def _declared_codes(codes: np.ndarray, changes, rng: np.random.Generator,
-                    share: float) -> tuple[np.ndarray, np.ndarray]:
-    """Commune code as SIRENE writes it: arrondissement for Paris/Lyon/Marseille (always),
-    an old code (ancienne / déléguée / associée) for ``share`` of the rows of communes that
-    have one.  Returns ``(declared, kind)`` with kind 0 current, 1 old, 2 arrondissement."""
-    declared = codes.astype(object).copy()
-    kind = np.zeros(codes.size, dtype=np.int8)
-    if len(changes) == 0 or codes.size == 0:
-        return declared, kind
-    # same département only: e.g. the pre-1976 Corsican codes 20xxx never appear in SIRENE
-    changes = changes[(changes["ancien_code"] != changes["code"])
-                      & (changes["ancien_code"].str.slice(0, 2) == changes["code"].str.slice(0, 2))]
-    for nature_is_arr, k in ((True, 2), (False, 1)):
-        sub = changes[(changes["nature"] == "arrondissement_municipal") == nature_is_arr]
-        sub = sub.sort_values(["code", "ancien_code"])
-        targets = sub["code"].to_numpy(dtype=object)
-        olds = sub["ancien_code"].to_numpy(dtype=object)
-        uniq, first, count = np.unique(targets, return_index=True, return_counts=True)
-        pos = np.searchsorted(uniq, codes) if uniq.size else np.zeros(codes.size, int)
-        pos = np.minimum(pos, max(uniq.size - 1, 0))
-        has = (uniq.size > 0) & (uniq[pos] == codes) if uniq.size else np.zeros(codes.size, bool)
-        if k == 1:
-            has &= (rng.random(codes.size) < share) & (kind == 0)
-        rows = np.flatnonzero(has)
-        pick = first[pos[rows]] + (rng.random(rows.size) * count[pos[rows]]).astype(np.int64)
-        declared[rows] = olds[pick]
-        kind[rows] = k
-    return declared, kind
-
-
-def _neighbour_codes(declared: np.ndarray, kind: np.ndarray, commune: np.ndarray, communes,
-                     rng: np.random.Generator, share: float) -> None:
-    """For ``share`` of the rows declared with their current code, declare a neighbouring
-    commune of the same département instead (kind 3), as when a point geocoded near a border
-    falls in the next commune: the ETL keeps the assigned commune and flags the disagreement.
-    Modifies ``declared`` and ``kind`` in place."""
-    rows = np.flatnonzero((kind == 0) & (rng.random(kind.size) < share))
-    if rows.size == 0 or len(communes) < 2:
-        return
-    geoms = communes.geometry.to_numpy()
-    tree = shapely.STRtree(geoms)
-    codes = communes.index.to_numpy(dtype=object)
-    wanted = np.unique(commune[rows])
-    pairs = tree.query(geoms[wanted], predicate="touches")
-    neighbours: dict[int, np.ndarray] = {}
-    for w in range(wanted.size):
-        neighbours[int(wanted[w])] = pairs[1][pairs[0] == w]
-    for row in rows:
-        options = neighbours[int(commune[row])]
-        if options.size:
-            declared[row] = codes[options[rng.integers(0, options.size)]]
-            kind[row] = 3
-
-
-def build_rows(communes, changes, date, rng: np.random.Generator, model: DemoModel,
-               serials: dict[str, int], *, ess_active, ess_closed, other_active, other_closed,
-               created_after=None):
-    """Rows for given counts per commune (arrays aligned with ``communes``).
-
-    ``created_after`` (a date) makes every unit a creation of the period
-    ``(created_after, date)``: used for the creations between two quarters.
-    """
-    nc = len(communes)
-    codes = communes.index.to_numpy(dtype=object)
-    dep = str(communes["departement"].iloc[0]) if nc else ""
-    names = communes["nom"].astype(str).to_numpy() if "nom" in communes.columns else codes
-    counts = np.stack([ess_active, ess_closed, other_active, other_closed]).astype(np.int64)
-    per_commune = counts.sum(axis=0)
-    n = int(per_commune.sum())
-    commune = np.repeat(np.tile(np.arange(nc), 4), counts.ravel())
-    kind = np.repeat(np.repeat(np.arange(4), nc), counts.ravel())  # 0/1 ESS, 2/3 other
-    ess = kind < 2
-    active = (kind % 2) == 0
-
-    # family, profile, employer -------------------------------------------------------
-    profiles = PROFILES + NON_ESS_PROFILES
-    employer = np.where(ess, rng.random(n) < model.employer_share,
-                        rng.random(n) < model.non_ess_employer_share)
-    fam_names = list(FAMILY_SHARES_EMPLOYER)
-    fam = np.where(employer, _choice(rng, model.families_employer, n),
-                   _choice(rng, model.families_non_employer, n))
-    profile = np.empty(n, dtype=np.int64)
-    for f, family in enumerate(fam_names):
-        idx = [i for i, p in enumerate(PROFILES) if p.family == family]
-        rows = np.flatnonzero(ess & (fam == f))
-        pick = _choice(rng, {i: PROFILES[i].weight for i in idx}, rows.size)
-        profile[rows] = np.asarray(idx)[pick]
-    rows = np.flatnonzero(~ess)
-    profile[rows] = len(PROFILES) + _choice(rng, {p.name: p.weight for p in NON_ESS_PROFILES},
-                                            rows.size)
-    extra = np.array([p.extra_establishments for p in profiles])
-    order, unit, seq = _group_units(profile, active, extra, rng)
-    commune, kind, ess, active, employer, profile = (
-        a[order] for a in (commune, kind, ess, active, employer, profile))
-
-    # units -----------------------------------------------------------------------------
-    heads = np.flatnonzero(seq == 0)
-    n_units = heads.size
-    u_ess = ess[heads]
-    u_profile = profile[heads]
-    u_serial = np.empty(n_units, dtype=np.int64)
-    for flag, key, base, limit in ((True, "ess", 0, ESS_SERIAL_LIMIT),
-                                   (False, "other", OTHER_SERIAL_BASE, OTHER_SERIAL_LIMIT)):
-        sel = np.flatnonzero(u_ess == flag)
-        start = serials[key]
-        if start + sel.size > limit:
-            raise ValueError(f"demo SIREN serials exhausted for {key} units ({limit})")
-        u_serial[sel] = base + start + np.arange(sel.size)
-        serials[key] = start + sel.size
-    siren_int = u_serial * 10 + luhn_key(_digits(u_serial, 8))
-    u_siren = _zfill(siren_int, 9)
-    siret_body = siren_int[unit] * 10_000 + (seq + 1)
-    nic_int = (seq + 1) * 10 + luhn_key(_digits(siret_body, 13))
-    nic = _zfill(nic_int, 5)
-    siret = pc.binary_join_element_wise(pc.take(u_siren, pa.array(unit)), nic, "")
-
-    u_cj = np.empty(n_units, dtype=object)
-    u_naf = np.empty(n_units, dtype=object)
-    for p in np.unique(u_profile):
-        sel = np.flatnonzero(u_profile == p)
-        prof = profiles[p]
-        u_cj[sel] = np.asarray(list(prof.legal_forms), dtype=object)[
-            _choice(rng, prof.legal_forms, sel.size)]
-        u_naf[sel] = np.asarray(list(prof.naf), dtype=object)[_choice(rng, prof.naf, sel.size)]
-    if dep in ALSACE_MOSELLE:
-        u_cj[u_cj == "9220"] = "9260"  # associations de droit local
-    person = u_cj == "1000"
-    partial = person & (rng.random(n_units) < model.partial_diffusion_share)
-
-    today = np.datetime64(date, "D")
-    if created_after is None:
-        age = np.minimum(rng.exponential(12 * 365.25, n_units), 75 * 365.25).astype(np.int64)
-        u_created = today - 30 - age
-    else:
-        span = max(int((today - np.datetime64(created_after, "D")).astype(int)), 1)
-        u_created = np.datetime64(created_after, "D") + rng.integers(0, span, n_units)
-    est_created = u_created[unit] + (
-        rng.random(n) * (today - u_created[unit]).astype(float)).astype(np.int64)
-    est_created[seq == 0] = u_created[unit][seq == 0]
-    gap = (today - est_created).astype(np.int64)
-    closed_on = est_created + (rng.random(n) * np.maximum(gap - 1, 1)).astype(np.int64)
-    period_start = np.where(active, est_created + (rng.random(n) * gap * 0.5).astype(np.int64),
-                            closed_on)
-    processed = np.maximum(period_start, today - 5 * 365).astype("datetime64[s]") + (
-        rng.random(n) * np.maximum((today - np.maximum(period_start, today - 5 * 365))
-                                   .astype(np.int64), 1) * 86400).astype(np.int64)
-
-    band_names = list(BANDS_EMPLOYER)
-    band = np.where(active & employer, _choice(rng, BANDS_EMPLOYER, n), -1)
-    u_band = np.full(n_units, -1)
-    np.maximum.at(u_band, unit, band)
-    u_employer = u_band >= 0
-    u_active = active[heads]  # active establishments sort first: siège closed => unit closed
-    u_label = np.array([profiles[p].label for p in u_profile], dtype=object)
-    number = u_serial - np.where(u_ess, 0, OTHER_SERIAL_BASE) + 1
-    denomination = pc.binary_join_element_wise(
-        pa.array(u_label, pa.string()), _zfill(number, 4), " ")
-    denomination = pc.if_else(pa.array(person), pa.scalar(None, pa.string()), denomination)
-    assoc = np.isin(u_cj, ["9210", "9220", "9230", "9260"])
-    rna = pc.binary_join_element_wise("W", (dep + "0")[:3], _zfill(number, 6), "")
-    sigle = pc.binary_join_element_wise("D", _zfill(number, 4), "")
-    u_band_txt = pc.if_else(pa.array(u_band >= 0), _pick(band_names, np.maximum(u_band, 0)),
-                            pa.scalar("NN"))
-    category = np.where(~u_active, "", np.where(u_band >= band_names.index("51"), "GE",
-                        np.where(u_band >= band_names.index("32"), "ETI", "PME")))
-    flag = np.where(u_ess, "O", np.where(rng.random(n_units) < model.non_ess_flag_empty_share,
-                                         "", "N"))
-    head_closed = closed_on[heads]
-    u_processed = processed[heads]
-    sex = rng.integers(0, 2, n_units)
-
-    def masked(values, mask, fill=ND):
-        return pc.if_else(pa.array(mask), pa.scalar(fill, pa.string()), values)
-
-    unite_legale = {
-        "siren": u_siren,
-        "statutDiffusionUniteLegale": _pick(["O", "P"], partial.astype(int)),
-        "dateCreationUniteLegale": _dates(u_created),
-        "sigleUniteLegale": pc.if_else(pa.array(u_ess & (rng.random(n_units) < 0.08)), sigle,
-                                       pa.scalar(None, pa.string())),
-        "sexeUniteLegale": masked(pc.if_else(pa.array(person), _pick("MF", sex),
-                                             pa.scalar(None, pa.string())), partial),
-        "prenom1UniteLegale": masked(pc.if_else(
-            pa.array(person), _pick(FIRST_NAMES, rng.integers(0, len(FIRST_NAMES), n_units)),
-            pa.scalar(None, pa.string())), partial),
-        "prenomUsuelUniteLegale": None,
-        "identifiantAssociationUniteLegale": pc.if_else(
-            pa.array(assoc & (rng.random(n_units) < 0.6)), rna, pa.scalar(None, pa.string())),
-        "trancheEffectifsUniteLegale": u_band_txt,
-        "anneeEffectifsUniteLegale": pc.if_else(pa.array(u_band >= 0), pa.scalar("2024"),
-                                                pa.scalar(None, pa.string())),
-        "dateDernierTraitementUniteLegale": _stamps(u_processed),
-        "nombrePeriodesUniteLegale": pa.array((1 + rng.poisson(1.5, n_units)).astype(str)),
-        "categorieEntreprise": pa.array(category),
-        "anneeCategorieEntreprise": pc.if_else(pa.array(category != ""), pa.scalar("2023"),
-                                               pa.scalar(None, pa.string())),
-        "dateDebut": _dates(np.where(u_active, u_created, head_closed)),
-        "etatAdministratifUniteLegale": _pick(["C", "A"], u_active.astype(int)),
-        "nomUniteLegale": masked(pc.if_else(pa.array(person), pa.scalar("PERSONNE-DEMO"),
-                                            pa.scalar(None, pa.string())), partial),
-        "denominationUniteLegale": denomination,
-        "categorieJuridiqueUniteLegale": pa.array(u_cj, pa.string()),
-        "activitePrincipaleUniteLegale": pa.array(u_naf, pa.string()),
-        "nomenclatureActivitePrincipaleUniteLegale": "NAFRev2",
-        "nicSiegeUniteLegale": pc.take(nic, pa.array(heads)),
-        "economieSocialeSolidaireUniteLegale": pa.array(flag),
-        "societeMissionUniteLegale": pc.if_else(pa.array(u_ess), pa.scalar("N"),
-                                                pa.scalar(None, pa.string())),
-        "caractereEmployeurUniteLegale": _pick(["N", "O"], u_employer.astype(int)),
-    }
-
-    # establishments: place, address, coordinates -------------------------------------------
-    order_c = np.argsort(commune, kind="stable")
-    geoms = communes.geometry.to_numpy()
-    lon_s, lat_s = sample_points(geoms, np.bincount(commune, minlength=nc), rng)
-    lon = np.empty(n)
-    lat = np.empty(n)
-    lon[order_c], lat[order_c] = lon_s, lat_s
-    code = codes[commune]
-    declared, declared_kind = _declared_codes(code, changes, rng, model.old_code_share)
-    _neighbour_codes(declared, declared_kind, commune, communes, rng, model.neighbour_share)
-    epsg = epsg_of(dep)
-    x, y = project_points(lon, lat, epsg)
-    broken = np.where(rng.random(n) < model.broken_share, rng.integers(1, 4, n), 0)
-    sea = broken == 1
-    if dep in OVERSEAS_EPSG:
-        lat = np.where(sea, lat + (2.5 if dep == "973" else -2.0), lat)
-    else:
-        lon = np.where(sea, -5.5 + rng.random(n) - 0.5, lon)
-        lat = np.where(sea, 46.0 + rng.random(n) - 0.5, lat)
-    if sea.any():
-        x[sea], y[sea] = project_points(lon[sea], lat[sea], epsg)
-    swapped = broken == 2
-    x, y = np.where(swapped, y, x), np.where(swapped, x, y)
-    lon, lat = np.where(swapped, lat, lon), np.where(swapped, lon, lat)
-    coord_nd = (broken == 3) | partial[unit]
-    e_partial = partial[unit]
-
-    lambert = rng.random(n) < model.lambert_coverage
-    xs, ys = fixed_width(x, 1), fixed_width(y, 1)
-    no_lambert = pa.array(~lambert & ~e_partial)
-    lambert_x = pc.if_else(no_lambert, pa.scalar(None, pa.string()), masked(xs, coord_nd))
-    lambert_y = pc.if_else(no_lambert, pa.scalar(None, pa.string()), masked(ys, coord_nd))
-    postcode = np.array([postcode_of(c) for c in codes], dtype=object)
-    city = np.array([ascii_upper(v) for v in names], dtype=object)
-    city_of_row = city[commune].copy()
-    arr_rows = np.flatnonzero(declared_kind == 2)
-    if arr_rows.size:
-        city_of_row[arr_rows] = [f"{city_of_row[i]} {int(declared[i][-2:])}" for i in arr_rows]
-    next_door = np.flatnonzero(declared_kind == 3)
-    if next_door.size:
-        city_of = dict(zip(codes, city, strict=True))
-        city_of_row[next_door] = [city_of[declared[i]] for i in next_door]
-    street_no = rng.integers(1, 150, n)
-    has_no = rng.random(n) < 0.85
-    site_sign = (~ess | (seq == 0) | (rng.random(n) < 0.5))
-
-    etablissement = {
-        "siren": pc.take(u_siren, pa.array(unit)),
-        "nic": nic,
-        "siret": siret,
-        "statutDiffusionEtablissement": _pick(["O", "P"], e_partial.astype(int)),
-        "dateCreationEtablissement": _dates(est_created),
-        "trancheEffectifsEtablissement": pc.if_else(
-            pa.array(band >= 0), _pick(band_names, np.maximum(band, 0)), pa.scalar("NN")),
-        "anneeEffectifsEtablissement": pc.if_else(pa.array(band >= 0), pa.scalar("2024"),
-                                                  pa.scalar(None, pa.string())),
-        "dateDernierTraitementEtablissement": _stamps(processed),
-        "etablissementSiege": _pick(["false", "true"], (seq == 0).astype(int)),
-        "nombrePeriodesEtablissement": pa.array((1 + rng.poisson(1.0, n)).astype(str)),
-        "complementAdresseEtablissement": masked(pc.if_else(
-            pa.array(rng.random(n) < 0.05), pa.scalar("BATIMENT DEMO"),
-            pa.scalar(None, pa.string())), e_partial),
-        "numeroVoieEtablissement": masked(pc.if_else(
-            pa.array(has_no), pa.array(street_no.astype(str)), pa.scalar(None, pa.string())),
-            e_partial),
-        "indiceRepetitionEtablissement": masked(pc.if_else(
-            pa.array(has_no & (rng.random(n) < 0.03)), pa.scalar("B"),
-            pa.scalar(None, pa.string())), e_partial),
-        "typeVoieEtablissement": masked(_pick(STREET_TYPES, rng.integers(0, len(STREET_TYPES),
-                                                                         n)), e_partial),
-        "libelleVoieEtablissement": masked(_pick(STREETS, rng.integers(0, len(STREETS), n)),
-                                           e_partial),
-        "codePostalEtablissement": pa.array(postcode[commune], pa.string()),
-        "libelleCommuneEtablissement": pa.array(city_of_row, pa.string()),
-        "codeCommuneEtablissement": pa.array(declared, pa.string()),
-        "coordonneeLambertAbscisseEtablissement": lambert_x,
-        "coordonneeLambertOrdonneeEtablissement": lambert_y,
-        "dateDebut": _dates(period_start),
-        "etatAdministratifEtablissement": _pick(["F", "A"], active.astype(int)),
-        "enseigne1Etablissement": masked(pc.if_else(
-            pa.array(site_sign), pa.scalar(None, pa.string()),
-            pc.binary_join_element_wise("SITE DEMO", pa.array((seq + 1).astype(str)), " ")),
-            e_partial & ~site_sign, ND),
-        "activitePrincipaleEtablissement": pa.array(u_naf[unit], pa.string()),
-        "nomenclatureActivitePrincipaleEtablissement": "NAFRev2",
-        "caractereEmployeurEtablissement": _pick(["N", "O"], (band >= 0).astype(int)),
-    }
-
-    # géolocalisé file ----------------------------------------------------------------------
-    coverage = np.where(ess, model.geoloc_coverage_ess, model.geoloc_coverage_other)
-    in_geo = np.flatnonzero(rng.random(n) < coverage)
-    g = in_geo.size
-    q33 = rng.random(g) < model.qualite_33_share
-    quality = pc.if_else(pa.array(q33), pa.scalar("33"),
-                         _pick(list(QUALITE_XY), _choice(rng, QUALITE_XY, g)))
-    g_nd = coord_nd[in_geo]
-    outside = (broken[in_geo] == 1) | (broken[in_geo] == 2) | g_nd
-    distance = np.where(q33, 0.0, rng.gamma(2.0, 15.0, g))
-    plg_code = pa.array(np.where(declared_kind[in_geo] == 2, declared[in_geo], code[in_geo]),
-                        pa.string())
-    geolocalisation = {
-        "siret": pc.take(siret, pa.array(in_geo)),
-        "x": masked(pc.take(xs, pa.array(in_geo)), g_nd),
-        "y": masked(pc.take(ys, pa.array(in_geo)), g_nd),
-        "qualite_xy": masked(quality, g_nd),
-        "epsg": str(epsg),
-        "plg_qp24": "HZ", "plg_iris": "0000", "plg_zus": "HZ", "plg_qva": "HZ",
-        "plg_code_commune": masked(plg_code, outside),
-        "distance_precision": masked(fixed_width(distance, 1), q33 | g_nd),
-        "qualite_qp": "1", "qualite_iris": "1", "qualite_zus": "1", "qualite_qva": "1",
-        "y_latitude": masked(pc.take(fixed_width(lat, 6), pa.array(in_geo)), g_nd),
-        "x_longitude": masked(pc.take(fixed_width(lon, 6), pa.array(in_geo)), g_nd),
-    }
-    stats = {
-        "ess_actifs": int((ess & active).sum()), "ess_fermes": int((ess & ~active).sum()),
-        "hors_ess_actifs": int((~ess & active).sum()),
-        "hors_ess_fermes": int((~ess & ~active).sum()),
-        "unites_ess": int(u_ess.sum()), "unites_hors_ess": int((~u_ess).sum()),
-        "personnes_physiques": int(person.sum()), "diffusion_partielle": int(partial.sum()),
-        "qualite_33": int(q33.sum()), "coord_en_mer": int(sea.sum()),
-        "coord_inversees": int(swapped.sum()), "coord_nd": int((broken == 3).sum()),
-        "codes_anciens": int((declared_kind == 1).sum()),
-        "codes_arrondissement": int((declared_kind == 2).sum()),
-        "codes_commune_voisine": int((declared_kind == 3).sum()),
-        "lignes_geoloc": g, "lignes_lambert": int(lambert.sum()),
-    }
-    return {"unite_legale": (unite_legale, n_units), "etablissement": (etablissement, n),
-            "geolocalisation": (geolocalisation, g)}, stats

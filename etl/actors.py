@@ -32,12 +32,16 @@ and the quality view):
    implausible point was).
 
 Rows: SIRET optional, validated when present (14 digits; a failed Luhn check only warns,
-La Poste's SIRETs do not follow it).  A duplicated row rejects the later one: same
-``identifiant`` when the list has one (the FINESS of an ESAT site: sites share their managing
-body's SIRET), else same SIRET and type (one association may run an ACI and an AI under one
-SIRET).  A row without a name is rejected, and so is a ``type_structure`` outside
-:data:`observatory.vocabulary.STRUCTURE_TYPES` (EA, EATT, OPCS: ``hors_perimetre``).  Blank
-lines are not rows.
+La Poste's SIRETs do not follow it).  Each row gets its ``identifiant``
+(:mod:`observatory.schema`, *Identifiers*): the list's own identifier when the mapping names
+one (the FINESS of an ESAT site: sites share their managing body's SIRET), else the SIRET and
+type (one association may run an ACI and an AI under one SIRET), else a hash of the source,
+name, commune code (or postcode and commune name) and address as the file writes them - never
+a row number, so that the quarterly diff follows the structures without SIRET.  A duplicated
+row rejects the later one (``identifiant_duplique``, ``siret_duplique``, or
+``structure_dupliquee``: same name, commune and address).  A row without a name is rejected,
+and so is a ``type_structure`` outside :data:`observatory.vocabulary.STRUCTURE_TYPES` (EA,
+EATT, OPCS: ``hors_perimetre``).  Blank lines are not rows.
 
 Values:
 
@@ -514,9 +518,25 @@ class _Checked(NamedTuple):
     type_structure: pd.Series
     reason: pd.Series      # NA = still in
     zero_restored: int     # 13-digit SIRETs completed with their lost leading zero
+    identifiant: pd.Series  # observatory.schema, Identifiers
 
 
-def _check_rows(rows: pd.DataFrame, lines: pd.Series) -> _Checked:
+def _identifiers(rows: pd.DataFrame, siret: pd.Series, kind: pd.Series, place: _Place,
+                 source: str) -> pd.Series:
+    """``identifiant`` of each row (:mod:`observatory.schema`, *Identifiers*): the list's
+    own identifier, else the SIRET (and type), else a hash of the row's content as the file
+    writes it - the commune code given, else postcode and commune name, never a code found
+    by the geocoder, which may change from one quarter to the next."""
+    from etl.normalise import content_identifiers, siret_identifiers
+
+    own = rows["identifiant"].astype("string").str.strip().mask(lambda s: s == "")
+    commune = place.code.fillna(place.postcode.fillna("") + " " + rows["commune"].fillna(""))
+    content = content_identifiers(source, [rows["nom"], commune, rows["adresse"],
+                                           kind.fillna("")])
+    return (source + ":" + own).fillna(siret_identifiers(siret, kind)).fillna(content)
+
+
+def _check_rows(rows: pd.DataFrame, lines: pd.Series, place: _Place, source: str) -> _Checked:
     """SIRET, type, duplicates and name checks (module docstring); reasons in French."""
     reason = pd.Series(pd.NA, index=rows.index, dtype="string")
     siret = _digits(rows["siret"])
@@ -539,18 +559,21 @@ def _check_rows(rows: pd.DataFrame, lines: pd.Series) -> _Checked:
     unknown = kind.notna() & ~kind.isin(list(STRUCTURE_TYPES)) & ~outside
     reason = reason.mask(reason.isna() & unknown, "type_inconnu: " + kind.fillna("")
                          + " (attendu : " + ", ".join(STRUCTURE_TYPES) + ")")
-    # one row per (SIRET, type), or per identifiant when the list has its own identifier
-    key = (siret.where(~bad) + "|" + kind.fillna("")).astype("string")
-    ident = rows["identifiant"].astype("string")
-    key = ("id:" + ident).fillna(key)
-    first_line = lines.groupby(key).transform("first")
-    dup = key.notna() & key.duplicated(keep="first")
-    code = pd.Series("siret_duplique", index=rows.index, dtype="string").mask(
-        ident.notna(), "identifiant_duplique")
-    reason = reason.mask(reason.isna() & dup,
-                         code + ": deja ligne " + first_line.astype("string").fillna(""))
+    kind = kind.where(~outside & ~unknown)
+    # one row per identifiant: per identifier of the list, else per (SIRET, type), else per
+    # content (same name, place and address)
+    ident = _identifiers(rows, siret.where(~bad), kind, place, source)
+    first_line = lines.groupby(ident).transform("first")
+    dup = ident.duplicated(keep="first") & ~bad
+    own = rows["identifiant"].notna()
+    code = pd.Series("structure_dupliquee", index=rows.index, dtype="string").mask(
+        siret.notna(), "siret_duplique").mask(own, "identifiant_duplique")
+    detail = pd.Series(" (même nom, commune et adresse)", index=rows.index,
+                       dtype="string").mask(siret.notna() | own, "")
+    reason = reason.mask(reason.isna() & dup, code + ": deja ligne "
+                         + first_line.astype("string").fillna("") + detail)
     reason = reason.mask(reason.isna() & rows["nom"].isna(), "nom_manquant")
-    return _Checked(siret, kind.where(~outside & ~unknown), reason, int(short.sum()))
+    return _Checked(siret, kind, reason, int(short.sum()), ident)
 
 
 class _Place(NamedTuple):
@@ -692,8 +715,8 @@ def actors_from_table(raw: pd.DataFrame, info: TableInfo, mapping: str | Path | 
     headers = [c for c in raw.columns if c != "_ligne"]
     cols = resolve_columns(headers, spec)
     rows = _fields(raw, cols, spec["valeurs"])
-    checked = _check_rows(rows, raw["_ligne"])
     place = _declared_place(rows, communes)
+    checked = _check_rows(rows, raw["_ligne"], place, source)
     located = _locate(rows, raw, cols, checked.reason, place, options, communes=communes,
                       reference=reference, geocode=geocode, geocoder_url=geocoder_url,
                       min_score=min_score, progress=progress)
@@ -832,6 +855,7 @@ def _structures(out: pd.DataFrame, checked: _Checked, place: _Place, located: _L
     siret = checked.siret[kept]
     out["siret"], out["siren"], out["nic"] = (siret, siret.str.slice(0, 9),
                                               siret.str.slice(9, 14))
+    out["identifiant"] = checked.identifiant[kept]
     out["code_postal"] = place.postcode[kept]
     out["commune_declaree"] = located.commune[kept]
     out["longitude"], out["latitude"] = located.lon[kept], located.lat[kept]

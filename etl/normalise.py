@@ -4,21 +4,28 @@ frame to :mod:`observatory.schema`, build reject rows.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 
 import numpy as np
 import pandas as pd
 
+from observatory.errors import DataValidationError, explain
 from observatory.schema import REJECT_COLUMNS, STRUCTURE_DTYPES, empty_rejects
+from observatory.text import fold_accents
 
 __all__ = [
     "TYPE_VOIE",
     "assemble_address",
+    "check_identifiers",
     "conform_structures",
+    "content_identifiers",
     "departement_of_commune",
     "make_rejects",
     "map_values",
     "nd_to_na",
+    "siret_identifiers",
     "valid_lonlat",
 ]
 
@@ -103,10 +110,66 @@ def valid_lonlat(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
             & ~((lon == 0) & (lat == 0)))
 
 
+# --------------------------------------------------------------------------- identifiers
+def siret_identifiers(siret: pd.Series, type_structure: pd.Series | None = None) -> pd.Series:
+    """``identifiant`` of rows with a SIRET: the SIRET, or ``"<siret>:<type>"`` when the row
+    has a structure type (:mod:`observatory.schema`, *Identifiers*); NA without SIRET."""
+    siret = siret.astype("string")
+    if type_structure is None:
+        return siret
+    kind = type_structure.astype("string")
+    return (siret + ":" + kind).fillna(siret).astype("string")
+
+
+def _identity_text(values: pd.Series) -> pd.Series:
+    """Lower-case, accent-free, punctuation-free text ("Rue de l'Église" -> "rue de l eglise");
+    NA -> ""."""
+    return map_values(values, lambda v: re.sub(r"[^a-z0-9]+", " ", fold_accents(v)).strip()
+                      ).fillna("")
+
+
+def content_identifiers(source: str, parts: list[pd.Series]) -> pd.Series:
+    """``identifiant`` of rows without SIRET nor identifier of their own:
+    ``"<source>:#<16 hex>"``, the SHA-256 of the source and the normalised ``parts`` (name,
+    commune code or postcode and commune name, address, type: :mod:`observatory.schema`).
+
+    Deterministic: the same content gives the same identifier in every quarter, whatever the
+    row's position in the file.
+    """
+    if not parts:
+        raise ValueError("content_identifiers needs at least one part")
+    texts = [_identity_text(p).to_numpy(dtype=object) for p in parts]
+    out = []
+    for values in zip(*texts, strict=True):
+        digest = hashlib.sha256("\x1f".join((source, *values)).encode("utf-8")).hexdigest()
+        out.append(f"{source}:#{digest[:16]}")
+    return pd.Series(out, index=parts[0].index, dtype="string")
+
+
+def check_identifiers(structures: pd.DataFrame, what: str = "the structures") -> None:
+    """Raise :class:`DataValidationError` when an ``identifiant`` is missing or duplicated:
+    a snapshot whose rows cannot be told apart would be refused by the indicators and the
+    diff, so it is never written."""
+    ident = structures["identifiant"].astype("string")
+    missing = int(ident.isna().sum())
+    dup = ident[ident.duplicated(keep=False) & ident.notna()].unique().tolist()
+    if missing or dup:
+        raise DataValidationError(explain(
+            f"{what.capitalize()} have {missing} row(s) without identifiant and "
+            f"{len(dup)} identifiant(s) used more than once.",
+            "Every structure needs its own identifiant (observatory.schema, Identifiers): "
+            "the indicators count it once and the diff follows it from quarter to quarter.",
+            "Report this as a bug of the source parser named in the 'sources' column.",
+            offenders=[str(d) for d in dup[:20]]), offenders=dup)
+
+
 def conform_structures(frame: pd.DataFrame) -> pd.DataFrame:
     """Columns of :data:`observatory.schema.STRUCTURE_COLUMNS` in order, with their dtypes.
 
-    Missing columns are added empty; extra columns are dropped.
+    Missing columns are added empty; extra columns are dropped, except ``_ligne`` (Int64, the
+    row's line in its source file, when the reader knows it), which the refresh carries to
+    the assignment's rejects and drops before writing.  A missing ``identifiant`` is filled
+    from the SIRET (and type) when the row has one (:func:`siret_identifiers`).
     """
     out = {}
     n = len(frame)
@@ -121,6 +184,10 @@ def conform_structures(frame: pd.DataFrame) -> pd.DataFrame:
         else:
             out[column] = pd.Series([pd.NA] * n if dtype not in ("float64",) else np.nan,
                                     index=range(n)).astype(dtype)
+    out["identifiant"] = out["identifiant"].fillna(
+        siret_identifiers(out["siret"], out["type_structure"]))
+    if "_ligne" in frame:
+        out["_ligne"] = pd.array(frame["_ligne"], dtype="Int64")
     return pd.DataFrame(out)
 
 

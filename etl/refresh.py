@@ -23,6 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from etl.assign import assign_communes
+from etl.normalise import check_identifiers
 from observatory.errors import ConfigurationError, DataValidationError, explain
 from observatory.schema import LOCATION_PRECISIONS, STRUCTURE_COLUMNS, SourceResult, empty_rejects
 
@@ -315,6 +316,7 @@ def _run_refresh(options: RefreshOptions, reference, progress: bool) -> RefreshR
     assignment = assign_communes(combined, reference.communes, reference.code_changes)
     steps.update(1)
     structures = assignment.structures[list(STRUCTURE_COLUMNS)]
+    check_identifiers(structures)  # a snapshot whose rows cannot be told apart is never written
     if len(structures) == 0 and not options.force:
         steps.close()
         raise DataValidationError(explain(

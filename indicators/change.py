@@ -1,18 +1,21 @@
 """Change between two snapshots (e.g. since the last quarter): new, closed, moved structures.
 
-:func:`structure_changes` compares two structures frames SIRET by SIRET;
+:func:`structure_changes` compares two structures frames structure by structure, matched on
+their ``identifiant`` (:func:`indicators.prepare.structure_keys`: the SIRET for SIRENE
+establishments, a stable identifier of its own for a structure without SIRET; the SIRET in
+snapshots written before that column existed);
 :func:`change_by_territory` counts the changes per territory. The command
 ``python -m observatory diff``
 calls both.
 
-Status of a SIRET (``statut``):
+Status of a structure (``statut``):
 
 * ``nouveau``  — active in the new snapshot, absent or closed in the old one;
 * ``ferme``    — active in the old snapshot, closed or absent in the new one;
 * ``deplace``  — active in both, and its commune changed or it moved more than 100 m;
 * ``modifie``  — active in both, not moved, but a descriptive field changed (name, family,
   NAF, headcount band...);
-* ``inchange`` — everything else (including a SIRET closed in both snapshots).
+* ``inchange`` — everything else (including a structure closed in both snapshots).
 
 Per territory: ``variation_nette = structures_apres - structures_avant`` and the identity
 ``structures_apres = structures_avant + nouveaux - fermes + entrees_deplacement -
@@ -26,12 +29,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from indicators.checks import require_columns, require_string_codes
+from indicators.checks import require_columns
 from indicators.prepare import (
     arrow,
     duplicated_values,
     encode,
     siret_numbers,
+    structure_keys,
     territory_index,
 )
 from observatory.errors import DataValidationError, explain
@@ -55,17 +59,27 @@ def _haversine_m(lon1, lat1, lon2, lat2) -> np.ndarray:
     return 2 * _EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
 
 
-def _check(frame: pd.DataFrame, which: str) -> pa.ChunkedArray:
-    require_columns(frame, ["siret", "etat_administratif", "commune"], f"{which} structures")
-    require_string_codes(frame["siret"], f"{which} siret")
-    sirets = arrow(frame["siret"])
-    dup = duplicated_values(frame["siret"])
+def _check(frame: pd.DataFrame, which: str) -> tuple[pd.Series, pa.ChunkedArray]:
+    """The keys of ``frame`` (unique, none missing) and their Arrow view."""
+    require_columns(frame, ["etat_administratif", "commune"], f"{which} structures")
+    keys = structure_keys(frame)
+    missing = int(keys.isna().sum())
+    if missing:
+        raise DataValidationError(explain(
+            f"{missing} structure(s) of the {which} snapshot have neither identifiant nor "
+            "SIRET.",
+            "Changes are matched structure by structure; a row without a key cannot be "
+            "followed from one quarter to the next.",
+            "Rebuild that snapshot with python -m observatory refresh --replace, which gives "
+            "each structure its own identifiant."))
+    dup = duplicated_values(keys)
     if dup:
         raise DataValidationError(explain(
-            f"The {which} snapshot has duplicated SIRET.",
-            "Changes are matched SIRET by SIRET; a duplicate makes the match ambiguous.",
-            "Deduplicate the snapshot on siret.", dup), dup)
-    return sirets
+            f"The {which} snapshot has duplicated identifiants (or SIRET).",
+            "Changes are matched structure by structure; a duplicate makes the match "
+            "ambiguous.",
+            "Rebuild that snapshot with python -m observatory refresh --replace.", dup), dup)
+    return keys, arrow(keys)
 
 
 def _positions(keys: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -78,9 +92,10 @@ def _positions(keys: np.ndarray, values: np.ndarray) -> np.ndarray:
     return np.where(ordered[pos] == values, order[pos], -1).astype("int64")
 
 
-def _match(old_siret, new_siret, s_old, s_new) -> tuple[np.ndarray, np.ndarray]:
-    """(position in old of each new SIRET, position in new of each old SIRET)."""
-    a, b = siret_numbers(old_siret), siret_numbers(new_siret)
+def _match(old_keys, new_keys, s_old, s_new) -> tuple[np.ndarray, np.ndarray]:
+    """(position in old of each new key, position in new of each old key); all-digit keys
+    (SIRET only) take the integer fast path."""
+    a, b = siret_numbers(old_keys), siret_numbers(new_keys)
     if a is not None and b is not None:
         return _positions(a, b), _positions(b, a)
     in_old = pc.fill_null(pc.index_in(s_new, value_set=s_old.combine_chunks()), -1)
@@ -120,24 +135,25 @@ def _differs(a: pa.ChunkedArray, b: pa.ChunkedArray) -> np.ndarray:
 
 
 def structure_changes(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
-    """Status of every SIRET between two snapshots.
+    """Status of every structure between two snapshots.
 
     Parameters
     ----------
     old, new : DataFrame
-        Structures frames (``siret``, ``etat_administratif``, ``commune``, ``longitude``,
-        ``latitude``, and the :data:`TRACKED_FIELDS` when present).
+        Structures frames (``identifiant`` or ``siret``, ``etat_administratif``, ``commune``,
+        ``longitude``, ``latitude``, and the :data:`TRACKED_FIELDS` when present).
 
     Returns
     -------
     DataFrame
-        Indexed by ``siret`` (the SIRET of ``new`` in their order, then those found only in
-        ``old``): ``statut`` (categorical, :data:`STATUSES`), ``commune_avant``,
-        ``commune_apres``, ``distance_m`` (NaN when a position is missing), ``actif_avant``,
-        ``actif_apres`` and ``champs_modifies`` ("nom|naf", empty when none).
+        Indexed by ``identifiant`` (the keys of ``new`` in their order, then those found only
+        in ``old``; :func:`indicators.prepare.structure_keys`): ``statut`` (categorical,
+        :data:`STATUSES`), ``commune_avant``, ``commune_apres``, ``distance_m`` (NaN when a
+        position is missing), ``actif_avant``, ``actif_apres`` and ``champs_modifies``
+        ("nom|naf", empty when none).
     """
-    s_old, s_new = _check(old, "old"), _check(new, "new")
-    in_old, in_new = _match(old["siret"], new["siret"], s_old, s_new)
+    (k_old, s_old), (k_new, s_new) = _check(old, "old"), _check(new, "new")
+    in_old, in_new = _match(k_old, k_new, s_old, s_new)
     only_old = np.flatnonzero(in_new < 0)
     old_idx = np.concatenate([in_old, only_old])
     new_idx = np.concatenate([np.arange(len(new)), np.full(len(only_old), -1)])
@@ -165,11 +181,11 @@ def structure_changes(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
     status[both & (commune_changed | far)] = STATUSES.index("deplace")
     status[act_b & ~act_a] = STATUSES.index("nouveau")
     status[act_a & ~act_b] = STATUSES.index("ferme")
-    sirets = pa.chunked_array([
+    keys = pa.chunked_array([
         s_new.combine_chunks().cast(pa.large_string()),
         s_old.take(pa.array(only_old, type=pa.int64())).combine_chunks().cast(
             pa.large_string())])
-    index = pd.Index(pd.arrays.ArrowStringArray(sirets), name="siret")
+    index = pd.Index(pd.arrays.ArrowStringArray(keys), name="identifiant")
     return pd.DataFrame({
         "statut": pd.Categorical.from_codes(status, categories=list(STATUSES)),
         "commune_avant": pd.arrays.ArrowStringArray(ca.cast(pa.large_string())),
@@ -209,7 +225,8 @@ def change_by_territory(old: pd.DataFrame, new: pd.DataFrame, level: str,
 def change_by_levels(old: pd.DataFrame, new: pd.DataFrame, communes: pd.DataFrame,
                      levels=("commune", "epci", "departement", "region"), *,
                      changes: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
-    """:func:`change_by_territory` for several levels, matching SIRET and communes once.
+    """:func:`change_by_territory` for several levels, matching structures and communes
+    once.
 
     Returns
     -------

@@ -28,8 +28,7 @@ from indicators.sectors import NAF_SECTIONS, SECTORS, ess_sector
 from observatory.errors import DataValidationError, explain
 
 __all__ = ["PreparedStructures", "arrow", "duplicated_values", "encode", "prepare_structures",
-           "validate_inputs",
-           "siret_numbers", "territory_index"]
+           "siret_numbers", "structure_keys", "territory_index", "validate_inputs"]
 
 
 def arrow(values) -> pa.ChunkedArray:
@@ -61,6 +60,34 @@ def encode(values, categories) -> np.ndarray:
         cats = pa.array([str(c) for c in categories], type=pa.string()).cast(arr.type)
     idx = pc.fill_null(pc.index_in(arr, value_set=cats), -1)
     return idx.to_numpy().astype("int64", copy=False)
+
+
+def structure_keys(structures: pd.DataFrame) -> pd.Series:
+    """The key of each structure: its ``identifiant`` (:mod:`observatory.schema`,
+    *Identifiers*), else its SIRET (snapshots written before the column existed, frames built
+    by hand); NA when it has neither.
+
+    Raises
+    ------
+    DataValidationError
+        The frame has neither an ``identifiant`` nor a ``siret`` column.
+    """
+    has_id, has_siret = "identifiant" in structures, "siret" in structures
+    if not (has_id or has_siret):
+        raise DataValidationError(explain(
+            "The structures have neither an 'identifiant' nor a 'siret' column.",
+            "Each structure is counted and followed by its identifiant (else its SIRET).",
+            "Load the structures from a snapshot (python -m observatory refresh).",
+            ["identifiant", "siret"]), ["identifiant", "siret"])
+    for column in ("identifiant", "siret"):
+        if column in structures:  # an int SIRET has lost its leading zeros
+            require_string_codes(structures[column], f"structures.{column}")
+    if not has_id:
+        return structures["siret"].astype("string")
+    keys = structures["identifiant"].astype("string")
+    if has_siret and keys.hasnans:
+        keys = keys.fillna(structures["siret"].astype("string"))
+    return keys
 
 
 def siret_numbers(values) -> np.ndarray | None:
@@ -245,9 +272,10 @@ def validate_inputs(structures: pd.DataFrame, communes: pd.DataFrame, *,
                                               "commune")):
     """Check structures and communes before computing indicators, and encode the structures.
 
-    Checks the COG vintage and the CRS, the columns, that codes are text, that SIRET are
-    unique, and (while encoding) that every commune code of a structure exists in the
-    reference and that ``famille_ess`` and ``tranche_effectif`` values are known.
+    Checks the COG vintage and the CRS, the columns, that codes are text, that structures
+    are unique (:func:`structure_keys`), and (while encoding) that every commune code of a
+    structure exists in the reference and that ``famille_ess`` and ``tranche_effectif``
+    values are known.
 
     Returns
     -------
@@ -272,12 +300,12 @@ def validate_inputs(structures: pd.DataFrame, communes: pd.DataFrame, *,
     for col in ("commune", "epci", "departement", "region"):
         if col in structures.columns:
             require_string_codes(structures[col], f"structures.{col}")
-    if "siret" in structures.columns:
-        dup = duplicated_values(structures["siret"])
-        if dup:
-            raise DataValidationError(explain(
-                "Some SIRET appear more than once in the structures.",
-                "One row is one establishment; duplicates would be counted twice.",
-                "Deduplicate the structures on siret (the ETL does this when it builds a "
-                "snapshot).", dup), dup)
+    keys = structure_keys(structures)
+    dup = duplicated_values(keys.dropna()) if keys.hasnans else duplicated_values(keys)
+    if dup:  # rows without any key (no identifiant, no SIRET) are counted once each
+        raise DataValidationError(explain(
+            "Some structures appear more than once (same identifiant, else same SIRET).",
+            "One row is one structure; duplicates would be counted twice.",
+            "Rebuild the snapshot with python -m observatory refresh, which gives each "
+            "structure its own identifiant.", dup), dup)
     return prepare_structures(structures, communes)

@@ -109,6 +109,11 @@ def sector_column(sector: str) -> str:
     return f"n_secteur_{sector}"
 
 
+def _lower_first(label: str) -> str:
+    """"Sociétés commerciales de l'ESS" -> "sociétés commerciales de l'ESS" (acronyms kept)."""
+    return label[:1].lower() + label[1:]
+
+
 def _hhi_sectors(frame: pd.DataFrame) -> pd.Series:
     """Herfindahl–Hirschman index of ESS sectors (0–10 000) from summed sector counts."""
     cols = [sector_column(s) for s in _SECTORS if sector_column(s) in frame]
@@ -214,8 +219,8 @@ def _build() -> dict[str, Indicator]:
             f"{FAMILY_LABELS[fam]} pour 10 000 habitants", inten, "pour 10 000 hab.", col,
             "population", f"{FAMILY_LABELS[fam]} actives pour 10 000 habitants.", 10_000)
         reg[f"part_{fam}"] = Indicator(
-            f"Part des {FAMILY_LABELS[fam].lower()}", inten, "%", col, "structures",
-            f"Part des {FAMILY_LABELS[fam].lower()} parmi les structures actives.", 100)
+            f"Part des {_lower_first(FAMILY_LABELS[fam])}", inten, "%", col, "structures",
+            f"Part des {_lower_first(FAMILY_LABELS[fam])} parmi les structures actives.", 100)
     for sector in _SECTORS:
         col = sector_column(sector)
         reg[col] = Indicator(SECTOR_LABELS[sector], ext, "structures",
@@ -241,6 +246,7 @@ COLUMN_LABELS_FR = {
     "nom": "Nom",
     "annee_effectifs": "Année des tranches d'effectif",
     "distance_structure_km": "Distance à la structure la plus proche (km)",
+    "distance_km": "Distance à la structure la plus proche (km)",
     "motif_na": "Motif des valeurs manquantes",
     "dens3": "Grille de densité (3 niveaux)",
     "dens7": "Grille de densité (7 niveaux)",
@@ -298,7 +304,7 @@ def label_fr(column: str) -> str:
         return f"Rang : {label_fr(column[5:])}"
     if column.startswith("lq_"):
         return f"Quotient de localisation : {label_fr('n_' + column[3:])}"
-    if column.startswith("distance_") and column.endswith("_km"):
+    if column.startswith("distance_") and column.endswith("_km") and len(column) > 12:
         return f"Distance à la structure la plus proche ({label_fr(column[9:-3])}, km)"
     return column
 

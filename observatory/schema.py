@@ -10,7 +10,10 @@ reason, and its row accounting.  The refresh job then assigns communes
 Column meanings (strings unless stated; empty = ``pd.NA``):
 
 ================================  =========================================================
-``siret`` / ``siren`` / ``nic``   14 / 9 / 5 digits, zero-padded text
+``identifiant``                   the key of a structure in a snapshot: unique, and the same
+                                  from one quarter to the next (see *Identifiers* below)
+``siret`` / ``siren`` / ``nic``   14 / 9 / 5 digits, zero-padded text; only real SIRET (NA
+                                  when the source gives none: lists of actors)
 ``nom``                           denomination or enseigne; never a natural person's name
 ``enseigne``, ``sigle``           as published
 ``famille_ess``                   one of :data:`FAMILIES`
@@ -43,6 +46,28 @@ Column meanings (strings unless stated; empty = ``pd.NA``):
                                   de communes, établissement social départemental...): in
                                   the insertion offer, not ESS in the legal sense; NA unknown
 ================================  =========================================================
+
+Identifiers (``identifiant``), one rule per row, never a row number (so that the quarterly
+diff, :mod:`indicators.change`, can follow a structure):
+
+* ``"<siret>"``: a SIRET and no structure type (SIRENE, API Recherche d'entreprises, most
+  lists of actors);
+* ``"<siret>:<type>"``: a SIRET and a ``type_structure`` ("77554456201361:ESAT"): one
+  association may run an ACI and an AI under one SIRET;
+* ``"<source>:<id>"``: the list's own identifier, when its mapping names one (the FINESS of an
+  ESAT site, whose sites share their managing body's SIRET; the id of *Les emplois de
+  l'inclusion*);
+* ``"<source>:#<16 hex>"``: no SIRET and no identifier of the list: the first 16 hex digits
+  of the SHA-256 of the source name, the structure's name, its commune code (else its postcode
+  and commune name), its address and its type, as the file writes them, each lower-cased,
+  accent-free and punctuation-free (:func:`etl.normalise.content_identifiers`).  Two rows of
+  a list with the same content are one structure (the later one is rejected); a structure
+  whose name, address or commune code changes gets a new identifier: the diff then counts it
+  closed and opened.
+
+When two sources list the same SIRET and type, the refresh merges them and keeps the richer
+row with its identifier.  Snapshots written before the column existed have no
+``identifiant``: their key is the SIRET (:func:`indicators.prepare.structure_keys`).
 """
 
 from __future__ import annotations
@@ -92,6 +117,7 @@ NOM_DIFFUSION_PARTIELLE = "Diffusion partielle [ND]"
 NOM_ENTREPRENEUR_INDIVIDUEL = "Entrepreneur individuel"
 
 STRUCTURE_DTYPES: dict[str, str] = {
+    "identifiant": "string",
     "siret": "string",
     "siren": "string",
     "nic": "string",

@@ -9,7 +9,7 @@ __all__ = ["DEMO_BANNER", "REAL_DATA_COMMAND"]
 
 #: Shown on every page, export and PDF built from demonstration snapshots.
 DEMO_BANNER = ("Données fictives de démonstration, générées sur la géographie réelle de la "
-               "Côte-d'Or")
+               "France (communes, populations et EPCI officiels)")
 
 #: How staff load real data (shown to staff: the demo job's last line, the staff and Méthode
 #: pages; never to élus).

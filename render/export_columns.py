@@ -62,6 +62,17 @@ HEADERS = {
     "quotient": "Quotient de localisation", "structures_categorie": "Structures de la catégorie",
     "motif": "Remarque", "resultat": "Résultat", "score_z": "Score z (Gi*)",
     "p": "Probabilité critique (p)",
+    # coverage of the snapshot (indicators command)
+    "couverture": "Couverture par l'instantané",
+    "population_territoire": "Population du territoire entier",
+    "part_territoire_couverte": "Part de la population du territoire couverte",
+    # zones command
+    "rang_zone": "Rang de la zone", "population_zone": "Population de la zone",
+    "nb_communes_zone": "Communes de la zone", "structures_cherchees": "Structures cherchées",
+    "distance_seuil_km": "Distance seuil (km)", "serie": "Périmètre",
+    "instantane": "Instantané", "nature_donnees": "Données", "densite_source":
+    "Source de la grille de densité", "dens7": "Niveau de densité (grille à 7 niveaux)",
+    "dens3": "Niveau de densité (grille à 3 niveaux)",
 }
 
 _ETATS = {"A": "Active", "F": "Fermée"}

@@ -158,7 +158,8 @@ def build_structures(reference: SyntheticReference, quarter: str) -> gpd.GeoData
                             geometry=gpd.points_from_xy(frame["longitude"], frame["latitude"]))
 
 
-def build_snapshot(reference: SyntheticReference, quarter: str) -> SimpleNamespace:
+def build_snapshot(reference: SyntheticReference, quarter: str,
+                   territoire: str = "region:27") -> SimpleNamespace:
     structures = build_structures(reference, quarter)
     rejects = pd.DataFrame({"source": ["sirene"], "ligne": pd.array([12], dtype="Int64"),
                             "siret": ["12345678900012"],
@@ -166,7 +167,7 @@ def build_snapshot(reference: SyntheticReference, quarter: str) -> SimpleNamespa
                             "donnees": ['{"x": "<script>"}']}).astype(
         {"source": "string", "siret": "string", "raison": "string", "donnees": "string"})
     manifest = {
-        "quarter": quarter, "territoire": "region:27", "created_at": "2026-11-23T02:00:00",
+        "quarter": quarter, "territoire": territoire, "created_at": "2026-11-23T02:00:00",
         "demo": True, "cog": "COG 2026",
         "sources": {"sirene_etablissement": {"vintage": quarter, "files": {}, "sha256": ""}},
         "accounting": {"sirene": {"read": len(structures) + 1, "kept": len(structures),
@@ -177,10 +178,12 @@ def build_snapshot(reference: SyntheticReference, quarter: str) -> SimpleNamespa
                            manifest=manifest)
 
 
-def build_world() -> tuple[SyntheticReference, dict[str, SimpleNamespace]]:
-    """The reference and the two snapshots 2026-T3 and 2026-T4."""
+def build_world(territoire: str = "region:27"
+                ) -> tuple[SyntheticReference, dict[str, SimpleNamespace]]:
+    """The reference and the two snapshots 2026-T3 and 2026-T4 covering ``territoire``
+    ("region:27": all 16 communes; "departement:21": the 8 northern ones)."""
     ref = build_reference()
-    return ref, {q: build_snapshot(ref, q) for q in ("2026-T3", "2026-T4")}
+    return ref, {q: build_snapshot(ref, q, territoire) for q in ("2026-T3", "2026-T4")}
 
 
 _ = np  # numpy kept for callers building variants

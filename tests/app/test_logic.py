@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from app_pages import logic, tables
+from app_pages import coverage, logic, tables
 from render import fr
 
 
@@ -20,7 +20,9 @@ def test_scope_follows_the_manifest_territory(ref_snap):
                                                         "territoire": "departement:21"}})
     scope = logic.scope_communes(reference, snap_dep)
     assert sorted(scope["departement"].unique()) == ["21"] and len(scope) == 8
-    assert "Côte-d'Or (département 21)" in logic.coverage_text(reference, snap_dep)
+    assert "L'instantané couvre le département Côte-d'Or (21)" in logic.coverage_text(
+        reference, snap_dep)
+    assert logic.covers_text(reference, snap_dep) == "le département Côte-d'Or (21)"
 
 
 def test_members_and_peers(ref_snap):
@@ -33,15 +35,37 @@ def test_members_and_peers(ref_snap):
     assert list(logic.peers_of(reference, "region", "27")) == ["27"]
 
 
+def _index(reference, covered):
+    cov = {level: coverage.coverage_table(reference.communes, covered, level)
+           for level in ("commune", "epci", "departement", "region")}
+    return logic.territory_index(reference, cov)
+
+
 def test_search_ignores_accents_case_and_finds_codes(ref_snap):
     reference, snap = ref_snap
-    index = logic.territory_index(reference, logic.scope_communes(reference, snap))
+    index = _index(reference, logic.scope_communes(reference, snap).index)
     assert len(index) == 16 + 4 + 2 + 1
     found = logic.search_territories(index, "saint-etienne")
     assert found.iloc[0]["code"] == "21104"
     assert logic.search_territories(index, "COTE D'OR").iloc[0]["niveau"] == "departement"
     assert logic.search_territories(index, "200000003").iloc[0]["niveau"] == "epci"
     assert logic.search_territories(index, "   ").empty
+    assert index.set_index("code").at["200000003", "libelle"] == "CC numéro 711 (EPCI, 200000003)"
+
+
+def test_search_finds_territories_outside_the_coverage_and_says_so(ref_snap):
+    """The search covers all of France: a territory the snapshot does not cover is found and
+    marked « absent » (never replaced by another); covered ones come first."""
+    reference, _ = ref_snap
+    covered = reference.communes.index[reference.communes["departement"] == "21"]
+    index = _index(reference, covered)
+    states = index.set_index(["niveau", "code"])["couverture"]
+    assert states[("departement", "71")] == "absent"
+    assert states[("region", "27")] == "partiel"
+    assert states[("commune", "21104")] == "complet"
+    found = logic.search_territories(index, "commune")  # every commune's name
+    assert found["couverture"].iloc[0] != "absent"
+    assert "71101" in set(logic.search_territories(index, "71101")["code"])
 
 
 def test_rank_in_ties_missing_and_direction():
@@ -68,6 +92,30 @@ def test_key_figures_value_rank_change():
     assert figures.set_index("indicateur").loc["structures", "Valeur"] == "10"
 
 
+def test_small_populations_are_flagged_and_not_ranked_for_rates():
+    """A commune of 12 inhabitants with one structure (833,3 per 10 000) is flagged « faible
+    effectif »; among peers of at least 1 000 inhabitants, a 2 000-inhabitant commune with 4
+    structures (20 per 10 000) is first of 2, ahead of 5 000 inhabitants with 5 (10)."""
+    from indicators.registry import INDICATORS
+
+    table = pd.DataFrame({"population": [12, 2000, 5000], "structures": [1, 4, 5],
+                          "structures_per_10k": [833.3, 20.0, 10.0]},
+                         index=pd.Index(["tiny", "mid", "big"]))
+    peers = table.index
+    assert logic.small_population(table).tolist() == [True, False, False]
+    plain = logic.key_figures(table, None, "mid", peers, INDICATORS).set_index("indicateur")
+    assert plain.at["structures_per_10k", "Rang"] == "2e sur 3"
+    kept = logic.key_figures(table, None, "mid", peers, INDICATORS,
+                             exclude_small=True).set_index("indicateur")
+    assert kept.at["structures_per_10k", "Rang"] == "1er sur 2"
+    assert kept.at["structures", "Rang"] == "2e sur 3"  # a count is not a rate: all ranked
+    tiny = logic.key_figures(table, None, "tiny", peers, INDICATORS,
+                             exclude_small=True).set_index("indicateur")
+    assert tiny.at["structures_per_10k", "Rang"] == "–"
+    assert tiny.at["structures_per_10k", "remarque"].startswith("faible effectif")
+    assert tiny.at["structures", "remarque"] == ""
+
+
 def test_fr_table_formats_numbers_dates_booleans():
     df = pd.DataFrame({"n": [1234567], "x": [0.5], "d": pd.to_datetime(["2026-11-23"]),
                        "b": pd.array([True], dtype="boolean"), "s": ["<b>"]})
@@ -79,23 +127,31 @@ def test_fr_table_formats_numbers_dates_booleans():
 def test_tables_filter_exactly_and_export_columns(ref_snap):
     _, snap = ref_snap
     structures = snap.structures
-    only = tables.filter_structures(structures, "  STRUCTURE démo 01", ["cooperative"])
+    only = tables.filter_structures(structures, "  STRUCTURE démo 01", kinds=["cooperative"])
     assert len(only) > 0
     assert set(only["famille_ess"]) == {"cooperative"}
     assert all("structure demo 01" in fr.normaliser(n) for n in only["nom"])
-    assert len(tables.filter_structures(structures, "", (), (), "200000002", None)) == len(
-        structures[structures["epci"] == "200000002"])
+    in_epci = tables.filter_structures(structures, territory=("epci", "200000002"))
+    assert len(in_epci) == int((structures["epci"] == "200000002").sum()) > 0
+    haystack = tables.search_text(structures)
+    assert len(tables.filter_structures(structures, "paix", haystack=haystack)) == len(
+        tables.filter_structures(structures, "PAIX"))
     exported = tables.export_columns(only)
     assert list(exported.columns)[:3] == ["siret", "siren", "nom"]
     assert len(exported) == len(only)
 
 
-def test_tables_quality(ref_snap):
+def test_tables_quality_numbers_stay_numbers(ref_snap):
     reference, snap = ref_snap
     acc = tables.accounting_table(snap.manifest)
-    assert acc.iloc[0]["Équilibre"] == "oui"
+    assert acc.iloc[0]["equilibre"] == "oui"
+    assert acc.iloc[0]["lues"] == acc.iloc[0]["conservees"] + acc.iloc[0]["rejetees"]
     prec = tables.precision_table(snap.structures)
-    assert prec.iloc[0]["Précision"] == "Adresse (géolocalisation INSEE)"
+    assert prec.iloc[0]["precision"] == "Adresse (géolocalisation INSEE)"
+    assert prec["structures"].sum() == len(snap.structures)
+    assert prec["part"].sum() == pytest.approx(100.0)
+    shots = tables.snapshots_table([snap.manifest])
+    assert shots["lignes"].dtype.kind in "iu"
     assert tables.territoire_fr("departement:21") == "Département 21"
     limits = tables.geography_limits(reference)
     assert limits[0].startswith("1 contour de commune a été réparé")  # commune 71204

@@ -30,7 +30,7 @@ def demo_env(tmp_path_factory, reference):
         for key, value in env.items():
             patch.setenv(key, value)
         quarters = ensure_demo(departement="21", progress=False)
-    assert quarters == ["2026-T3", "2026-T4"]
+    assert quarters == ["2025-T4", "2026-T1", "2026-T2", "2026-T3", "2026-T4"]  # a year of change
     return env
 
 
@@ -47,9 +47,12 @@ def demo_app(demo_env, monkeypatch):
     st.cache_resource.clear()
 
 
-def _open(page: str) -> AppTest:
+def _open(page: str, **query) -> AppTest:
     at = AppTest.from_file(str(REPO / "navigation.py"), default_timeout=300)
     at.run()
+    at.query_params.clear()
+    for key, value in query.items():
+        at.query_params[key] = value
     at.switch_page(f"app_pages/{page}.py").run()
     return at
 
@@ -66,22 +69,23 @@ def test_demo_page(demo_app, page):
 
 def test_demo_comparer_rerender(demo_app):
     at = _open("comparer")
-    assert at.selectbox(key="parent").value == "21"
-    at.selectbox(key="vue").select("communes_dep").run()
+    assert at.selectbox(key="comparer.parent").value == "21"
+    at.selectbox(key="comparer.vue").select("communes_dep").run()
     assert not at.exception
-    at.selectbox(key="indicateur").select("emplois_estimes").run()
+    at.selectbox(key="comparer.indicateur").select("emplois_estimes").run()
     assert not at.exception
-    at.radio(key="scheme").set_value("jenks").run()
+    at.radio(key="comparer.classification").set_value("jenks").run()
     assert not at.exception
     ranking = at.dataframe[0].value
-    assert len(ranking) > 600  # the communes of Côte-d'Or
+    assert len(ranking) > 600  # the communes of Côte-d'Or (a count: no small-number filter)
+    assert ranking["Emplois estimés (salariés)"].is_monotonic_decreasing  # numbers
 
 
 def test_demo_mon_territoire_dijon(demo_app):
     at = _open("mon_territoire")
-    at.text_input(key="recherche").input("dijon").run()
+    at.text_input(key="mon_territoire.q").input("dijon").run()
     assert not at.exception
-    at.selectbox(key="territoire").select("commune|21231").run()
+    at.selectbox(key="mon_territoire.choix").select("commune|21231").run()
     assert not at.exception
     assert any(h.value == "Dijon (commune, 21231)" for h in at.header)
     figures = at.dataframe[0].value
@@ -91,13 +95,34 @@ def test_demo_mon_territoire_dijon(demo_app):
 
 def test_demo_annuaire_and_zones(demo_app):
     at = _open("annuaire")
-    at.multiselect(key="familles_annuaire").select("fondation").run()
+    at.button_group(key="annuaire.types").set_value(["fondation"]).run()
     assert not at.exception
     at = _open("zones_blanches")
-    at.selectbox(key="famille_zb").select("fondation").run()
+    at.selectbox(key="zones_blanches.type").select("fondation").run()
     assert not at.exception
-    at.slider(key="km_zb").set_value(5).run()
+    at.slider(key="zones_blanches.km").set_value(5).run()
     assert not at.exception
+
+
+def test_demo_finds_caen_the_mel_and_longvic(demo_app):
+    """The search covers all of France; Caen and the MEL are outside the Côte-d'Or demo and
+    said so (never replaced by another territory), Longvic is inside."""
+    at = _open("mon_territoire", q="caen")
+    choice = at.selectbox(key="mon_territoire.choix")
+    assert choice.value == "commune|14118"
+    assert "ne couvre pas Caen (commune 14118)" in at.error[0].value
+    at = _open("mon_territoire", q="metropole europeenne de lille")
+    assert at.selectbox(key="mon_territoire.choix").value == "epci|200093201"
+    at = _open("mon_territoire", q="longvic")
+    assert at.selectbox(key="mon_territoire.choix").value == "commune|21355"
+    assert any(h.value == "Longvic (commune, 21355)" for h in at.header)
+
+
+def test_demo_normandie_link_is_never_another_region(demo_app):
+    at = _open("comparer", vue="departements", parent="28")
+    assert not at.exception
+    assert "ne couvre pas Normandie (région 28)" in " ".join(w.value for w in at.warning)
+    assert at.selectbox(key="comparer.parent").value == "27"
 
 
 def test_reference_dir_is_the_default_one(demo_env):
@@ -111,9 +136,10 @@ def test_preload_at_server_start_loads_the_latest_snapshot(demo_app, monkeypatch
 
     seen = []
     original = loaders.load_snapshot
-    monkeypatch.setattr(loaders, "load_snapshot", lambda q: seen.append(q) or original(q))
+    monkeypatch.setattr(loaders, "load_snapshot",
+                        lambda s, q: seen.append((s, q)) or original(s, q))
     loaders.preload()
-    assert seen == ["2026-T4"]
+    assert seen == [("ess", "2026-T4")]
 
     def broken():
         raise RuntimeError("simulated import failure")

@@ -9,6 +9,7 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 import pytest
+from export_reader import read_csv_export
 from sirene_fixtures import establishment, geoloc, unit, write_sirene
 
 from cli.main import main
@@ -139,10 +140,10 @@ def test_diff_per_territory(two_quarters, tmp_path, capsys):
     assert "21" in text and "Total" in text
     out = tmp_path / "diff.csv"
     assert main(["diff", "2026-T3", "2026-T4", "--level", "epci", "--output", str(out)]) == 0
-    table = pd.read_csv(out, sep=";", dtype={"code": str}, encoding="utf-8-sig")
+    table = read_csv_export(out)[1]
     assert table["nouveaux"].sum() == 1
     # the project's CSV convention (render.exports.csv_bytes): decimal comma, like every other CSV
-    raw = pd.read_csv(out, sep=";", dtype=str, encoding="utf-8-sig", keep_default_na=False)
+    raw = read_csv_export(out, numbers=False)[1]
     assert raw["taux_evolution"].tolist() == ["0,0", "0,0", "0,0"]
     assert out.read_bytes().startswith(b"\xef\xbb\xbf")
 
@@ -220,7 +221,7 @@ def test_series_through_the_commands(tmp_path, data_dir, reference_dir, capsys):
     assert "série" in text and "insertion" in text and "ess" in text
     out = tmp_path / "ins.csv"
     assert main(["export", "structures", "--serie", "insertion", "--output", str(out)]) == 0
-    assert len(pd.read_csv(out, sep=";", dtype=str, encoding="utf-8-sig")) == 5  # 2026-T4
+    assert len(read_csv_export(out, numbers=False)[1]) == 5  # 2026-T4
     capsys.readouterr()
     assert main(["diff", "2026-T3", "2026-T4", "--serie", "insertion", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["totals"]["nouveaux"] == 1
@@ -269,9 +270,9 @@ def test_export_refused_inside_the_store(two_quarters, capsys):
 def test_diff_output_creates_its_folder(two_quarters, tmp_path):
     out = tmp_path / "new" / "folder" / "diff.csv"
     assert main(["diff", "2026-T3", "2026-T4", "--level", "epci", "--output", str(out)]) == 0
-    assert pd.read_csv(out, sep=";", encoding="utf-8-sig")["nouveaux"].sum() == 1
+    assert read_csv_export(out)[1]["nouveaux"].sum() == 1
     # the CSV convention of every other CSV: decimal comma (issue 11 item 10)
-    raw = pd.read_csv(out, sep=";", dtype=str, encoding="utf-8-sig", keep_default_na=False)
+    raw = read_csv_export(out, numbers=False)[1]
     assert raw["taux_evolution"].str.fullmatch(r"-?\d+(,\d+)?").all(), raw["taux_evolution"]
 
 

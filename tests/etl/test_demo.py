@@ -1,8 +1,9 @@
 """Demo SIRENE generator: official format, determinism, geography, special rows, quarters.
 
 Uses the tiny reference of ``tests/etl/conftest.py`` (nine 0.1° squares in Côte-d'Or, Paris
-with its old arrondissement code 75101, Saint-Denis de La Réunion, old code 21999 -> 21104),
-scaled up so that the rare kinds of rows (0.4 % broken coordinates...) do occur.
+with its old arrondissement code 75101, Saint-Denis de La Réunion, old code 21999 -> 21104:
+three départements), scaled up so that the rare kinds of rows (0.4 % broken coordinates...)
+do occur, with two bad rows of each kind per département (a model input of the tests).
 """
 
 from __future__ import annotations
@@ -13,59 +14,21 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-from sirene_fixtures import make_tiny_reference
+from sirene_fixtures import ET_HEADER, GEO_HEADER, UL_HEADER, make_tiny_reference
 
-from demo.files import (
-    FILE_NAMES,
-    generate_demo_files,
-    generate_demo_quarters,
-    quarter_date,
-    read_demo_files,
-)
+from demo.files import generate_demo_files, generate_demo_quarters, quarter_date
+from demo.formats import FILE_NAMES, read_demo_files
 from demo.model import DemoModel, luhn_valid
 from observatory.errors import ConfigurationError
 
 # First lines of the official files as published (INSEE stock files since the NAF 2025
-# column was added; géolocalisé file as listed in data-sources.md §1).
-OFFICIAL_UL = (
-    "siren,statutDiffusionUniteLegale,unitePurgeeUniteLegale,dateCreationUniteLegale,"
-    "sigleUniteLegale,sexeUniteLegale,prenom1UniteLegale,prenom2UniteLegale,prenom3UniteLegale,"
-    "prenom4UniteLegale,prenomUsuelUniteLegale,pseudonymeUniteLegale,"
-    "identifiantAssociationUniteLegale,trancheEffectifsUniteLegale,anneeEffectifsUniteLegale,"
-    "dateDernierTraitementUniteLegale,nombrePeriodesUniteLegale,categorieEntreprise,"
-    "anneeCategorieEntreprise,dateDebut,etatAdministratifUniteLegale,nomUniteLegale,"
-    "nomUsageUniteLegale,denominationUniteLegale,denominationUsuelle1UniteLegale,"
-    "denominationUsuelle2UniteLegale,denominationUsuelle3UniteLegale,"
-    "categorieJuridiqueUniteLegale,activitePrincipaleUniteLegale,"
-    "nomenclatureActivitePrincipaleUniteLegale,nicSiegeUniteLegale,"
-    "economieSocialeSolidaireUniteLegale,societeMissionUniteLegale,"
-    "caractereEmployeurUniteLegale,activitePrincipaleNAF25UniteLegale")
-OFFICIAL_ET = (
-    "siren,nic,siret,statutDiffusionEtablissement,dateCreationEtablissement,"
-    "trancheEffectifsEtablissement,anneeEffectifsEtablissement,"
-    "activitePrincipaleRegistreMetiersEtablissement,dateDernierTraitementEtablissement,"
-    "etablissementSiege,nombrePeriodesEtablissement,complementAdresseEtablissement,"
-    "numeroVoieEtablissement,indiceRepetitionEtablissement,dernierNumeroVoieEtablissement,"
-    "indiceRepetitionDernierNumeroVoieEtablissement,typeVoieEtablissement,"
-    "libelleVoieEtablissement,codePostalEtablissement,libelleCommuneEtablissement,"
-    "libelleCommuneEtrangerEtablissement,distributionSpecialeEtablissement,"
-    "codeCommuneEtablissement,codeCedexEtablissement,libelleCedexEtablissement,"
-    "codePaysEtrangerEtablissement,libellePaysEtrangerEtablissement,"
-    "identifiantAdresseEtablissement,coordonneeLambertAbscisseEtablissement,"
-    "coordonneeLambertOrdonneeEtablissement,complementAdresse2Etablissement,"
-    "numeroVoie2Etablissement,indiceRepetition2Etablissement,typeVoie2Etablissement,"
-    "libelleVoie2Etablissement,codePostal2Etablissement,libelleCommune2Etablissement,"
-    "libelleCommuneEtranger2Etablissement,distributionSpeciale2Etablissement,"
-    "codeCommune2Etablissement,codeCedex2Etablissement,libelleCedex2Etablissement,"
-    "codePaysEtranger2Etablissement,libellePaysEtranger2Etablissement,dateDebut,"
-    "etatAdministratifEtablissement,enseigne1Etablissement,enseigne2Etablissement,"
-    "enseigne3Etablissement,denominationUsuelleEtablissement,activitePrincipaleEtablissement,"
-    "nomenclatureActivitePrincipaleEtablissement,caractereEmployeurEtablissement,"
-    "activitePrincipaleNAF25Etablissement")
-OFFICIAL_GEO = ("siret;x;y;qualite_xy;epsg;plg_qp24;plg_iris;plg_zus;plg_qva;plg_code_commune;"
-                "distance_precision;qualite_qp;qualite_iris;qualite_zus;qualite_qva;"
-                "y_latitude;x_longitude")
-MODEL = DemoModel(scale=4.0)
+# column was added; géolocalisé file as listed in data-sources.md §1): one copy, in the test
+# fixtures of the SIRENE reader.
+OFFICIAL_UL = ",".join(UL_HEADER)
+OFFICIAL_ET = ",".join(ET_HEADER)
+OFFICIAL_GEO = ";".join(GEO_HEADER)
+MODEL = DemoModel(scale=4.0, bad_rows_per_departement=2)
+BAD_PER_KIND = 2 * 3  # two per département, three départements
 
 
 @pytest.fixture(scope="module")
@@ -130,8 +93,13 @@ def test_identifiers_are_luhn_valid_and_recognisable(demo):
     _, out, _ = demo
     frames = read_demo_files(out / "2026-T4")
     ul, et = frames["unite_legale"], frames["etablissement"]
-    assert ul["siren"].str.len().eq(9).all() and et["siret"].str.len().eq(14).all()
+    assert ul["siren"].str.len().eq(9).all()
     assert luhn_valid(ul["siren"].tolist()).all()
+    # the bad rows: a SIRET cut to 13 digits (siret_invalide in the refresh), nothing else
+    cut = et["siret"].str.len() != 14
+    assert cut.sum() == BAD_PER_KIND
+    assert (et.loc[cut, "siret"] == (et["siren"] + et["nic"])[cut].str.slice(0, 13)).all()
+    et = et[~cut]
     assert luhn_valid(et["siret"].tolist()).all()
     assert (et["siret"] == et["siren"] + et["nic"]).all()
     assert ul["siren"].str.startswith("0").all()
@@ -150,7 +118,10 @@ def test_deterministic_byte_identical(tmp_path, demo):
         assert a[key].read_bytes() == b[key].read_bytes()
     assert a["etablissement"].read_bytes() != c["etablissement"].read_bytes()
     et = pd.read_csv(a["etablissement"], dtype=str, keep_default_na=False)
-    assert et["codeCommuneEtablissement"].str.startswith("21").all()  # only the territory
+    declared = et["codeCommuneEtablissement"]
+    # only the territory (but the bad rows without any commune code)
+    assert (declared.str.startswith("21") | (declared == "")).all()
+    assert (declared == "").sum() == 2
 
 
 def test_points_fall_inside_their_commune(demo):
@@ -223,6 +194,54 @@ def test_special_rows_the_etl_must_handle(demo):
         other["codeCommuneEtablissement"], other["plg_code_commune"], strict=True))
 
 
+def test_bad_rows_for_the_rejects(demo):
+    """Unknown commune codes (the département's "postcode 000": 21000 is Dijon's postcode,
+    97400 Saint-Denis') without any coordinates; rows without commune code nor postcode whose
+    longitude and latitude are swapped, so that the point falls outside France."""
+    ref, out, _ = demo
+    frames = read_demo_files(out / "2026-T3")
+    et, geo = frames["etablissement"], frames["geolocalisation"]
+    declared = et["codeCommuneEtablissement"]
+    known = set(ref.communes.index) | set(ref.code_changes["ancien_code"])
+    unknown = et[~declared.isin(known) & (declared != "")]
+    assert set(unknown["codeCommuneEtablissement"]) == {"21000", "75000", "97400"}
+    assert len(unknown) == BAD_PER_KIND
+    assert not unknown["siret"].isin(geo["siret"]).any()
+    assert unknown["coordonneeLambertAbscisseEtablissement"].eq("").all()
+    nowhere = et[declared == ""]
+    assert len(nowhere) == BAD_PER_KIND
+    assert nowhere["codePostalEtablissement"].eq("").all()
+    outside = nowhere.merge(geo, on="siret", validate="1:1")
+    assert len(outside) == BAD_PER_KIND
+    lon, lat = outside["x_longitude"].astype(float), outside["y_latitude"].astype(float)
+    # metropolitan France: lon -5.2..9.6, lat 41.3..51.1; La Réunion: lon 55.2..55.9
+    in_metro = lon.between(-5.2, 9.6) & lat.between(41.3, 51.1)
+    in_reunion = lon.between(55.2, 55.9) & lat.between(-21.4, -20.8)
+    assert not (in_metro | in_reunion).any()
+    assert outside["plg_code_commune"].eq("[ND]").all()
+
+
+def test_parquet_edition_holds_the_same_rows(tmp_path, demo):
+    ref = demo[0]
+    csv = generate_demo_files(tmp_path / "csv", ref, {"departement": "21"}, seed=5, model=MODEL)
+    parquet = generate_demo_files(tmp_path / "pq", ref, {"departement": "21"}, seed=5,
+                                  model=MODEL, edition="parquet")
+    assert parquet["unite_legale"].name == "StockUniteLegale_utf8.parquet"
+    assert parquet["etablissement"].name == "StockEtablissement_utf8.parquet"
+    assert parquet["geolocalisation"].name == FILE_NAMES["geolocalisation"]  # CSV only
+    import pyarrow.parquet as pq
+
+    schema = pq.read_schema(parquet["etablissement"])
+    assert schema.names == OFFICIAL_ET.split(",")
+    assert {str(t) for t in schema.types} == {"string"}
+    a, b = read_demo_files(tmp_path / "csv"), read_demo_files(tmp_path / "pq")
+    for key in FILE_NAMES:
+        pd.testing.assert_frame_equal(a[key], b[key])
+    assert csv["geolocalisation"].read_bytes() == parquet["geolocalisation"].read_bytes()
+    with pytest.raises(ConfigurationError, match="edition"):
+        generate_demo_files(tmp_path / "x", ref, {"departement": "21"}, edition="xlsx")
+
+
 def test_families_legal_forms_and_sectors_are_consistent(demo):
     _, out, _ = demo
     ul = read_demo_files(out / "2026-T3")["unite_legale"]
@@ -284,9 +303,10 @@ def test_bad_arguments_are_explained(tmp_path, demo):
 
 def test_region_territory_and_model_scale(tmp_path, demo):
     ref = demo[0]
-    small = generate_demo_files(tmp_path / "r1", ref, {"region": "27"}, seed=3)
+    model = DemoModel(bad_rows_per_departement=0)
+    small = generate_demo_files(tmp_path / "r1", ref, {"region": "27"}, seed=3, model=model)
     large = generate_demo_files(tmp_path / "r3", ref, {"region": "27"}, seed=3,
-                                model=DemoModel(scale=3.0))
+                                model=model.with_(scale=3.0))
     et_small = pd.read_csv(small["etablissement"], dtype=str, keep_default_na=False)
     et_large = pd.read_csv(large["etablissement"], dtype=str, keep_default_na=False)
     assert et_small["codeCommuneEtablissement"].str.startswith("21").all()

@@ -15,9 +15,10 @@ from urllib.parse import urlencode
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from servers import BanCsvApp, LocalServer, catalog_overlay, isolated_http
+from servers import BanCsvApp, catalog_overlay, isolated_http
 
 from observatory.errors import NetworkError
+from tests.local_server import LocalServer, Reply, Req
 
 pytestmark = pytest.mark.integration
 
@@ -77,7 +78,11 @@ class InclusionApp:
         self.requests: list[dict] = []
         self.lock = threading.Lock()
 
-    def __call__(self, method, path, query, headers, body):
+    def __call__(self, req: Req) -> Reply:
+        status, headers, body = self.handle(req.method, req.path, req.params, req.headers)
+        return Reply(status, body, headers)
+
+    def handle(self, method, path, query, headers):
         with self.lock:
             self.requests.append({"path": path, "query": {k: v[0] for k, v in query.items()}})
             if self.faults:
@@ -155,8 +160,8 @@ def test_live_client_pages_filters_geocodes_and_accounts(shared_data, tmp_path, 
 def test_live_client_rejects_a_malformed_answer(tmp_path, monkeypatch, http_env):
     from etl.inclusion_api import fetch_siaes
 
-    def app(method, path, query, headers, body):
-        return 200, {"Content-Type": "application/json"}, b'{"results": "nope"}'
+    def app(req: Req) -> Reply:
+        return Reply(200, b'{"results": "nope"}', {"Content-Type": "application/json"})
 
     with LocalServer(app) as api_url:
         catalog_overlay(tmp_path, monkeypatch, api_emplois_inclusion=api_url)

@@ -67,7 +67,7 @@ def test_change_by_departement(snapshots, grid):
 
 def test_duplicate_siret_refused(snapshots):
     old, new = snapshots
-    with pytest.raises(DataValidationError, match="duplicated SIRET"):
+    with pytest.raises(DataValidationError, match="duplicated identifiants"):
         structure_changes(pd.concat([old, old.iloc[[0]]]), new)
 
 

@@ -8,11 +8,10 @@ commune.
 
 from __future__ import annotations
 
-import io
-
 import geopandas as gpd
 import pandas as pd
 import pytest
+from export_reader import read_csv_export, read_xlsx_export
 
 from cli.main import main
 from observatory import storage
@@ -67,8 +66,7 @@ def test_cli_commune_csv(store, reference, tmp_path, capsys):
     assert code == 0
     raw = out.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
-    table = pd.read_csv(io.StringIO(raw.decode("utf-8-sig")), sep=";", decimal=",",
-                        dtype={"code": str})
+    table = read_csv_export(raw)[1]
     expected = reference.communes.index[reference.communes["departement"] == "21"]
     assert sorted(table["code"]) == sorted(expected)
     for col in ("code", "nom", "population", "superficie_km2", "structures",
@@ -89,7 +87,7 @@ def test_cli_departements_of_region_xlsx(store, reference, tmp_path):
     code = main(["indicators", "--level", "departement", "--territory", "27",
                  "--territory-level", "region", "--output", str(out)])
     assert code == 0
-    table = pd.read_excel(out, sheet_name="Indicateurs", dtype={"code": str})
+    table = read_xlsx_export(out, "Indicateurs")
     deps = reference.departements.index[reference.departements["region"] == "27"]
     assert sorted(table["code"]) == sorted(deps)
     assert table.set_index("code").loc["21", "structures"] == 4
@@ -106,7 +104,7 @@ def test_cli_leaves_out_departements_outside_the_coverage(store, reference, tmp_
     out = tmp_path / "deps.csv"
     assert main(["indicators", "--level", "departement", "--territory", "27",
                  "--territory-level", "region", "--output", str(out)]) == 0
-    table = pd.read_csv(out, sep=";", decimal=",", dtype={"code": str}, encoding="utf-8-sig")
+    table = read_csv_export(out)[1]
     assert table["code"].tolist() == ["21"]
     assert table["couverture"].tolist() == ["complète"]
     others = sorted(set(reference.departements.index[reference.departements["region"] == "27"])
@@ -149,7 +147,7 @@ def test_cli_density_approximation_is_labelled(store, reference, tmp_path):
     code = main(["indicators", "--level", "commune", "--territory", "21", "--density-approx",
                  "--output", str(out)])
     assert code == 0
-    table = pd.read_csv(out, sep=";", decimal=",", dtype={"code": str}, encoding="utf-8-sig")
+    table = read_csv_export(out)[1]
     assert set(table["densite_source"].dropna()) == {"approximation"}
     assert table["dens7"].dropna().between(1, 7).all()
     assert "part_population_rurale" in table.columns

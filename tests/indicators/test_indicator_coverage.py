@@ -33,6 +33,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 from border_fixtures import border_structures, write_border_reference
+from export_reader import read_csv_export
 
 from cli.main import main
 from observatory import storage
@@ -56,8 +57,7 @@ def border_store(tmp_path, monkeypatch):
 def _run(tmp_path, *options) -> pd.DataFrame:
     out = tmp_path / "out.csv"
     assert main(["indicators", *options, "--output", str(out)]) == 0
-    return pd.read_csv(out, sep=";", decimal=",", dtype={"code": str},
-                       encoding="utf-8-sig").set_index("code")
+    return read_csv_export(out)[1].set_index("code")
 
 
 def test_epci_across_the_border_is_computed_on_its_covered_part(border_store, capsys):
@@ -70,7 +70,7 @@ def test_epci_across_the_border_is_computed_on_its_covered_part(border_store, ca
     assert row["part_population_couverte"] == pytest.approx(100.0)
     assert row["couverture"] == "partielle (66,7\u00a0% de la population)"
     assert row["population_territoire"] == 6000
-    assert row["part_territoire_couverte"] == pytest.approx(400 / 6)
+    assert row["part_territoire_couverte"] == pytest.approx(400 / 6, abs=0.05)
     out = capsys.readouterr().out
     assert "1 territoire(s) partiellement couvert(s)" in out
     assert "1 structure(s) localisée(s) hors de la couverture (departement:21)" in out
@@ -110,5 +110,5 @@ def test_demo_beaune_covered_part(tmp_path, monkeypatch, reference, capsys):
     assert row["population"] == int(communes.loc[in21, "population"].sum()) == 43372
     assert row["population_territoire"] == 50502
     assert row["couverture"] == "partielle (85,9\u00a0% de la population)"
-    assert row["structures_per_10k"] == pytest.approx(row["structures"] / 43372 * 1e4)
+    assert row["structures_per_10k"] == pytest.approx(row["structures"] / 43372 * 1e4, abs=0.05)
     assert (table["couverture"] == "complète").sum() == len(table) - 1

@@ -18,6 +18,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 from border_fixtures import border_structures, write_border_reference
+from export_reader import read_csv_export
 
 from cli.main import main
 from observatory import storage
@@ -47,8 +48,7 @@ def _zones(tmp_path, *options) -> pd.DataFrame:
     out = tmp_path / "zones" / "z.csv"
     assert main(["zones", "--departement", "21", "--distance-km", "10", *options,
                  "--output", str(out)]) == 0
-    return pd.read_csv(out, sep=";", decimal=",", dtype={"code": str, "departement": str},
-                       encoding="utf-8-sig")
+    return read_csv_export(out, raw=("distance_km",))[1]
 
 
 def test_structures_across_the_border_count(zones_store, tmp_path, capsys):
@@ -62,7 +62,7 @@ def test_structures_across_the_border_count(zones_store, tmp_path, capsys):
     assert row["nom"] == "Commune 21001" and row["departement"] == "21"
     assert (row["structures_cherchees"], row["distance_seuil_km"]) == (
         "toutes les structures", 10.0)
-    assert (row["serie"], row["instantane"], row["donnees"]) == ("ess", "2026-T4", "réelles")
+    assert (row["serie"], row["instantane"], row["nature_donnees"]) == ("ess", "2026-T4", "réelles")
     assert row["densite_source"] == "approximation"
     assert "1 commune(s) en zone blanche dans le département 21" in capsys.readouterr().out
 
