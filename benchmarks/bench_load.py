@@ -1,10 +1,11 @@
 """Load test of the Streamlit app: N simultaneous browser sessions on 127.0.0.1.
 
 Starts ``streamlit run app.py`` on the data directory's snapshots (``python -m observatory
-demo`` first when it has none), opens N Playwright contexts of headless Debian Chromium on it
-(one after the other), then lets every session loop for a bounded time over changes of indicator
-(Comparer), of page and of territory (Mon territoire), with a pause between two actions.  What
-an action is and how its end is detected: ``load_sessions.py``.
+demo`` first when it has none); one session goes once through the cycle (warm-up: the caches
+a fresh server fills once, not counted); then N Playwright contexts of headless Debian
+Chromium open the app one after the other and all loop for a bounded time over changes of
+indicator (Comparer), of page and of territory (Mon territoire), with a pause between two
+actions.  What an action is and how its end is detected: ``load_sessions.py``.
 
 Printed for each N (targets for 10 sessions on the national default, 2 cores, in brackets):
 
@@ -278,7 +279,7 @@ class LevelResult:
 
 
 def run_level(sessions: int, options: Options, pid: int | None, sampler: RssSampler | None,
-              log_path: Path | None) -> LevelResult:
+              log_path: Path | None, warm: list[Record] | None = None) -> LevelResult:
     """One load level: ramp up, then during the loop read the CPU and RSS of the server, of
     this process tree (the browsers) and the server log."""
     marks: dict[str, float] = {}
@@ -294,7 +295,7 @@ def run_level(sessions: int, options: Options, pid: int | None, sampler: RssSamp
                 sampler.reset()
 
     records, external = asyncio.run(drive(sessions, options, lambda: mark("start"),
-                                          lambda: mark("end")))
+                                          lambda: mark("end"), warm))
     wall = marks["end"] - marks["start"]
     server = marks["end_server"] - marks["start_server"]
     client = marks["end_all"] - marks["start_all"] - (0 if math.isnan(server) else server)
@@ -366,6 +367,9 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
                         help="commune names searched on Mon territoire (at least two)")
     parser.add_argument("--nice", type=int, default=10, choices=range(20), metavar="0-19",
                         help="niceness of Chromium: the server runs first (10)")
+    parser.add_argument("--no-warm-up", action="store_true",
+                        help="measure from a cold server (by default one session goes once "
+                             "through the cycle first, not counted)")
     parser.add_argument("--smoke", action="store_true", help="1 session for 10 s")
     parser.add_argument("--url", help="load an app already running on 127.0.0.1 instead")
     parser.add_argument("--server-pid", type=int, help="with --url: its pid, for RSS and CPU")
@@ -388,8 +392,13 @@ def _levels(args, base: str, pid: int | None, log_path: Path | None) -> int:
     with RssSampler(pid) if pid else contextlib.nullcontext() as sampler:
         if sampler:
             print(f"server RSS before the load: {sampler.last / 1024 ** 3:.2f} GB")
-        for sessions in args.sessions:
-            missed += report(run_level(sessions, options, pid, sampler, log_path))
+        for number, sessions in enumerate(args.sessions):
+            warm = [] if number == 0 and not args.no_warm_up else None
+            result = run_level(sessions, options, pid, sampler, log_path, warm)
+            if warm:
+                print("warm-up, one session through one cycle, not counted: " + ", ".join(
+                    f"{r.action} {'error' if r.error else f'{r.seconds:.1f} s'}" for r in warm))
+            missed += report(result)
     return missed
 
 

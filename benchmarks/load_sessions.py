@@ -245,13 +245,14 @@ class Session:
 
     async def _territory(self):
         query = self.options.queries[self.step % len(self.options.queries)]
-        box = self.page.get_by_label("Rechercher une commune", exact=False)
+        box = self.page.get_by_role("textbox", name="Rechercher une commune").first
         await box.fill(query)
         return (lambda: box.press("Enter")), "h2", query
 
-    async def loop(self, deadline: float) -> None:
-        """Actions of :data:`CYCLE` (with a pause between two) until ``deadline``."""
-        for _ in range(MAX_ACTIONS_PER_SESSION):
+    async def loop(self, deadline: float, max_actions: int = MAX_ACTIONS_PER_SESSION) -> None:
+        """Actions of :data:`CYCLE` (with a pause between two) until ``deadline``, at most
+        ``max_actions`` steps of the cycle."""
+        for _ in range(max_actions):
             if time.perf_counter() >= deadline:
                 return
             action = CYCLE[self.step % len(CYCLE)]
@@ -267,11 +268,34 @@ class Session:
             await asyncio.sleep(self.options.think)
 
 
-async def drive(sessions: int, options: Options, on_loop_start, on_loop_end) -> tuple[
-        list[Record], list[str]]:
+async def warm_up(browser, options: Options) -> list[Record]:
+    """One session through one cycle, pause-free and with 4 times the timeout: what the first
+    visitors of a fresh server pay once (caches filled), kept out of the measure."""
+    context = await _context(browser, options, timeout=4 * options.timeout)
+    try:
+        runner = Session(context, 0, options)
+        await runner.open()
+        runner.options = Options(options.base, 0, 0, 4 * options.timeout, options.queries)
+        await runner.loop(time.perf_counter() + 10 * options.timeout, len(CYCLE))
+        return runner.records
+    finally:
+        await context.close()
+
+
+async def _context(browser, options: Options, timeout: float):
+    context = await browser.new_context(viewport={"width": 1280, "height": 900},
+                                        locale="fr-FR")
+    context.set_default_timeout(timeout * 1000)
+    await context.add_init_script(_INPUT_HOOK)
+    return context
+
+
+async def drive(sessions: int, options: Options, on_loop_start, on_loop_end,
+                warm: list[Record] | None = None) -> tuple[list[Record], list[str]]:
     """Open ``sessions`` contexts of one Chromium one after the other (ramp-up), then loop all
     for ``options.duration`` seconds; ``on_loop_start()`` and ``on_loop_end()`` are called
-    around the loop.  Returns every record and every request that tried to leave 127.0.0.1."""
+    around the loop.  When ``warm`` is a list, :func:`warm_up` runs first and its records go
+    there.  Returns every record and every request that tried to leave 127.0.0.1."""
     from playwright.async_api import async_playwright
 
     async with async_playwright() as playwright:
@@ -280,13 +304,10 @@ async def drive(sessions: int, options: Options, on_loop_start, on_loop_end) -> 
                 executable_path=launcher(Path(folder), options.nice), headless=True,
                 args=CHROMIUM_ARGS)
         try:
-            runners = []
-            for number in range(sessions):
-                context = await browser.new_context(viewport={"width": 1280, "height": 900},
-                                                    locale="fr-FR")
-                context.set_default_timeout(options.timeout * 1000)
-                await context.add_init_script(_INPUT_HOOK)
-                runners.append(Session(context, number, options))
+            if warm is not None:
+                warm.extend(await warm_up(browser, options))
+            runners = [Session(await _context(browser, options, options.timeout), number,
+                               options) for number in range(sessions)]
 
             for runner in runners:  # one after the other: users arrive, they do not all
                 await runner.open()  # download the frontend in the same second
