@@ -156,6 +156,7 @@ class Session:
         self.step = number  # sessions start at different points of the cycle and the lists
         self._rerun_at: float | None = None
         self._server_s: float | None = None
+        self._reruns = 0
 
     # ------------------------------------------------------------------ WebSocket timing
     def _websocket(self, ws) -> None:
@@ -165,6 +166,7 @@ class Session:
     def _sent(self, payload) -> None:
         if isinstance(payload, bytes) and message_type(payload, back=True) == "rerun_script":
             self._rerun_at = time.perf_counter()
+            self._reruns += 1
 
     def _received(self, payload) -> None:
         # script_finished is a few bytes: leave the big deltas (maps) unparsed
@@ -188,11 +190,13 @@ class Session:
         try:
             do, tag, text = await prepare()
             await page.evaluate(_MARK)
-            self._server_s = None
+            self._server_s, reruns = None, self._reruns
             await do()
             handle = await page.wait_for_function(
                 _DONE, arg=[tag, text], polling=50, timeout=self.options.timeout * 1000)
             seconds = await handle.json_value() / 1000
+            if self._reruns == reruns:  # the page already showed it: not a render, a bug
+                raise RuntimeError(f"no rerun after the input ({tag} {text!r})")
             for _ in range(int(self.options.timeout / 0.02)):  # the script may end after
                 if self._rerun_at is None:                     # the last drawing
                     break
@@ -230,10 +234,10 @@ class Session:
     async def _indicator(self):
         page = self.page
         box = page.locator('[data-testid="stSelectbox"]').filter(has_text="Indicateur").first
-        current = await box.inner_text()
+        current = (await page.locator("h3").first.inner_text()).split(" — ")[0].strip()
         await box.click()
         offered = await page.get_by_role("option").all_inner_texts()
-        choices = [label for label in INDICATORS if label in offered and label not in current]
+        choices = [label for label in INDICATORS if label in offered and label != current]
         label = choices[self.step % len(choices)]
         return page.get_by_role("option", name=label, exact=True).first.click, "h3", label
 
