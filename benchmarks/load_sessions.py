@@ -155,24 +155,24 @@ class Session:
         self.on = COMPARER
         self.step = number  # sessions start at different points of the cycle and the lists
         self._rerun_at: float | None = None
-        self._server_s: float | None = None
-        self._reruns = 0
+        self.server_seconds: float | None = None
+        self.reruns = 0
 
     # ------------------------------------------------------------------ WebSocket timing
     def _websocket(self, ws) -> None:
-        ws.on("framesent", self._sent)
-        ws.on("framereceived", self._received)
+        ws.on("framesent", self.frame_sent)
+        ws.on("framereceived", self.frame_received)
 
-    def _sent(self, payload) -> None:
+    def frame_sent(self, payload) -> None:
         if isinstance(payload, bytes) and message_type(payload, back=True) == "rerun_script":
             self._rerun_at = time.perf_counter()
-            self._reruns += 1
+            self.reruns += 1
 
-    def _received(self, payload) -> None:
+    def frame_received(self, payload) -> None:
         # script_finished is a few bytes: leave the big deltas (maps) unparsed
         if (self._rerun_at is not None and isinstance(payload, bytes) and len(payload) < 1024
                 and message_type(payload, back=False) == "script_finished"):
-            self._server_s = time.perf_counter() - self._rerun_at
+            self.server_seconds = time.perf_counter() - self._rerun_at
             self._rerun_at = None
 
     def _watch(self, request) -> None:
@@ -190,18 +190,18 @@ class Session:
         try:
             do, tag, text = await prepare()
             await page.evaluate(_MARK)
-            self._server_s, reruns = None, self._reruns
+            self.server_seconds, reruns = None, self.reruns
             await do()
             handle = await page.wait_for_function(
                 _DONE, arg=[tag, text], polling=50, timeout=self.options.timeout * 1000)
             seconds = await handle.json_value() / 1000
-            if self._reruns == reruns:  # the page already showed it: not a render, a bug
+            if self.reruns == reruns:  # the page already showed it: not a render, a bug
                 raise RuntimeError(f"no rerun after the input ({tag} {text!r})")
             for _ in range(int(self.options.timeout / 0.02)):  # the script may end after
                 if self._rerun_at is None:                     # the last drawing
                     break
                 await asyncio.sleep(0.02)
-            server = self._server_s
+            server = self.server_seconds
             if await page.locator(_EXCEPTION).count():
                 error, detail = "exception", f"exception shown after {action}"
         except Exception as exc:  # any failure is a counted error, the session goes on
@@ -220,7 +220,7 @@ class Session:
         started = time.perf_counter()
         error, detail = None, ""
         try:
-            self._server_s = None
+            self.server_seconds = None
             await self.page.goto(self.options.base + "/")
             await self.page.evaluate("() => { window.__inputAt = 0; }")  # since navigation
             await self.page.wait_for_function(_DONE, arg=["h1", COMPARER], polling=50)
@@ -229,7 +229,7 @@ class Session:
         except Exception as exc:  # any failure is a counted error, the session goes on
             error, detail = _kind(exc), f"ouverture: {type(exc).__name__}: {exc}"
         self.records.append(Record(self.number, "ouverture", time.perf_counter() - started,
-                                   error, self._server_s, detail[:300]))
+                                   error, self.server_seconds, detail[:300]))
 
     async def _indicator(self):
         page = self.page

@@ -17,12 +17,13 @@ import math
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from benchmarks import bench_load as bl
-from benchmarks.load_sessions import CHROMIUM, Record, launcher, message_type
+from benchmarks.load_sessions import CHROMIUM, Options, Record, Session, launcher, message_type
 
 
 def test_percentile_interpolates_between_closest_ranks():
@@ -121,6 +122,29 @@ def test_websocket_messages_are_told_apart():
     assert message_type(finished.SerializeToString(), back=False) == "script_finished"
     assert message_type(delta.SerializeToString(), back=False) == "delta"
     assert message_type(b"\xff\xff\xff", back=False) is None
+
+
+def test_server_time_runs_from_the_rerun_to_the_end_of_the_script():
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    rerun, finished, delta = BackMsg(), ForwardMsg(), ForwardMsg()
+    rerun.rerun_script.page_script_hash = "abc"
+    finished.script_finished = ForwardMsg.FINISHED_SUCCESSFULLY
+    delta.delta.new_element.markdown.body = "## Beaune"
+    session = Session(None, 0, Options("http://127.0.0.1:9", 1.0, 0.0, 1.0, ("a", "b")))
+    session.frame_received(finished.SerializeToString())  # no rerun asked: not a time
+    assert session.server_seconds is None and session.reruns == 0
+    session.frame_sent(rerun.SerializeToString())
+    time.sleep(0.05)
+    session.frame_received(delta.SerializeToString())  # an element, not the end
+    assert session.server_seconds is None
+    session.frame_received(finished.SerializeToString())
+    assert 0.05 <= session.server_seconds < 5 and session.reruns == 1
+    session.frame_received(finished.SerializeToString())  # a second end pairs with nothing
+    assert session.server_seconds < 5 and session.reruns == 1
+    session.frame_sent("text frame")  # text frames are not Streamlit messages
+    assert session.reruns == 1
 
 
 def test_options_smoke_and_loopback_only():
