@@ -295,11 +295,12 @@ async def _context(browser, options: Options, timeout: float):
 
 
 async def drive(sessions: int, options: Options, on_loop_start, on_loop_end,
-                warm: list[Record] | None = None) -> tuple[list[Record], list[str]]:
+                warm: list[Record] | None = None, settle=None) -> tuple[list[Record], list[str]]:
     """Open ``sessions`` contexts of one Chromium one after the other (ramp-up), then loop all
     for ``options.duration`` seconds; ``on_loop_start()`` and ``on_loop_end()`` are called
-    around the loop.  When ``warm`` is a list, :func:`warm_up` runs first and its records go
-    there.  Returns every record and every request that tried to leave 127.0.0.1."""
+    around the loop.  When ``warm`` is a list, :func:`warm_up` runs first, its records go
+    there, and ``await settle()`` (if given) waits for the server to be done with it.
+    Returns every record and every request that tried to leave 127.0.0.1."""
     from playwright.async_api import async_playwright
 
     async with async_playwright() as playwright:
@@ -310,6 +311,8 @@ async def drive(sessions: int, options: Options, on_loop_start, on_loop_end,
         try:
             if warm is not None:
                 warm.extend(await warm_up(browser, options))
+                if settle is not None:
+                    await settle()
             runners = [Session(await _context(browser, options, options.timeout), number,
                                options) for number in range(sessions)]
 

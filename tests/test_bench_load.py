@@ -147,9 +147,26 @@ def test_server_time_runs_from_the_rerun_to_the_end_of_the_script():
     assert session.reruns == 1
 
 
+def test_settle_waits_while_the_server_works():
+    """A sleeping process is idle at the first window; a busy one keeps it waiting until the
+    limit."""
+    import asyncio
+
+    code = {"idle": "import time; time.sleep(30)", "busy": "while True: pass"}
+    children = {k: subprocess.Popen([sys.executable, "-c", c]) for k, c in code.items()}
+    try:
+        time.sleep(0.5)  # past the interpreter's start
+        assert asyncio.run(bl.settle(children["idle"].pid, limit=10, window=0.2)) < 1
+        assert asyncio.run(bl.settle(children["busy"].pid, limit=1, window=0.2, idle=0.01)) >= 1
+    finally:
+        for child in children.values():
+            child.kill()
+            child.wait(timeout=10)
+
+
 def test_options_smoke_and_loopback_only():
     smoke = bl.parse_arguments(["--smoke"])
-    assert (smoke.sessions, smoke.duration) == ([1], 10.0)
+    assert (smoke.sessions, smoke.duration, smoke.no_warm_up) == ([1], 10.0, True)
     assert bl.parse_arguments([]).sessions == [5, 10, 20]
     with pytest.raises(SystemExit):
         bl.parse_arguments(["--url", "http://example.org:8501"])
