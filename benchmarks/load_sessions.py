@@ -16,7 +16,8 @@ Two times per action:
   to the ``script_finished`` message the server answers (the script run, without the
   browser's drawing).
 
-Any failure (an exception shown on the page, an action past its timeout, a missing element)
+Any failure (an exception shown on the page, Streamlit's or the French message of
+``app_pages/errors.py``; an action past its timeout; a missing element)
 is recorded as an error and the session starts again from a fresh page.
 """
 
@@ -56,19 +57,19 @@ INTERACTIONS = ("indicateur", "page", "territoire")
 MAX_ACTIONS_PER_SESSION = 2000
 
 # Time of the last user input (click or Enter), in the page's clock.
-_INPUT_HOOK = """
+INPUT_HOOK_JS = """
 window.__inputAt = null;
 document.addEventListener('click', () => { window.__inputAt = performance.now(); }, true);
 document.addEventListener('keydown', (e) => {
     if (e.key === 'Enter') window.__inputAt = performance.now(); }, true);
 """
 # Before an action: forget the last input, mark the map documents of the current run.
-_MARK = """() => { window.__inputAt = null;
+MARK_JS = """() => { window.__inputAt = null;
     for (const f of document.querySelectorAll('iframe')) {
         f.__oldSrcdoc = f.srcdoc; if (f.contentWindow) f.contentWindow.__old = true; } }"""
 # End of the rerun: milliseconds since the input, or false.  ``tag`` is h1 (page title, whole
 # text), h2 (territory: "<name> (...") or h3 (Comparer subheader: "<indicator> — ...").
-_DONE = """([tag, text]) => {
+DONE_JS = """([tag, text]) => {
     if (window.__inputAt === null) return false;
     if (document.querySelector('[data-stale="true"]')) return false;
     const match = (h) => { const t = h.innerText.trim();
@@ -84,7 +85,10 @@ _DONE = """([tag, text]) => {
         if (!d.querySelector('.leaflet-interactive')) return false;
     }
     return performance.now() - window.__inputAt; }"""
-_EXCEPTION = '[data-testid="stException"]'
+# An exception on the page: Streamlit's own box, or the French message of app_pages/errors.py.
+ERROR_SHOWN_JS = """() => document.querySelector('[data-testid="stException"]') !== null
+    || [...document.querySelectorAll('[data-testid="stAlert"]')].some(
+        (a) => a.innerText.includes('Une erreur est survenue'))"""
 
 
 @dataclass(frozen=True)
@@ -189,11 +193,11 @@ class Session:
         detail = ""
         try:
             do, tag, text = await prepare()
-            await page.evaluate(_MARK)
+            await page.evaluate(MARK_JS)
             self.server_seconds, reruns = None, self.reruns
             await do()
             handle = await page.wait_for_function(
-                _DONE, arg=[tag, text], polling=50, timeout=self.options.timeout * 1000)
+                DONE_JS, arg=[tag, text], polling=50, timeout=self.options.timeout * 1000)
             seconds = await handle.json_value() / 1000
             if self.reruns == reruns:  # the page already showed it: not a render, a bug
                 raise RuntimeError(f"no rerun after the input ({tag} {text!r})")
@@ -202,7 +206,7 @@ class Session:
                     break
                 await asyncio.sleep(0.02)
             server = self.server_seconds
-            if await page.locator(_EXCEPTION).count():
+            if await page.evaluate(ERROR_SHOWN_JS):
                 error, detail = "exception", f"exception shown after {action}"
         except Exception as exc:  # any failure is a counted error, the session goes on
             error, detail = _kind(exc), f"{action}: {type(exc).__name__}: {exc}"
@@ -223,8 +227,8 @@ class Session:
             self.server_seconds = None
             await self.page.goto(self.options.base + "/")
             await self.page.evaluate("() => { window.__inputAt = 0; }")  # since navigation
-            await self.page.wait_for_function(_DONE, arg=["h1", COMPARER], polling=50)
-            if await self.page.locator(_EXCEPTION).count():
+            await self.page.wait_for_function(DONE_JS, arg=["h1", COMPARER], polling=50)
+            if await self.page.evaluate(ERROR_SHOWN_JS):
                 error, detail = "exception", "exception shown on the first page"
         except Exception as exc:  # any failure is a counted error, the session goes on
             error, detail = _kind(exc), f"ouverture: {type(exc).__name__}: {exc}"
@@ -290,7 +294,7 @@ async def _context(browser, options: Options, timeout: float):
     context = await browser.new_context(viewport={"width": 1280, "height": 900},
                                         locale="fr-FR")
     context.set_default_timeout(timeout * 1000)
-    await context.add_init_script(_INPUT_HOOK)
+    await context.add_init_script(INPUT_HOOK_JS)
     return context
 
 

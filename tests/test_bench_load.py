@@ -23,7 +23,17 @@ from pathlib import Path
 import pytest
 
 from benchmarks import bench_load as bl
-from benchmarks.load_sessions import CHROMIUM, Options, Record, Session, launcher, message_type
+from benchmarks.load_sessions import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    DONE_JS,
+    ERROR_SHOWN_JS,
+    Options,
+    Record,
+    Session,
+    launcher,
+    message_type,
+)
 
 
 def test_percentile_interpolates_between_closest_ranks():
@@ -180,3 +190,42 @@ def test_chromium_launcher_runs_chromium_niced(tmp_path):
     assert "nice -n 7" in script.read_text()
     answer = subprocess.run([script, "--version"], capture_output=True, text=True, timeout=60)
     assert answer.returncode == 0 and "Chromium" in answer.stdout
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="/usr/bin/chromium not installed")
+def test_end_of_render_and_error_detection_in_a_page():
+    """The page-side tests of load_sessions on hand-written pages: the end of a rerun needs
+    the heading, no stale element and a drawn map; an error is Streamlit's box or the French
+    message of app_pages/errors.py."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    drawn = "<iframe srcdoc=\"<svg><path class='leaflet-interactive'/></svg>\"></iframe>"
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                             args=CHROMIUM_ARGS)
+        page = browser.new_page()
+
+        def done(body: str, tag: str, text: str):
+            page.set_content(body)
+            page.wait_for_function("() => [...document.querySelectorAll('iframe')].every("
+                                   "(f) => f.contentDocument.readyState === 'complete')")
+            page.evaluate("() => { window.__inputAt = performance.now() - 1000; }")
+            return page.evaluate(DONE_JS, [tag, text])
+
+        assert done(f"<h1>Mon territoire</h1>{drawn}", "h1", "Mon territoire") >= 1000
+        assert done(f"<h2>Beaune (commune, 21054)</h2>{drawn}", "h2", "Beaune") >= 1000
+        assert done(f"<h3>Emplois estimés — EPCI du Nord</h3>{drawn}", "h3",
+                    "Emplois estimés") >= 1000
+        assert not done(f"<h1>Comparer les territoires</h1>{drawn}", "h1", "Mon territoire")
+        assert not done(f"<h2>Beaune-la-Rolande (commune, 45035)</h2>{drawn}", "h2", "Beaune")
+        assert not done(f"<h1>Mon territoire</h1><p data-stale='true'>x</p>{drawn}", "h1",
+                        "Mon territoire")
+        assert not done("<h1>Mon territoire</h1><iframe srcdoc='<p>carte</p>'></iframe>",
+                        "h1", "Mon territoire")  # map not drawn yet
+        page.set_content("<div data-testid='stAlert'>Une erreur est survenue et cette partie"
+                         "</div>")
+        assert page.evaluate(ERROR_SHOWN_JS)
+        page.set_content("<div data-testid='stException'>Traceback</div>")
+        assert page.evaluate(ERROR_SHOWN_JS)
+        page.set_content("<div data-testid='stAlert'>Choisissez au moins deux territoires</div>")
+        assert not page.evaluate(ERROR_SHOWN_JS)
+        browser.close()
