@@ -1,10 +1,12 @@
 """Load test of the Streamlit app: N simultaneous browser sessions on 127.0.0.1.
 
 Starts ``streamlit run app.py`` on the data directory's snapshots (``python -m observatory
-demo`` first when it has none), opens N Playwright contexts of headless Debian Chromium on it
-(one after the other), then lets every session loop for a bounded time over changes of indicator
-(Comparer), of page and of territory (Mon territoire), with a pause between two actions.  What
-an action is and how its end is detected: ``load_sessions.py``.
+demo`` first when it has none); one session goes once through the cycle and the server is
+left until idle (warm-up: the caches a fresh server fills once, not counted); then N
+Playwright contexts of headless Debian Chromium open the app one after the other and all loop
+for a bounded time over changes of indicator (Comparer), of page and of territory (Mon
+territoire), with a pause between two actions.  What an action is and how its end is
+detected: ``load_sessions.py``.
 
 Printed for each N (targets for 10 sessions on the national default, 2 cores, in brackets):
 
@@ -21,7 +23,7 @@ include the clients' own drawing, an upper bound of what remote users would see;
 time and the CPU split tell the two apart.
 
 Run: ``python benchmarks/bench_load.py`` (N = 5, 10, 20, 60 s each), ``--smoke`` (1 session,
-10 s), ``--sessions 5 10 --duration 60 --think 1``, or ``--url http://127.0.0.1:8501
+10 s, no warm-up), ``--sessions 5 10 --duration 60 --think 1``, or ``--url http://127.0.0.1:8501
 --server-pid PID`` to load an app already running.  Chromium may reach 127.0.0.1 only (a dead
 proxy for every other host).  Exit code 1 when a target is missed at 10 sessions.
 """
@@ -277,8 +279,22 @@ class LevelResult:
     load_after: str
 
 
+async def settle(pid: int, limit: float = 600.0, window: float = 2.0,
+                 idle: float = 0.05) -> float:
+    """Wait (at most ``limit`` seconds) until the server uses under ``idle`` of a core over
+    ``window`` seconds: the app's own background warm-up (indicators of every level and
+    quarter) is over.  Returns the seconds waited."""
+    started = time.perf_counter()
+    while time.perf_counter() - started < limit:
+        before = tree_cpu_seconds(pid)
+        await asyncio.sleep(window)
+        if tree_cpu_seconds(pid) - before < idle * window:
+            break
+    return time.perf_counter() - started
+
+
 def run_level(sessions: int, options: Options, pid: int | None, sampler: RssSampler | None,
-              log_path: Path | None) -> LevelResult:
+              log_path: Path | None, warm: list[Record] | None = None) -> LevelResult:
     """One load level: ramp up, then during the loop read the CPU and RSS of the server, of
     this process tree (the browsers) and the server log."""
     marks: dict[str, float] = {}
@@ -293,8 +309,14 @@ def run_level(sessions: int, options: Options, pid: int | None, sampler: RssSamp
             if sampler:
                 sampler.reset()
 
+    async def settled() -> None:
+        marks["settle"] = await settle(pid) if pid else math.nan
+
     records, external = asyncio.run(drive(sessions, options, lambda: mark("start"),
-                                          lambda: mark("end")))
+                                          lambda: mark("end"), warm, settled))
+    if "settle" in marks:
+        print(f"server idle {marks['settle']:.0f} s after the warm-up cycle (the app's "
+              "background warm-up over)")
     wall = marks["end"] - marks["start"]
     server = marks["end_server"] - marks["start_server"]
     client = marks["end_all"] - marks["start_all"] - (0 if math.isnan(server) else server)
@@ -366,12 +388,16 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
                         help="commune names searched on Mon territoire (at least two)")
     parser.add_argument("--nice", type=int, default=10, choices=range(20), metavar="0-19",
                         help="niceness of Chromium: the server runs first (10)")
-    parser.add_argument("--smoke", action="store_true", help="1 session for 10 s")
+    parser.add_argument("--no-warm-up", action="store_true",
+                        help="measure from a cold server (by default one session goes once "
+                             "through the cycle first, not counted)")
+    parser.add_argument("--smoke", action="store_true",
+                        help="1 session for 10 s, no warm-up: checks that the bench runs")
     parser.add_argument("--url", help="load an app already running on 127.0.0.1 instead")
     parser.add_argument("--server-pid", type=int, help="with --url: its pid, for RSS and CPU")
     args = parser.parse_args(argv)
     if args.smoke:
-        args.sessions, args.duration = [1], 10.0
+        args.sessions, args.duration, args.no_warm_up = [1], 10.0, True
     if len(set(args.queries)) < 2:
         parser.error("--queries needs at least two different names")
     if args.url and urlsplit(args.url).hostname != "127.0.0.1":
@@ -388,8 +414,13 @@ def _levels(args, base: str, pid: int | None, log_path: Path | None) -> int:
     with RssSampler(pid) if pid else contextlib.nullcontext() as sampler:
         if sampler:
             print(f"server RSS before the load: {sampler.last / 1024 ** 3:.2f} GB")
-        for sessions in args.sessions:
-            missed += report(run_level(sessions, options, pid, sampler, log_path))
+        for number, sessions in enumerate(args.sessions):
+            warm = [] if number == 0 and not args.no_warm_up else None
+            result = run_level(sessions, options, pid, sampler, log_path, warm)
+            if warm:
+                print("warm-up, one session through one cycle, not counted: " + ", ".join(
+                    f"{r.action} {'error' if r.error else f'{r.seconds:.1f} s'}" for r in warm))
+            missed += report(result)
     return missed
 
 

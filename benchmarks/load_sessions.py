@@ -16,7 +16,8 @@ Two times per action:
   to the ``script_finished`` message the server answers (the script run, without the
   browser's drawing).
 
-Any failure (an exception shown on the page, an action past its timeout, a missing element)
+Any failure (an exception shown on the page, Streamlit's or the French message of
+``app_pages/errors.py``; an action past its timeout; a missing element)
 is recorded as an error and the session starts again from a fresh page.
 """
 
@@ -56,19 +57,19 @@ INTERACTIONS = ("indicateur", "page", "territoire")
 MAX_ACTIONS_PER_SESSION = 2000
 
 # Time of the last user input (click or Enter), in the page's clock.
-_INPUT_HOOK = """
+INPUT_HOOK_JS = """
 window.__inputAt = null;
 document.addEventListener('click', () => { window.__inputAt = performance.now(); }, true);
 document.addEventListener('keydown', (e) => {
     if (e.key === 'Enter') window.__inputAt = performance.now(); }, true);
 """
 # Before an action: forget the last input, mark the map documents of the current run.
-_MARK = """() => { window.__inputAt = null;
+MARK_JS = """() => { window.__inputAt = null;
     for (const f of document.querySelectorAll('iframe')) {
         f.__oldSrcdoc = f.srcdoc; if (f.contentWindow) f.contentWindow.__old = true; } }"""
 # End of the rerun: milliseconds since the input, or false.  ``tag`` is h1 (page title, whole
 # text), h2 (territory: "<name> (...") or h3 (Comparer subheader: "<indicator> — ...").
-_DONE = """([tag, text]) => {
+DONE_JS = """([tag, text]) => {
     if (window.__inputAt === null) return false;
     if (document.querySelector('[data-stale="true"]')) return false;
     const match = (h) => { const t = h.innerText.trim();
@@ -84,7 +85,10 @@ _DONE = """([tag, text]) => {
         if (!d.querySelector('.leaflet-interactive')) return false;
     }
     return performance.now() - window.__inputAt; }"""
-_EXCEPTION = '[data-testid="stException"]'
+# An exception on the page: Streamlit's own box, or the French message of app_pages/errors.py.
+ERROR_SHOWN_JS = """() => document.querySelector('[data-testid="stException"]') !== null
+    || [...document.querySelectorAll('[data-testid="stAlert"]')].some(
+        (a) => a.innerText.includes('Une erreur est survenue'))"""
 
 
 @dataclass(frozen=True)
@@ -155,22 +159,24 @@ class Session:
         self.on = COMPARER
         self.step = number  # sessions start at different points of the cycle and the lists
         self._rerun_at: float | None = None
-        self._server_s: float | None = None
+        self.server_seconds: float | None = None
+        self.reruns = 0
 
     # ------------------------------------------------------------------ WebSocket timing
     def _websocket(self, ws) -> None:
-        ws.on("framesent", self._sent)
-        ws.on("framereceived", self._received)
+        ws.on("framesent", self.frame_sent)
+        ws.on("framereceived", self.frame_received)
 
-    def _sent(self, payload) -> None:
+    def frame_sent(self, payload) -> None:
         if isinstance(payload, bytes) and message_type(payload, back=True) == "rerun_script":
             self._rerun_at = time.perf_counter()
+            self.reruns += 1
 
-    def _received(self, payload) -> None:
+    def frame_received(self, payload) -> None:
         # script_finished is a few bytes: leave the big deltas (maps) unparsed
         if (self._rerun_at is not None and isinstance(payload, bytes) and len(payload) < 1024
                 and message_type(payload, back=False) == "script_finished"):
-            self._server_s = time.perf_counter() - self._rerun_at
+            self.server_seconds = time.perf_counter() - self._rerun_at
             self._rerun_at = None
 
     def _watch(self, request) -> None:
@@ -187,18 +193,20 @@ class Session:
         detail = ""
         try:
             do, tag, text = await prepare()
-            await page.evaluate(_MARK)
-            self._server_s = None
+            await page.evaluate(MARK_JS)
+            self.server_seconds, reruns = None, self.reruns
             await do()
             handle = await page.wait_for_function(
-                _DONE, arg=[tag, text], polling=50, timeout=self.options.timeout * 1000)
+                DONE_JS, arg=[tag, text], polling=50, timeout=self.options.timeout * 1000)
             seconds = await handle.json_value() / 1000
+            if self.reruns == reruns:  # the page already showed it: not a render, a bug
+                raise RuntimeError(f"no rerun after the input ({tag} {text!r})")
             for _ in range(int(self.options.timeout / 0.02)):  # the script may end after
                 if self._rerun_at is None:                     # the last drawing
                     break
                 await asyncio.sleep(0.02)
-            server = self._server_s
-            if await page.locator(_EXCEPTION).count():
+            server = self.server_seconds
+            if await page.evaluate(ERROR_SHOWN_JS):
                 error, detail = "exception", f"exception shown after {action}"
         except Exception as exc:  # any failure is a counted error, the session goes on
             error, detail = _kind(exc), f"{action}: {type(exc).__name__}: {exc}"
@@ -216,24 +224,24 @@ class Session:
         started = time.perf_counter()
         error, detail = None, ""
         try:
-            self._server_s = None
+            self.server_seconds = None
             await self.page.goto(self.options.base + "/")
             await self.page.evaluate("() => { window.__inputAt = 0; }")  # since navigation
-            await self.page.wait_for_function(_DONE, arg=["h1", COMPARER], polling=50)
-            if await self.page.locator(_EXCEPTION).count():
+            await self.page.wait_for_function(DONE_JS, arg=["h1", COMPARER], polling=50)
+            if await self.page.evaluate(ERROR_SHOWN_JS):
                 error, detail = "exception", "exception shown on the first page"
         except Exception as exc:  # any failure is a counted error, the session goes on
             error, detail = _kind(exc), f"ouverture: {type(exc).__name__}: {exc}"
         self.records.append(Record(self.number, "ouverture", time.perf_counter() - started,
-                                   error, self._server_s, detail[:300]))
+                                   error, self.server_seconds, detail[:300]))
 
     async def _indicator(self):
         page = self.page
         box = page.locator('[data-testid="stSelectbox"]').filter(has_text="Indicateur").first
-        current = await box.inner_text()
+        current = (await page.locator("h3").first.inner_text()).split(" — ")[0].strip()
         await box.click()
         offered = await page.get_by_role("option").all_inner_texts()
-        choices = [label for label in INDICATORS if label in offered and label not in current]
+        choices = [label for label in INDICATORS if label in offered and label != current]
         label = choices[self.step % len(choices)]
         return page.get_by_role("option", name=label, exact=True).first.click, "h3", label
 
@@ -245,13 +253,14 @@ class Session:
 
     async def _territory(self):
         query = self.options.queries[self.step % len(self.options.queries)]
-        box = self.page.get_by_label("Rechercher une commune", exact=False)
+        box = self.page.get_by_role("textbox", name="Rechercher une commune").first
         await box.fill(query)
         return (lambda: box.press("Enter")), "h2", query
 
-    async def loop(self, deadline: float) -> None:
-        """Actions of :data:`CYCLE` (with a pause between two) until ``deadline``."""
-        for _ in range(MAX_ACTIONS_PER_SESSION):
+    async def loop(self, deadline: float, max_actions: int = MAX_ACTIONS_PER_SESSION) -> None:
+        """Actions of :data:`CYCLE` (with a pause between two) until ``deadline``, at most
+        ``max_actions`` steps of the cycle."""
+        for _ in range(max_actions):
             if time.perf_counter() >= deadline:
                 return
             action = CYCLE[self.step % len(CYCLE)]
@@ -267,11 +276,35 @@ class Session:
             await asyncio.sleep(self.options.think)
 
 
-async def drive(sessions: int, options: Options, on_loop_start, on_loop_end) -> tuple[
-        list[Record], list[str]]:
+async def warm_up(browser, options: Options) -> list[Record]:
+    """One session through one cycle, pause-free and with 4 times the timeout: what the first
+    visitors of a fresh server pay once (caches filled), kept out of the measure."""
+    context = await _context(browser, options, timeout=4 * options.timeout)
+    try:
+        runner = Session(context, 0, options)
+        await runner.open()
+        runner.options = Options(options.base, 0, 0, 4 * options.timeout, options.queries)
+        await runner.loop(time.perf_counter() + 10 * options.timeout, len(CYCLE))
+        return runner.records
+    finally:
+        await context.close()
+
+
+async def _context(browser, options: Options, timeout: float):
+    context = await browser.new_context(viewport={"width": 1280, "height": 900},
+                                        locale="fr-FR")
+    context.set_default_timeout(timeout * 1000)
+    await context.add_init_script(INPUT_HOOK_JS)
+    return context
+
+
+async def drive(sessions: int, options: Options, on_loop_start, on_loop_end,
+                warm: list[Record] | None = None, settle=None) -> tuple[list[Record], list[str]]:
     """Open ``sessions`` contexts of one Chromium one after the other (ramp-up), then loop all
     for ``options.duration`` seconds; ``on_loop_start()`` and ``on_loop_end()`` are called
-    around the loop.  Returns every record and every request that tried to leave 127.0.0.1."""
+    around the loop.  When ``warm`` is a list, :func:`warm_up` runs first, its records go
+    there, and ``await settle()`` (if given) waits for the server to be done with it.
+    Returns every record and every request that tried to leave 127.0.0.1."""
     from playwright.async_api import async_playwright
 
     async with async_playwright() as playwright:
@@ -280,13 +313,12 @@ async def drive(sessions: int, options: Options, on_loop_start, on_loop_end) -> 
                 executable_path=launcher(Path(folder), options.nice), headless=True,
                 args=CHROMIUM_ARGS)
         try:
-            runners = []
-            for number in range(sessions):
-                context = await browser.new_context(viewport={"width": 1280, "height": 900},
-                                                    locale="fr-FR")
-                context.set_default_timeout(options.timeout * 1000)
-                await context.add_init_script(_INPUT_HOOK)
-                runners.append(Session(context, number, options))
+            if warm is not None:
+                warm.extend(await warm_up(browser, options))
+                if settle is not None:
+                    await settle()
+            runners = [Session(await _context(browser, options, options.timeout), number,
+                               options) for number in range(sessions)]
 
             for runner in runners:  # one after the other: users arrive, they do not all
                 await runner.open()  # download the frontend in the same second

@@ -17,12 +17,23 @@ import math
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from benchmarks import bench_load as bl
-from benchmarks.load_sessions import CHROMIUM, Record, launcher, message_type
+from benchmarks.load_sessions import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    DONE_JS,
+    ERROR_SHOWN_JS,
+    Options,
+    Record,
+    Session,
+    launcher,
+    message_type,
+)
 
 
 def test_percentile_interpolates_between_closest_ranks():
@@ -123,9 +134,49 @@ def test_websocket_messages_are_told_apart():
     assert message_type(b"\xff\xff\xff", back=False) is None
 
 
+def test_server_time_runs_from_the_rerun_to_the_end_of_the_script():
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    rerun, finished, delta = BackMsg(), ForwardMsg(), ForwardMsg()
+    rerun.rerun_script.page_script_hash = "abc"
+    finished.script_finished = ForwardMsg.FINISHED_SUCCESSFULLY
+    delta.delta.new_element.markdown.body = "## Beaune"
+    session = Session(None, 0, Options("http://127.0.0.1:9", 1.0, 0.0, 1.0, ("a", "b")))
+    session.frame_received(finished.SerializeToString())  # no rerun asked: not a time
+    assert session.server_seconds is None and session.reruns == 0
+    session.frame_sent(rerun.SerializeToString())
+    time.sleep(0.05)
+    session.frame_received(delta.SerializeToString())  # an element, not the end
+    assert session.server_seconds is None
+    session.frame_received(finished.SerializeToString())
+    assert 0.05 <= session.server_seconds < 5 and session.reruns == 1
+    session.frame_received(finished.SerializeToString())  # a second end pairs with nothing
+    assert session.server_seconds < 5 and session.reruns == 1
+    session.frame_sent("text frame")  # text frames are not Streamlit messages
+    assert session.reruns == 1
+
+
+def test_settle_waits_while_the_server_works():
+    """A sleeping process is idle at the first window; a busy one keeps it waiting until the
+    limit."""
+    import asyncio
+
+    code = {"idle": "import time; time.sleep(30)", "busy": "while True: pass"}
+    children = {k: subprocess.Popen([sys.executable, "-c", c]) for k, c in code.items()}
+    try:
+        time.sleep(0.5)  # past the interpreter's start
+        assert asyncio.run(bl.settle(children["idle"].pid, limit=10, window=0.2)) < 1
+        assert asyncio.run(bl.settle(children["busy"].pid, limit=1, window=0.2, idle=0.01)) >= 1
+    finally:
+        for child in children.values():
+            child.kill()
+            child.wait(timeout=10)
+
+
 def test_options_smoke_and_loopback_only():
     smoke = bl.parse_arguments(["--smoke"])
-    assert (smoke.sessions, smoke.duration) == ([1], 10.0)
+    assert (smoke.sessions, smoke.duration, smoke.no_warm_up) == ([1], 10.0, True)
     assert bl.parse_arguments([]).sessions == [5, 10, 20]
     with pytest.raises(SystemExit):
         bl.parse_arguments(["--url", "http://example.org:8501"])
@@ -139,3 +190,42 @@ def test_chromium_launcher_runs_chromium_niced(tmp_path):
     assert "nice -n 7" in script.read_text()
     answer = subprocess.run([script, "--version"], capture_output=True, text=True, timeout=60)
     assert answer.returncode == 0 and "Chromium" in answer.stdout
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="/usr/bin/chromium not installed")
+def test_end_of_render_and_error_detection_in_a_page():
+    """The page-side tests of load_sessions on hand-written pages: the end of a rerun needs
+    the heading, no stale element and a drawn map; an error is Streamlit's box or the French
+    message of app_pages/errors.py."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    drawn = "<iframe srcdoc=\"<svg><path class='leaflet-interactive'/></svg>\"></iframe>"
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                             args=CHROMIUM_ARGS)
+        page = browser.new_page()
+
+        def done(body: str, tag: str, text: str):
+            page.set_content(body)
+            page.wait_for_function("() => [...document.querySelectorAll('iframe')].every("
+                                   "(f) => f.contentDocument.readyState === 'complete')")
+            page.evaluate("() => { window.__inputAt = performance.now() - 1000; }")
+            return page.evaluate(DONE_JS, [tag, text])
+
+        assert done(f"<h1>Mon territoire</h1>{drawn}", "h1", "Mon territoire") >= 1000
+        assert done(f"<h2>Beaune (commune, 21054)</h2>{drawn}", "h2", "Beaune") >= 1000
+        assert done(f"<h3>Emplois estimés — EPCI du Nord</h3>{drawn}", "h3",
+                    "Emplois estimés") >= 1000
+        assert not done(f"<h1>Comparer les territoires</h1>{drawn}", "h1", "Mon territoire")
+        assert not done(f"<h2>Beaune-la-Rolande (commune, 45035)</h2>{drawn}", "h2", "Beaune")
+        assert not done(f"<h1>Mon territoire</h1><p data-stale='true'>x</p>{drawn}", "h1",
+                        "Mon territoire")
+        assert not done("<h1>Mon territoire</h1><iframe srcdoc='<p>carte</p>'></iframe>",
+                        "h1", "Mon territoire")  # map not drawn yet
+        page.set_content("<div data-testid='stAlert'>Une erreur est survenue et cette partie"
+                         "</div>")
+        assert page.evaluate(ERROR_SHOWN_JS)
+        page.set_content("<div data-testid='stException'>Traceback</div>")
+        assert page.evaluate(ERROR_SHOWN_JS)
+        page.set_content("<div data-testid='stAlert'>Choisissez au moins deux territoires</div>")
+        assert not page.evaluate(ERROR_SHOWN_JS)
+        browser.close()
