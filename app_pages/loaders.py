@@ -204,6 +204,10 @@ def preload() -> None:
             for serie, manifests in grouped.items():
                 quarters = [m["quarter"] for m in manifests]
                 _quiet(lambda s=serie, q=quarters[-1]: load_snapshot(s, q))()
+            if DEFAULT_SERIE in grouped:  # what the first page (Comparer, EPCI) shows
+                latest = grouped[DEFAULT_SERIE][-1]["quarter"]
+                for level in ("epci", "departement"):
+                    _quiet(lambda lv=level: indicator_table(DEFAULT_SERIE, latest, lv))()
             _start_warm_up(grouped)
     except Exception:
         log.exception("preload failed; the first page will retry")

@@ -89,8 +89,10 @@ def among(values, allowed) -> np.ndarray:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    left = pa.array(pd.Index(values).astype("string").to_numpy(dtype=object, na_value=None))
-    right = pa.array(pd.Index(allowed).astype("string").to_numpy(dtype=object, na_value=None))
+    left = pa.array(pd.Index(values).astype("string").to_numpy(dtype=object, na_value=None),
+                    type=pa.string())
+    right = pa.array(pd.Index(allowed).astype("string").to_numpy(dtype=object, na_value=None),
+                     type=pa.string())
     return pc.is_in(left, value_set=right).to_numpy(zero_copy_only=False)
 
 

@@ -118,12 +118,25 @@ _IDLE = """(needle) => {
     return idle && document.body.innerText.includes(needle); }"""
 
 
+#: CPU seconds the server spent on the last measured interaction (user + system): on a
+#: shared machine the wall-clock figures depend on the load; this one does not.
+SERVER_CPU = {"last": 0.0}
+_SERVER = {"pid": 0}
+
+
+def _cpu_s(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _timed(page, action, needle: str, timeout: float = 120) -> float:
     """Seconds from ``action()`` until the page shows ``needle`` and its run is over."""
+    cpu = _cpu_s(_SERVER["pid"])
     start = time.perf_counter()
     action()
     page.wait_for_timeout(50)  # let the rerun start (its state flips to "running")
     page.wait_for_function(_IDLE, arg=needle, timeout=timeout * 1000)
+    SERVER_CPU["last"] = _cpu_s(_SERVER["pid"]) - cpu
     return time.perf_counter() - start
 
 
@@ -138,9 +151,11 @@ _CHANGED = """([selector, before]) => {
 def _timed_change(page, action, selector: str, timeout: float = 120) -> float:
     """Seconds from ``action()`` until the text of ``selector`` changed and the run is over."""
     before = page.inner_text(selector)
+    cpu = _cpu_s(_SERVER["pid"])
     start = time.perf_counter()
     action()
     page.wait_for_function(_CHANGED, arg=[selector, before], timeout=timeout * 1000)
+    SERVER_CPU["last"] = _cpu_s(_SERVER["pid"]) - cpu
     return time.perf_counter() - start
 
 
@@ -170,10 +185,12 @@ def _first_page(page, base: str, figures: dict[str, float]) -> None:
     figures["first_title_s"] = time.perf_counter() - start
     page.wait_for_function(_MAP_DRAWN, arg="legende-carte", timeout=120_000)
     figures["first_page_s"] = time.perf_counter() - start
+    cpu = _cpu_s(_SERVER["pid"])
     _choose(page, "Indicateur", "Structures de l'ESS actives")
     start = time.perf_counter()
     page.wait_for_function(_MAP_DRAWN, arg="ESS actives", timeout=60_000)
     figures["indicator_change_s"] = time.perf_counter() - start
+    figures["indicator_change_server_cpu_s"] = _cpu_s(_SERVER["pid"]) - cpu
 
 
 def _mon_territoire(page, base: str, departement: str, figures: dict[str, float]) -> None:
@@ -185,6 +202,7 @@ def _mon_territoire(page, base: str, departement: str, figures: dict[str, float]
             page, _search(page, "Rechercher une commune", query), header)
     figures["territory_change_s"] = _timed(
         page, _search(page, "Rechercher une commune", "beaune"), "Beaune (commune, 21054)")
+    figures["territory_change_server_cpu_s"] = SERVER_CPU["last"]
 
 
 def _zones(page, base: str, departement: str, figures: dict[str, float]) -> None:
@@ -194,6 +212,7 @@ def _zones(page, base: str, departement: str, figures: dict[str, float]) -> None
     figures["zones_slider_cold_s"] = _timed(page, step, "à plus de 9 km")
     step = _slider_step(page, "Distance minimale", "ArrowRight")
     figures["zones_slider_s"] = _timed(page, step, "à plus de 10 km")
+    figures["zones_slider_server_cpu_s"] = SERVER_CPU["last"]
 
 
 def _annuaire(page, base: str, departement: str, figures: dict[str, float]) -> None:
@@ -201,8 +220,10 @@ def _annuaire(page, base: str, departement: str, figures: dict[str, float]) -> N
     page.wait_for_function(_IDLE, arg="structures trouvées", timeout=120_000)
     heading = "h3"  # « 1 234 structures trouvées »
     figures["annuaire_filter_s"] = _timed_change(page, _pill(page, "Coopérative"), heading)
+    figures["annuaire_filter_server_cpu_s"] = SERVER_CPU["last"]
     figures["annuaire_search_s"] = _timed_change(
         page, _search(page, "Nom, SIRET ou adresse", "paix"), heading)
+    figures["annuaire_search_server_cpu_s"] = SERVER_CPU["last"]
 
 
 def run(departement: str) -> dict[str, float]:
@@ -216,6 +237,7 @@ def run(departement: str) -> dict[str, float]:
          "--server.port", str(port), "--server.headless", "true"],
         cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     figures: dict[str, float] = {}
+    _SERVER["pid"] = proc.pid
     try:
         t0 = time.perf_counter()
         _wait_health(base)
@@ -225,9 +247,8 @@ def run(departement: str) -> dict[str, float]:
                                                  headless=True, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1400, "height": 1400}, locale="fr-FR")
             _first_page(page, base, figures)
-            _mon_territoire(page, base, departement, figures)
-            _zones(page, base, departement, figures)
-            _annuaire(page, base, departement, figures)
+            for step in (_mon_territoire, _zones, _annuaire):
+                step(page, base, departement, figures)
             page.goto(f"{base}/comparer?vue=communes_dep&parent={departement}"
                       "&indicateur=structures_per_10k")
             page.wait_for_function(_MAP_DRAWN, arg="legende-carte", timeout=120_000)
@@ -248,11 +269,18 @@ def run(departement: str) -> dict[str, float]:
     return figures
 
 
+def _load() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.1f} (1 min), {five:.1f} (5 min) on {os.cpu_count()} cores"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--departement", default="21")
     args = parser.parse_args(argv)
+    print(f"before: {_load()}")
     figures = run(args.departement)
+    print(f"after:  {_load()}")
     missed = 0
     for name, value in figures.items():
         target = TARGETS.get("server_rss_gb" if name == "server_peak_rss_gb" else name)
