@@ -55,9 +55,12 @@ else:
 
 c6, c7 = st.columns([2, 1])
 sections = tables.sections(structures)
-secteurs = widgets.multiselect("secteurs", "Secteur d'activité (section NAF)", list(sections),
-                               what="les secteurs", format_func=sections.get, where=c6,
-                               placeholder="Tous les secteurs")
+secteurs = []
+if sections:  # the insertion lists mostly carry no activity code
+    secteurs = widgets.multiselect("secteurs", "Secteur d'activité (section NAF)",
+                                   list(sections), what="les secteurs",
+                                   format_func=sections.get, where=c6,
+                                   placeholder="Tous les secteurs")
 gestion = "toutes"
 if "gestion_publique" in structures and structures["gestion_publique"].notna().any():
     gestion = widgets.radio("gestion", "Gestion publique", ["toutes", "hors", "seulement"],

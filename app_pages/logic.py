@@ -390,8 +390,13 @@ def source_text(ctx: Context) -> str:
     vintages = getattr(ctx.reference, "vintages", {}) or {}
     parts = []
     for name, info in (ctx.manifest.get("sources", {}) or {}).items():
-        vintage = str(info.get("vintage") or "") if isinstance(info, dict) else ""
-        if vintage:
+        if not isinstance(info, dict):
+            continue
+        notes = info.get("notes") if isinstance(info.get("notes"), dict) else {}
+        vintage = str(info.get("vintage") or "")
+        if notes.get("titre"):
+            parts.append(str(notes["titre"]))
+        elif vintage:
             parts.append(vintage if name.lower() in vintage.lower() else f"{name} {vintage}")
     demo = " Données fictives de démonstration." if ctx.is_demo else ""
     geometry = str(vintages.get("geometrie", "")).removeprefix("IGN ").strip()

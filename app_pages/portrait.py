@@ -276,7 +276,8 @@ def territory_charts(ctx: logic.Context, level: str, code: str, name: str) -> No
     left, right = st.columns(2)
     kind_label = "Famille de l'ESS" if column == "famille_ess" else "Type de structure"
     with left:
-        st.markdown(f"**Par {kind_label.lower()}**")
+        st.markdown("**Par famille de l'ESS**" if column == "famille_ess"
+                    else "**Par type de structure**")
         if kinds.empty:
             st.info("Aucune structure active.")
         else:
