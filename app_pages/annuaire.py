@@ -8,6 +8,8 @@ from render import fr, maps
 
 PARAMS = ("q", "types", "secteurs", "departement", "epci", "commune", "gestion")
 MAP_LIMIT = 10_000
+#: Rows shown in the table (in name order); the exports hold every structure filtered.
+TABLE_LIMIT = 5_000
 
 ctx = common.start("annuaire", "Annuaire des acteurs", PARAMS)
 structures = loaders.active(ctx.serie, ctx.quarter)
@@ -53,9 +55,12 @@ else:
 
 c6, c7 = st.columns([2, 1])
 sections = tables.sections(structures)
-secteurs = widgets.multiselect("secteurs", "Secteur d'activité (section NAF)", list(sections),
-                               what="les secteurs", format_func=sections.get, where=c6,
-                               placeholder="Tous les secteurs")
+secteurs = []
+if sections:  # the insertion lists mostly carry no activity code
+    secteurs = widgets.multiselect("secteurs", "Secteur d'activité (section NAF)",
+                                   list(sections), what="les secteurs",
+                                   format_func=sections.get, where=c6,
+                                   placeholder="Tous les secteurs")
 gestion = "toutes"
 if "gestion_publique" in structures and structures["gestion_publique"].notna().any():
     gestion = widgets.radio("gestion", "Gestion publique", ["toutes", "hors", "seulement"],
@@ -75,11 +80,15 @@ if filtered.empty:
     st.info("Aucune structure ne correspond à ces critères : retirez un filtre ou changez la "
             "recherche.")
     st.stop()
-m = maps.structures_map(filtered, max_points=MAP_LIMIT,
-                        background=territoires.outlines(ctx, dep or None),
-                        background_label="Limites des EPCI", tiles=loaders.tiles(),
-                        assets=loaders.map_assets(), context=common.context_layer("epci"))
-common.show_map(m, alt="Carte des structures de l'annuaire")
+common.show_cached_map(
+    ("annuaire", ctx.serie, ctx.quarter, texte, tuple(picked), tuple(secteurs), territory,
+     gestion),
+    lambda: maps.structures_map(filtered, max_points=MAP_LIMIT,
+                                background=territoires.outlines(ctx, dep or None),
+                                background_label="Limites des EPCI", tiles=loaders.tiles(),
+                                assets=loaders.map_assets(),
+                                context=common.context_layer("epci")),
+    alt="Carte des structures de l'annuaire")
 approx = int(filtered["location_precision"].isin(["commune_aleatoire",
                                                   "centroide_commune"]).sum())
 common.source_caption(
@@ -87,8 +96,14 @@ common.source_caption(
          "approximativement (point placé dans la commune)."
     + (f" La carte montre un échantillon de {fr.entier(MAP_LIMIT)} structures ; le tableau "
        "et les exports les contiennent toutes." if len(filtered) > MAP_LIMIT else ""))
-frtable.show(common.structures_table(ctx, filtered), common.structure_columns(ctx),
+shown = filtered if len(filtered) <= TABLE_LIMIT else filtered.sort_values(
+    "nom", kind="stable").head(TABLE_LIMIT)
+frtable.show(common.structures_table(ctx, shown), common.structure_columns(ctx),
              key="annuaire_table", alt="Structures trouvées")
+if len(filtered) > TABLE_LIMIT:
+    st.caption(f"Le tableau montre les {fr.entier(TABLE_LIMIT)} premières structures par "
+               "ordre alphabétique : précisez la recherche ou un territoire, ou exportez-les "
+               "toutes ci-dessous.")
 st.markdown("**Exporter exactement les structures filtrées**")
 filtres = {"Recherche": texte, "Types": ", ".join(kinds[k] for k in picked),
            "Secteurs": ", ".join(sections[s] for s in secteurs),

@@ -19,7 +19,8 @@ import streamlit as st
 from app_pages import common, loaders, logic
 from render import fr
 
-__all__ = ["ALL", "Zones", "kind_options", "nearest_text", "summary", "zones"]
+__all__ = ["ALL", "Zones", "default_kind", "kind_options", "nearest_text", "summary",
+           "zones"]
 
 #: The « all structures » kind.
 ALL = "toutes"
@@ -47,15 +48,22 @@ def _points(serie: str, quarter: str, departement: str) -> pd.DataFrame:
     return commune_points(_neighbourhood(serie, quarter, departement))
 
 
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _nearby_structures(serie: str, quarter: str, departement: str) -> pd.DataFrame:
+    """Active structures located in the neighbourhood of the département."""
+    communes = _neighbourhood(serie, quarter, departement)
+    structures = loaders.active(serie, quarter)
+    return structures[logic.among(structures["commune"], communes.index)]
+
+
 def _targets(serie: str, quarter: str, departement: str, column: str,
              kind: str) -> pd.DataFrame:
     """Active structures of the kind located in the neighbourhood."""
-    communes = _neighbourhood(serie, quarter, departement)
-    structures = loaders.active(serie, quarter)
-    mask = structures["commune"].astype("string").isin(communes.index).fillna(False)
-    if kind != ALL:
-        mask &= (structures[column].astype("string") == kind).fillna(False)
-    return structures[mask.to_numpy(dtype=bool)]
+    structures = _nearby_structures(serie, quarter, departement)
+    if kind == ALL:
+        return structures
+    return structures[(structures[column].astype("string") == kind).fillna(False)
+                      .to_numpy(dtype=bool)]
 
 
 class Zones:
@@ -100,8 +108,9 @@ def zones(serie: str, quarter: str, departement: str, km: int, column: str,
     points = _points(serie, quarter, departement)
     targets = _targets(serie, quarter, departement, column, kind)
     density = loaders.density(serie, quarter)
-    result = zones_blanches(communes, targets, density,
-                            distance_km=float(km), points=points, n_nearest=0)
+    # n_nearest=0: the nearest structures are listed below by the centres' distance
+    result = zones_blanches(communes, targets, density, distance_km=float(km), points=points,
+                            n_nearest=0)
     inside = communes.index[(communes["departement"].astype("string") == departement)
                             .fillna(False).to_numpy(dtype=bool)]
     blanches = result.communes[result.communes.index.isin(inside)]
@@ -118,6 +127,20 @@ def kind_options(ctx: logic.Context) -> dict[str, str]:
     everything = ("Toutes les structures de l'ESS" if ctx.serie == "ess"
                   else "Toutes les structures du périmètre")
     return {ALL: everything, **common.kinds(ctx)}
+
+
+def default_kind(ctx: logic.Context, departement: str, km: int,
+                 options: dict[str, str]) -> str:
+    """The kind a first visit opens on, so that the map shows something: the rarest kind
+    near the département that has at least one zone blanche at ``km`` (most often the
+    first one tried), else all structures."""
+    column = common.kind_column(ctx)
+    nearby = _nearby_structures(ctx.serie, ctx.quarter, departement)
+    counts = nearby[column].astype("string").value_counts()
+    for kind in sorted((k for k in options if k != ALL), key=lambda k: counts.get(k, 0)):
+        if len(zones(ctx.serie, ctx.quarter, departement, km, column, kind).zones):
+            return kind
+    return ALL
 
 
 def summary(ctx: logic.Context, departement: str, km: int,

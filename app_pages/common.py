@@ -7,7 +7,9 @@ territory helpers (:mod:`app_pages.territoires`) and the bound widgets
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping
 
 import pandas as pd
 import streamlit as st
@@ -166,6 +168,29 @@ def source_caption(ctx: logic.Context, extra: str | None = None) -> None:
 def show_map(m, *, height: int = 560, alt: str = "Carte") -> None:
     """Embed a folium map as a self-contained iframe (local Leaflet, no CDN)."""
     st.iframe(maps.map_html(m), height=height, alt=alt)
+
+
+_MAPS: OrderedDict[tuple, str] = OrderedDict()
+_MAPS_LOCK = threading.Lock()
+_MAPS_KEPT = 24
+
+
+def show_cached_map(key: tuple, build: Callable[[], object], *, height: int = 560,
+                    alt: str = "Carte") -> None:
+    """Embed the map ``build()`` makes, built once per ``key`` (everything the map depends
+    on) for the whole process: a rerun that changes something else does not rebuild it."""
+    key = (*key, loaders.tiles() is not None)
+    with _MAPS_LOCK:
+        html = _MAPS.get(key)
+        if html is not None:
+            _MAPS.move_to_end(key)
+    if html is None:
+        html = maps.map_html(build())
+        with _MAPS_LOCK:
+            _MAPS[key] = html
+            while len(_MAPS) > _MAPS_KEPT:
+                _MAPS.popitem(last=False)
+    st.iframe(html, height=height, alt=alt)
 
 
 @st.cache_resource(show_spinner=False)

@@ -43,7 +43,7 @@ def members_table(ctx: logic.Context, level: str, parent_level: str,
     codes = logic.members(ctx.reference, level, parent_level, parent,
                           loaders.scope(ctx.serie, ctx.quarter))
     cov = loaders.coverage_of(ctx.serie, ctx.quarter, level)
-    sub = table[table.index.isin(codes) & table.index.isin(cov.index)]
+    sub = table[logic.among(table.index, codes) & logic.among(table.index, cov.index)]
     return sub.join(cov[["complet", "part"]], how="left")
 
 
@@ -82,16 +82,21 @@ def choropleth(ctx: logic.Context, sub: pd.DataFrame, level: str, within: tuple[
                indicator: str, scheme: str, k: int, thresholds, title: str) -> None:
     """The map of the indicator over the compared territories (its table: the ranking)."""
     ind = common.indicators()[indicator]
-    geo = loaders.display_layer(level, within)
-    gdf = geo[geo.index.isin(sub.index)].join(
-        sub[list(dict.fromkeys([indicator, "structures", "population"]))], how="left")
-    m = maps.choropleth_map(gdf, indicator, label=ind.label_fr, unit=ind.unit_fr,
-                            scheme=scheme, k=k, thresholds=thresholds,
-                            decimales=common.decimals(ind),
-                            extra_fields={"structures": "Structures", "population": "Population"},
-                            tiles=loaders.tiles(), assets=loaders.map_assets(),
-                            context=common.context_layer(level), noun=common.NOUNS[level])
-    common.show_map(m, alt=f"Carte : {title}")
+
+    def build():
+        geo = loaders.display_layer(level, within)
+        gdf = geo[logic.among(geo.index, sub.index)].join(
+            sub[list(dict.fromkeys([indicator, "structures", "population"]))], how="left")
+        return maps.choropleth_map(
+            gdf, indicator, label=ind.label_fr, unit=ind.unit_fr, scheme=scheme, k=k,
+            thresholds=thresholds, decimales=common.decimals(ind),
+            extra_fields={"structures": "Structures", "population": "Population"},
+            tiles=loaders.tiles(), assets=loaders.map_assets(),
+            context=common.context_layer(level), noun=common.NOUNS[level])
+
+    key = ("choropleth", ctx.serie, ctx.quarter, level, within, indicator, scheme, k,
+           tuple(thresholds or ()), tuple(sub.index))
+    common.show_cached_map(key, build, alt=f"Carte : {title}")
     common.source_caption(ctx, "Le tableau du classement ci-dessous donne les mêmes valeurs.")
 
 
@@ -211,7 +216,7 @@ def change_section(ctx: logic.Context, sub: pd.DataFrame, level: str,
                             format_func={"absolue": "En nombre de structures",
                                          "relative": "En pourcentage"}.get)
     before_q = periods[period]
-    before = loaders.indicator_table(ctx.serie, before_q, level)["structures"]
+    before = loaders.table_at(ctx.serie, before_q, level)["structures"]
     frame = pd.DataFrame({"nom": sub["nom"], "avant": before.reindex(sub.index),
                           "apres": sub["structures"]})
     frame["variation"] = frame["apres"] - frame["avant"]
@@ -219,13 +224,19 @@ def change_section(ctx: logic.Context, sub: pd.DataFrame, level: str,
     frame["variation_pct"] = (frame["variation"] / base.where(base > 0) * 100)
     relative = measure == "relative"
     since = f"depuis le {fr.trimestre_fr(before_q)}"
-    geo = loaders.display_layer(level, within)
-    geo = geo[geo.index.isin(frame.index)].join(sub[["population"]], how="left")
-    m = maps.change_map(geo, frame["variation_pct" if relative else "variation"],
-                        relative=relative, label="Évolution du nombre de structures",
-                        period=since, tiles=loaders.tiles(), assets=loaders.map_assets(),
-                        context=common.context_layer(level), noun=common.NOUNS[level])
-    common.show_map(m, alt=f"Carte de l'évolution {since} : {view_title(view, parent_name)}")
+    values = frame["variation_pct" if relative else "variation"]
+
+    def build():
+        geo = loaders.display_layer(level, within)
+        geo = geo[logic.among(geo.index, frame.index)].join(sub[["population"]], how="left")
+        return maps.change_map(geo, values, relative=relative,
+                               label="Évolution du nombre de structures", period=since,
+                               tiles=loaders.tiles(), assets=loaders.map_assets(),
+                               context=common.context_layer(level), noun=common.NOUNS[level])
+
+    common.show_cached_map(("change", ctx.serie, ctx.quarter, before_q, level, within,
+                            relative, tuple(frame.index)), build,
+                           alt=f"Carte de l'évolution {since} : {view_title(view, parent_name)}")
     common.source_caption(ctx, f"Instantanés du {fr.trimestre_fr(before_q)} et du "
                                f"{fr.trimestre_fr(ctx.quarter)}.")
     with st.expander("Voir les données sous forme de tableau"):

@@ -113,9 +113,10 @@ def show(df: pd.DataFrame, cols: Mapping[str, Col], *, key: str | None = None,
             if row_decimals is None:
                 styler = styler.format(_formatter(col), subset=[col.label], na_rep="–")
                 continue
-            for row, dec in enumerate(row_decimals):
+            for dec in sorted(set(row_decimals)):  # one call per precision, not per row
+                rows = [i for i, d in enumerate(row_decimals) if d == dec]
                 styler = styler.format(_formatter(col, dec), na_rep="–",
-                                       subset=pd.IndexSlice[[row], [col.label]])
+                                       subset=pd.IndexSlice[rows, [col.label]])
         styled = {c.label for c in to_style}
         data = styler
     st.dataframe(data, hide_index=True, key=key, height=height, placeholder="–",

@@ -16,6 +16,8 @@ import logging
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from types import SimpleNamespace
 
 import geopandas as gpd
 import pandas as pd
@@ -32,12 +34,15 @@ __all__ = [
     "data_context",
     "density",
     "display_layer",
+    "france_at",
     "indicator_table",
     "load_reference",
     "load_snapshot",
     "map_assets",
+    "light_structures",
     "scope",
     "series_quarters",
+    "table_at",
     "tiles",
     "warm_up",
 ]
@@ -86,12 +91,47 @@ def series_quarters() -> dict[str, list[dict]]:
     return dict(sorted(grouped.items(), key=lambda kv: (kv[0] != DEFAULT_SERIE, kv[0])))
 
 
-@st.cache_resource(show_spinner="Chargement de l'instantané…", max_entries=8)
-def load_snapshot(serie: str, quarter: str):
-    """One snapshot (structures, rejects, manifest) of a series, read-only."""
+#: Columns of the structures the pages never read (dropped once loaded: memory).
+_UNUSED = ("millesimes", "geometry")
+#: Columns an indicator table needs (earlier quarters are read with these only).
+LIGHT_COLUMNS = ("identifiant", "siret", "etat_administratif", "commune", "departement",
+                 "famille_ess", "naf", "naf_section", "tranche_effectif", "annee_effectif",
+                 "longitude", "latitude")
+
+
+@st.cache_resource(show_spinner="Chargement de l'instantané…", max_entries=4)
+def load_snapshot(serie: str, quarter: str) -> SimpleNamespace:
+    """The latest snapshot of a series as the pages use it: its **active** structures (every
+    page and indicator counts active structures only; a national snapshot holds hundreds
+    of thousands of closed ones), its rejects and its manifest; read-only."""
     from observatory import storage
 
-    return storage.load_snapshot(quarter, serie=serie)
+    snap = storage.load_snapshot(quarter, serie=serie)
+    structures = snap.structures
+    active = structures[(structures["etat_administratif"] == "A").to_numpy(dtype=bool)]
+    active = pd.DataFrame(active.drop(columns=[c for c in _UNUSED if c in active.columns]))
+    return SimpleNamespace(quarter=snap.quarter, serie=serie, manifest=snap.manifest,
+                           rejects=snap.rejects, structures=active.reset_index(drop=True))
+
+
+def _manifest(serie: str, quarter: str) -> dict:
+    return next(m for m in series_quarters().get(serie, []) if m["quarter"] == quarter)
+
+
+def light_structures(serie: str, quarter: str, columns=LIGHT_COLUMNS) -> pd.DataFrame:
+    """Some columns of a snapshot's structures, read from its file (not cached): what the
+    indicators of an earlier quarter, or the change between two quarters, need."""
+    import pyarrow.parquet as pq
+
+    from observatory.schema import STRUCTURE_DTYPES
+
+    path = Path(_manifest(serie, quarter)["path"]) / "structures.parquet"
+    present = set(pq.read_schema(path).names)
+    frame = pd.read_parquet(path, columns=[c for c in columns if c in present])
+    for column in frame.columns:
+        if column in STRUCTURE_DTYPES and str(frame[column].dtype) != STRUCTURE_DTYPES[column]:
+            frame[column] = frame[column].astype(STRUCTURE_DTYPES[column])
+    return frame
 
 
 def data_context(serie: str) -> logic.Context:
@@ -164,6 +204,10 @@ def preload() -> None:
             for serie, manifests in grouped.items():
                 quarters = [m["quarter"] for m in manifests]
                 _quiet(lambda s=serie, q=quarters[-1]: load_snapshot(s, q))()
+            if DEFAULT_SERIE in grouped:  # what the first page (Comparer, EPCI) shows
+                latest = grouped[DEFAULT_SERIE][-1]["quarter"]
+                for level in ("epci", "departement"):
+                    _quiet(lambda lv=level: indicator_table(DEFAULT_SERIE, latest, lv))()
             _start_warm_up(grouped)
     except Exception:
         log.exception("preload failed; the first page will retry")
@@ -198,13 +242,11 @@ def _start_warm_up(grouped: dict[str, list[dict]]) -> None:
 
     def work() -> None:
         for serie, quarters in todo:
-            latest = quarters[-1]
             for level in ("departement", "epci", "commune", "region"):
-                indicator_table(serie, latest, level)
-            active(serie, latest)
-            for quarter in reversed(quarters[:-1]):
-                for level in ("departement", "epci", "commune", "region"):
-                    indicator_table(serie, quarter, level)
+                indicator_table(serie, quarters[-1], level)
+        for serie, quarters in todo:
+            for quarter in reversed(quarters[:-1]):  # the previous quarter first
+                _past_tables(serie, quarter)
 
     threading.Thread(target=_quiet(work), name="observatoire-warm-up", daemon=True).start()
 
@@ -216,11 +258,11 @@ def scope(serie: str, quarter: str) -> gpd.GeoDataFrame:
     return logic.scope_communes(load_reference(), load_snapshot(serie, quarter))
 
 
-@st.cache_resource(max_entries=8, show_spinner=False)
 def active(serie: str, quarter: str) -> pd.DataFrame:
-    """Active structures of a snapshot (read-only)."""
+    """Active structures of a snapshot (read-only; the loaded snapshot keeps only those)."""
     structures = load_snapshot(serie, quarter).structures
-    return structures[structures["etat_administratif"] == "A"]
+    mask = (structures["etat_administratif"] == "A").to_numpy(dtype=bool)
+    return structures if mask.all() else structures[mask]
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)
@@ -268,6 +310,75 @@ def indicator_table(serie: str, quarter: str, level: str) -> pd.DataFrame:
     return logic.compute_table(load_snapshot(serie, quarter).structures, scope(serie, quarter),
                                level, base=commune_base(serie, quarter), names=names,
                                density=density(serie, quarter))
+
+
+#: Columns kept of an earlier quarter's tables (key figures, change, history charts).
+PAST_COLUMNS = ("nom", "population", "structures", "structures_per_10k",
+                "structures_per_100km2", "emplois_estimes", "distance_moyenne_km",
+                "part_population_plus_10km", "part_population_couverte")
+
+
+@st.cache_resource(show_spinner="Calcul des indicateurs des trimestres précédents…",
+                   max_entries=16)
+def _past_tables(serie: str, quarter: str) -> dict[str, pd.DataFrame]:
+    """The main indicators of an earlier quarter at every level, computed from a few
+    columns of its file (its full snapshot is never kept in memory)."""
+    from indicators.scope import covered_communes
+    from indicators.table import commune_base as _base
+
+    ref = load_reference()
+    structures = light_structures(serie, quarter)
+    structures = structures[(structures["etat_administratif"] == "A").to_numpy(dtype=bool)]
+    communes = covered_communes(ref.communes, _manifest(serie, quarter).get("territoire"),
+                                structures)
+    from geodata import density_grid
+
+    dens = density_grid.density_levels(communes, None)
+    base = _base(structures, communes, density=dens)
+    out = {}
+    for level in ("commune", "epci", "departement", "region"):
+        names = None if level == "commune" else logic.layer(ref, level)["nom"]
+        table = logic.compute_table(structures, communes, level, base=base, names=names,
+                                    density=dens)
+        out[level] = table[[c for c in PAST_COLUMNS if c in table.columns]].copy()
+    if len(communes) == len(ref.communes):  # all of France: its own row
+        out["france"] = _france_row(structures, communes, base)
+    return out
+
+
+def _france_row(structures, communes, base) -> pd.DataFrame:
+    from indicators.table import indicator_table as _table
+
+    row = _table(structures, communes, groups=pd.Series("FR", index=communes.index),
+                 base=base)
+    row["nom"] = "France"
+    return row
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _france_latest(serie: str, quarter: str) -> pd.DataFrame:
+    return _france_row(load_snapshot(serie, quarter).structures, scope(serie, quarter),
+                       commune_base(serie, quarter))
+
+
+def france_at(serie: str, quarter: str) -> pd.DataFrame | None:
+    """Indicators of France as a whole in a quarter (None unless the snapshot covers all of
+    France)."""
+    quarters = [m["quarter"] for m in series_quarters().get(serie, [])]
+    if quarters and quarter == quarters[-1]:
+        if len(scope(serie, quarter)) < len(load_reference().communes):
+            return None
+        return _france_latest(serie, quarter)
+    return _past_tables(serie, quarter).get("france")
+
+
+def table_at(serie: str, quarter: str, level: str) -> pd.DataFrame:
+    """Indicators of ``level`` in any quarter: the full table for the latest quarter, the
+    main columns (:data:`PAST_COLUMNS`) for an earlier one."""
+    quarters = [m["quarter"] for m in series_quarters().get(serie, [])]
+    if quarters and quarter == quarters[-1]:
+        return indicator_table(serie, quarter, level)
+    return _past_tables(serie, quarter)[level]
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)

@@ -64,6 +64,10 @@ def sources_text(manifest: dict) -> str:
     for name, info in (manifest.get("sources") or {}).items():
         if not isinstance(info, dict):
             continue
+        notes = info.get("notes") if isinstance(info.get("notes"), dict) else {}
+        if notes.get("titre"):  # a list shipped with its own title and vintage
+            parts.append(str(notes["titre"]))
+            continue
         vintage = info.get("vintage")
         parts.append(f"{_source_title(name)}" + (f" ({vintage})" if vintage else ""))
     return " ; ".join(parts)

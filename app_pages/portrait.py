@@ -30,10 +30,15 @@ __all__ = ["choose_territory", "evolution_frame", "key_figures", "not_covered_pa
            "split_frame", "territory_charts"]
 
 
-@st.cache_data(max_entries=4, show_spinner=False)
-def _index(serie: str, quarter: str) -> pd.DataFrame:
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _index(serie: str, quarter: str) -> tuple[pd.DataFrame, dict[str, str], dict[str, str]]:
+    """Every territory of France with its coverage, and, by « level|code », its label and
+    its coverage status (read-only)."""
     cov = {level: loaders.coverage_of(serie, quarter, level) for level in LEVELS}
-    return logic.territory_index(loaders.load_reference(), cov)
+    index = logic.territory_index(loaders.load_reference(), cov)
+    keys = index["niveau"] + "|" + index["code"]
+    return (index, dict(zip(keys, index["libelle"], strict=True)),
+            dict(zip(keys, index["couverture"], strict=True)))
 
 
 def _seed_choice(ctx: logic.Context, key: str, default: str) -> None:
@@ -61,7 +66,7 @@ def _seed_choice(ctx: logic.Context, key: str, default: str) -> None:
 
 def choose_territory(ctx: logic.Context) -> tuple[str, str, str]:
     """Search box and choice; returns (level, code, coverage status)."""
-    index = _index(ctx.serie, ctx.quarter)
+    index, labels, states = _index(ctx.serie, ctx.quarter)
     key = urlstate.key("choix")
     default_code = territoires.default_territory(ctx, "departement")
     _seed_choice(ctx, key, f"departement|{default_code}")
@@ -69,9 +74,6 @@ def choose_territory(ctx: logic.Context) -> tuple[str, str, str]:
         "q", "Rechercher une commune, un EPCI, un département ou une région",
         placeholder="Nom ou code, par exemple : Caen, Métropole européenne de Lille, 21231",
         help="Les accents, les majuscules et les tirets sont indifférents.")
-    keys = index["niveau"] + "|" + index["code"]
-    states = dict(zip(keys, index["couverture"], strict=True))
-    labels = dict(zip(keys, index["libelle"], strict=True))
     options = [st.session_state[key]]
     if query:
         found = logic.search_territories(index, query)
@@ -131,10 +133,9 @@ def key_figures(ctx: logic.Context, level: str, code: str) -> pd.DataFrame:
     """Metrics (with their change when not zero) and the table of key figures."""
     registry = common.indicators()
     table = loaders.indicator_table(ctx.serie, ctx.quarter, level)
-    previous = (loaders.indicator_table(ctx.serie, ctx.previous, level) if ctx.previous
-                else None)
+    previous = loaders.table_at(ctx.serie, ctx.previous, level) if ctx.previous else None
     peers = logic.peers_of(ctx.reference, level, code)
-    peers = peers[peers.isin(table.index)]
+    peers = peers[logic.among(peers, table.index)]
     figures = logic.key_figures(table, previous, code, peers, registry,
                                 exclude_small=level == "commune")
     since = fr.trimestre_fr(ctx.previous) if ctx.previous else ""
@@ -199,8 +200,18 @@ def split_frame(counts: pd.Series, labels: dict[str, str]) -> pd.DataFrame:
                          "valeur": counts.to_numpy(dtype=float)})
 
 
-def _chart_with_table(chart, frame: pd.DataFrame, key: str, decimals: int) -> None:
-    st.altair_chart(chart, width="stretch")
+def _unvalidated():
+    """Altair without its schema validation (half a second a chart on every rerun;
+    render.charts' own tests validate these charts)."""
+    from altair.utils import schemapi
+
+    return schemapi.debug_mode(False)
+
+
+def _chart_with_table(build, frame: pd.DataFrame, key: str, decimals: int) -> None:
+    with _unvalidated():
+        spec = build().to_dict(validate=False)
+    st.vega_lite_chart(spec, width="stretch")
     with st.expander("Voir le tableau"):
         table = charts.chart_table(frame)
         cols = {c: Col(c) if i == 0 else Col(c, "dec", decimals)
@@ -212,7 +223,7 @@ def history_frame(ctx: logic.Context, level: str, code: str, name: str,
                   measure: str) -> tuple[pd.DataFrame, str]:
     """Values of ``measure`` over every quarter for the territory, and for its reference
     territory when it is a rate and the reference is entirely covered; (frame, note)."""
-    tables = {q: loaders.indicator_table(ctx.serie, q, level) for q in ctx.quarters}
+    tables = {q: loaders.table_at(ctx.serie, q, level) for q in ctx.quarters}
     frame = evolution_frame(tables, {name: code}, measure)
     if measure == "structures":
         return frame, (" Le nombre de structures est montré pour le seul territoire ; la "
@@ -226,7 +237,7 @@ def history_frame(ctx: logic.Context, level: str, code: str, name: str,
         ref_tables = {q: t for q, t in ref_tables.items() if t is not None}
         ref_name = "France"
     else:
-        ref_tables = {q: loaders.indicator_table(ctx.serie, q, ref[0]) for q in ctx.quarters}
+        ref_tables = {q: loaders.table_at(ctx.serie, q, ref[0]) for q in ctx.quarters}
         ref_name = str(ref_tables[ctx.quarter].at[ref[1], "nom"])
     reference = evolution_frame(ref_tables, {ref_name: ref[1]}, measure)
     return pd.concat([frame, reference], ignore_index=True), ""
@@ -240,9 +251,9 @@ def _history(ctx: logic.Context, level: str, code: str, name: str) -> None:
                                                                "habitants"}.get)
     frame, note = history_frame(ctx, level, code, name, measure)
     ind = common.indicators()[measure]
-    chart = charts.evolution_chart(frame, measure_label=ind.label_fr,
-                                   unit="" if measure == "structures" else ind.unit_fr)
-    _chart_with_table(chart, frame, "evolution_table", common.decimals(ind))
+    _chart_with_table(lambda: charts.evolution_chart(
+        frame, measure_label=ind.label_fr, unit="" if measure == "structures" else ind.unit_fr),
+        frame, "evolution_table", common.decimals(ind))
     st.caption(f"{fr.compte(len(ctx.quarters), 'instantané')} du périmètre.{note}")
 
 
@@ -265,19 +276,20 @@ def territory_charts(ctx: logic.Context, level: str, code: str, name: str) -> No
     left, right = st.columns(2)
     kind_label = "Famille de l'ESS" if column == "famille_ess" else "Type de structure"
     with left:
-        st.markdown(f"**Par {kind_label.lower()}**")
+        st.markdown("**Par famille de l'ESS**" if column == "famille_ess"
+                    else "**Par type de structure**")
         if kinds.empty:
             st.info("Aucune structure active.")
         else:
-            _chart_with_table(charts.split_chart(kinds, category_label=kind_label), kinds,
-                              "repartition_type", 0)
+            _chart_with_table(lambda: charts.split_chart(kinds, category_label=kind_label),
+                              kinds, "repartition_type", 0)
     with right:
         st.markdown("**Par secteur d'activité**")
         if sectors.empty:
             st.info("Aucune structure active.")
         else:
-            _chart_with_table(charts.split_chart(sectors, category_label="Secteur"), sectors,
-                              "repartition_secteur", 0)
+            _chart_with_table(lambda: charts.split_chart(sectors, category_label="Secteur"),
+                              sectors, "repartition_secteur", 0)
     common.source_caption(ctx, "Secteurs regroupés à partir du code d'activité (NAF).")
 
 
@@ -287,14 +299,18 @@ def structures_section(ctx: logic.Context, level: str, code: str, name: str) -> 
 
     structures = territoires.structures_in(ctx, level, code)
     sub_level = "epci" if level == "region" else "commune"
-    background = territoires.background_for(ctx, level, code, sub_level)
-    m = maps.structures_map(structures, background=background,
-                            background_column="structures_per_10k",
-                            background_label="Structures pour 10 000 habitants",
-                            highlight=[code] if level == sub_level else [],
-                            tiles=loaders.tiles(), assets=loaders.map_assets(),
-                            context=common.context_layer(sub_level))
-    common.show_map(m, height=600, alt=f"Carte des structures : {name}")
+
+    def build():
+        background = territoires.background_for(ctx, level, code, sub_level)
+        return maps.structures_map(structures, background=background,
+                                   background_column="structures_per_10k",
+                                   background_label="Structures pour 10 000 habitants",
+                                   highlight=[code] if level == sub_level else [],
+                                   tiles=loaders.tiles(), assets=loaders.map_assets(),
+                                   context=common.context_layer(sub_level))
+
+    common.show_cached_map(("structures", ctx.serie, ctx.quarter, level, code), build,
+                           height=600, alt=f"Carte des structures : {name}")
     approx = int(structures["location_precision"].isin(
         ["commune_aleatoire", "centroide_commune"]).sum())
     counted = fr.compte(len(structures), "structure active", "structures actives")

@@ -26,10 +26,13 @@ def change_table(serie: str, previous: str, current: str, level: str) -> pd.Data
     from indicators.change import change_by_territory
 
     scope = loaders.scope(serie, current)
-    out = change_by_territory(loaders.load_snapshot(serie, previous).structures,
-                              loaders.load_snapshot(serie, current).structures, level, scope)
+    columns = ["identifiant", "siret", "etat_administratif", "commune", "longitude",
+               "latitude"]
+    now = loaders.load_snapshot(serie, current).structures
+    out = change_by_territory(loaders.light_structures(serie, previous, columns),
+                              now[[c for c in columns if c in now.columns]], level, scope)
     keep = scope.index if level == "commune" else scope[level].dropna().unique()
-    return out[out.index.isin(keep)].drop(columns=["motif_na"], errors="ignore")
+    return out[logic.among(out.index, keep)].drop(columns=["motif_na"], errors="ignore")
 
 
 def _identity(frame: pd.DataFrame) -> str:

@@ -49,12 +49,10 @@ def _territories(serie: str, quarter: str, level: str) -> pd.DataFrame:
 
 def option_label(table: pd.DataFrame) -> Callable[[str], str]:
     """« Côte-d'Or (21) », « Bourgogne-Franche-Comté (27) — couverture partielle »."""
-    def label(code: str) -> str:
-        if code not in table.index:
-            return str(code)
-        text = f"{table.at[code, 'nom']} ({code})"
-        return text if bool(table.at[code, "complet"]) else f"{text} — couverture partielle"
-    return label
+    texts = table["nom"].astype(str) + " (" + table.index.astype(str) + ")"
+    texts = texts.where(table["complet"].astype(bool), texts + " — couverture partielle")
+    labels = dict(zip(table.index.astype(str), texts, strict=True))
+    return lambda code: labels.get(str(code), str(code))
 
 
 def refusal(ctx: logic.Context, level: str) -> Callable[[str], str | None]:
@@ -99,24 +97,10 @@ def partial_message(ctx: logic.Context, level: str, code: str) -> str | None:
                                  logic.covers_text(ctx.reference, ctx.snapshot))
 
 
-@st.cache_resource(max_entries=8, show_spinner=False)
-def _france(serie: str, quarter: str) -> pd.DataFrame | None:
-    scope = loaders.scope(serie, quarter)
-    if len(scope) < len(loaders.load_reference().communes):
-        return None
-    from indicators.table import indicator_table
-
-    out = indicator_table(loaders.load_snapshot(serie, quarter).structures, scope,
-                          groups=pd.Series("FR", index=scope.index),
-                          base=loaders.commune_base(serie, quarter))
-    out["nom"] = "France"
-    return out
-
-
 def france_row(ctx: logic.Context, quarter: str | None = None) -> pd.DataFrame | None:
     """Indicators of France as a whole in ``quarter`` (default: the current one); None
     unless the snapshot covers all of France."""
-    return _france(ctx.serie, quarter or ctx.quarter)
+    return loaders.france_at(ctx.serie, quarter or ctx.quarter)
 
 
 def reference_rows(ctx: logic.Context, level: str, code: str) -> tuple[pd.DataFrame, list[str]]:

@@ -5,11 +5,11 @@ distance and the département are in the URL."""
 import pandas as pd
 import streamlit as st
 
-from app_pages import blanches, common, frtable, loaders, territoires, urlstate, widgets
+from app_pages import blanches, common, frtable, loaders, logic, territoires, urlstate, widgets
 from app_pages.frtable import Col
 from render import fr, maps
 
-PARAMS = ("code", "km", "type")
+PARAMS = ("code", "km", "type", "par_type")
 DEFAULT_KM = 10
 
 ctx = common.start("zones_blanches", "Zones blanches", PARAMS)
@@ -29,11 +29,9 @@ c1, c2 = st.columns(2)
 km = widgets.slider("km", "Distance minimale à la structure la plus proche (km)", 2, 30,
                     default=DEFAULT_KM, what="la distance", where=c1)
 if urlstate.key("type") not in st.session_state and st.query_params.get("type") is None:
-    # first visit: the kind with the most zones at the default distance shows something
-    first = blanches.summary(ctx, dep, DEFAULT_KM, options)
-    best = first.sort_values(["zones", "communes"], ascending=False, kind="stable").iloc[0]
-    st.session_state[urlstate.key("type")] = str(best["type_code"]) if best["zones"] else \
-        blanches.ALL
+    # first visit: a kind that has zones blanches at the default distance shows something
+    st.session_state[urlstate.key("type")] = blanches.default_kind(ctx, dep, DEFAULT_KM,
+                                                                   options)
 kind = widgets.selectbox("type", "Type de structure", list(options), default=blanches.ALL,
                          what="le type de structure", format_func=options.get, where=c2)
 label = options[kind]
@@ -42,7 +40,7 @@ result = blanches.zones(ctx.serie, ctx.quarter, dep, km, column, kind)
 communes = loaders.display_layer("commune", ("departement", dep))
 communes = communes.join(loaders.scope(ctx.serie, ctx.quarter)[["population"]], how="left")
 communes["distance_structure_km"] = result.distance.reindex(communes.index)
-flags = pd.Series(communes.index.isin(result.communes.index), index=communes.index)
+flags = pd.Series(logic.among(communes.index, result.communes.index), index=communes.index)
 what = "structure de l'ESS" if kind == blanches.ALL and ctx.serie == "ess" else (
     "structure du périmètre" if kind == blanches.ALL else f"structure « {label} »")
 n_zones = len(result.zones)
@@ -52,10 +50,13 @@ structures = territoires.structures_in(ctx, "departement", dep)
 if kind != blanches.ALL:
     structures = structures[(structures[column].astype("string") == kind).fillna(False)
                             .to_numpy(dtype=bool)]
-m = maps.zones_map(communes, flags, distance_column="distance_structure_km",
-                   structures=structures, tiles=loaders.tiles(), assets=loaders.map_assets(),
-                   zone_ids=result.communes["zone"], context=common.context_layer("commune"))
-common.show_map(m, alt=f"Carte des zones blanches : {dep_name}")
+common.show_cached_map(
+    ("zones", ctx.serie, ctx.quarter, dep, km, kind),
+    lambda: maps.zones_map(communes, flags, distance_column="distance_structure_km",
+                           structures=structures, tiles=loaders.tiles(),
+                           assets=loaders.map_assets(), zone_ids=result.communes["zone"],
+                           context=common.context_layer("commune")),
+    alt=f"Carte des zones blanches : {dep_name}")
 common.source_caption(ctx, "Distance à vol d'oiseau du centre de la commune à la structure "
                            "active la plus proche (approximation de l'accessibilité).")
 if (loaders.density(ctx.serie, ctx.quarter)["source"] == "approximation").any():
@@ -63,12 +64,16 @@ if (loaders.density(ctx.serie, ctx.quarter)["source"] == "approximation").any():
                "population (la grille communale de densité de l'INSEE n'est pas chargée).")
 
 st.markdown(f"#### Zones blanches par type de structure, à plus de {km} km")
-summary = blanches.summary(ctx, dep, km, options)
-frtable.show(summary, {"type": Col("Type de structure"), "zones": Col("Zones blanches", "int"),
-                       "communes": Col("Communes concernées", "int"),
-                       "population": Col("Population concernée (dans le département)",
-                                         "int")}, key="par_type",
-             alt="Zones blanches par type de structure")
+if widgets.checkbox("par_type", "Comparer tous les types de structure à cette distance",
+                    default=False, what="la comparaison des types",
+                    help="Calcule les zones blanches de chaque type (quelques secondes)."):
+    summary = blanches.summary(ctx, dep, km, options)
+    frtable.show(summary, {"type": Col("Type de structure"),
+                           "zones": Col("Zones blanches", "int"),
+                           "communes": Col("Communes concernées", "int"),
+                           "population": Col("Population concernée (dans le département)",
+                                             "int")}, key="par_type_table",
+                 alt="Zones blanches par type de structure")
 common.source_caption(ctx, "Seuls les types présents dans le périmètre sont proposés.")
 
 st.markdown(f"#### Les zones ({label}), à plus de {km} km")

@@ -9,6 +9,7 @@ farther than ``distance_km`` (default 10 km) from the nearest one. Adjacent blan
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -153,16 +154,16 @@ def zones_blanches(communes: pd.DataFrame, structures: pd.DataFrame, density: pd
     members = pd.DataFrame({"zone": pd.array(ids, dtype="string"), "distance_km": dist[sel],
                             "population": pop}, index=sub.index)
     k = max(1, n_nearest) * 2
-    near_d, near_i = nearest_distance_km(pts.iloc[sel], txy, k=k) if len(sel) else (
-        np.zeros((0, k)), np.zeros((0, k), dtype=int))
+    near_d, near_i = nearest_distance_km(pts.iloc[sel], txy, k=k) if len(sel) and n_nearest \
+        else (np.zeros((len(sel), k)), np.full((len(sel), k), -1, dtype=int))
     has_name = "nom" in structures.columns
     rows = []
     for rank, z in enumerate(order):
         in_zone = np.flatnonzero(labels == z)
-        zone_geom = shapely.union_all(sub.geometry.to_numpy()[in_zone])
         cand = sorted({int(i) for i in near_i[in_zone].ravel() if i >= 0})
         nearest = []
-        if cand:
+        if cand:  # none when n_nearest == 0: no zone outline to build
+            zone_geom = shapely.union_all(sub.geometry.to_numpy()[in_zone])
             epsg = int(pts["epsg"].iloc[sel[in_zone[0]]])
             zone_proj = _project(zone_geom, epsg)
             cpts = shapely.points(txy["x"].to_numpy()[cand], txy["y"].to_numpy()[cand])
@@ -195,8 +196,20 @@ def zones_blanches(communes: pd.DataFrame, structures: pd.DataFrame, density: pd
                                      "category": category})
 
 
-def _project(geom, epsg: int):
+_LOCAL = threading.local()
+
+
+def _transformer(epsg: int):
+    """WGS84 -> ``epsg``, made once per thread (40 ms each; pyproj transformers are not to
+    be shared between threads)."""
     from pyproj import Transformer
 
-    tr = Transformer.from_crs(4326, epsg, always_xy=True)
+    cache = _LOCAL.__dict__.setdefault("transformers", {})
+    if epsg not in cache:
+        cache[epsg] = Transformer.from_crs(4326, epsg, always_xy=True)
+    return cache[epsg]
+
+
+def _project(geom, epsg: int):
+    tr = _transformer(epsg)
     return shapely.transform(geom, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))

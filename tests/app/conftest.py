@@ -26,6 +26,17 @@ def _patch(world, monkeypatch):
     monkeypatch.setattr(loaders, "_ensure_data", lambda: manifests)
     monkeypatch.setattr(loaders, "load_reference", lambda: reference)
     monkeypatch.setattr(loaders, "load_snapshot", lambda serie, quarter: snapshots[quarter])
+    monkeypatch.setattr(loaders, "light_structures", _light(lambda serie, q: snapshots[q]))
+
+
+def _light(snapshot_of):
+    """loaders.light_structures on in-memory snapshots (some columns of the structures)."""
+    from app_pages import loaders
+
+    def light(serie, quarter, columns=loaders.LIGHT_COLUMNS):
+        structures = snapshot_of(serie, quarter).structures
+        return structures[[c for c in columns if c in structures.columns]].copy()
+    return light
 
 
 @pytest.fixture
@@ -69,9 +80,11 @@ def two_series_app(world, monkeypatch):
     monkeypatch.setenv("OBSERVATOIRE_NO_WARMUP", "1")
     monkeypatch.setattr(loaders, "_ensure_data", lambda: manifests)
     monkeypatch.setattr(loaders, "load_reference", lambda: reference)
-    monkeypatch.setattr(loaders, "load_snapshot",
-                        lambda serie, quarter: (insertion if serie == "insertion"
-                                                else ess)[quarter])
+    def snapshot_of(serie, quarter):
+        return (insertion if serie == "insertion" else ess)[quarter]
+
+    monkeypatch.setattr(loaders, "load_snapshot", snapshot_of)
+    monkeypatch.setattr(loaders, "light_structures", _light(snapshot_of))
     yield
     st.cache_data.clear()
     st.cache_resource.clear()

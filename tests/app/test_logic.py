@@ -178,3 +178,10 @@ def test_shared_ranks_say_ex_aequo():
     assert logic._rank_text(1, 3, True) == "1er sur 3 (ex æquo)"
     assert logic._rank_text(3, 3, False) == "3e sur 3"
     assert logic._rank_text(1, 1, False) == "–"  # no peer to rank against
+
+
+def test_among_is_isin_also_for_empty_and_missing_values():
+    values = pd.Index(["21231", "21054", None], dtype="string")
+    assert logic.among(values, ["21054", "99999"]).tolist() == [False, True, False]
+    assert logic.among(values, pd.Index([], dtype="string")).tolist() == [False] * 3
+    assert logic.among(pd.Index([], dtype="string"), ["1"]).tolist() == []

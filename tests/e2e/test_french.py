@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from e2e_kit import SCREENSHOTS, english_on_screen, open_page, wait_rendered
+from e2e_kit import SCREENSHOTS, english_on_screen, open_page, screen_texts, wait_rendered
 
 from app_pages.french_ui import ENGLISH
 
@@ -52,10 +52,18 @@ def _filter_to_nothing(tab, path: str) -> bool:
     return True
 
 
+def _ess_not_in_capitals(tab) -> list[str]:
+    """Texts writing the ESS in lower case (« l'ess », « Ess »)."""
+    import re
+
+    return [t[:160] for t in screen_texts(tab) if re.search(r"(?<![\w-])(ess|Ess)(?![\w-])", t)]
+
+
 @pytest.mark.parametrize("path", PAGES)
 def test_no_english_on_screen(app_url, page, path):
     open_page(page, f"{app_url}/{path}")
     assert english_on_screen(page, ENGLISH) == []
+    assert _ess_not_in_capitals(page) == []
     _poke(page)
     assert english_on_screen(page, ENGLISH) == []
     page.keyboard.press("Escape")
