@@ -101,7 +101,7 @@ def test_demo_beaune_covered_part(tmp_path, monkeypatch, reference, capsys):
 
     monkeypatch.setenv("OBSERVATOIRE_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("OBSERVATOIRE_REFERENCE_DIR", str(reference.directory))
-    ensure_demo("21", progress=False, out=lambda message: None, reference=reference)
+    ensure_demo(departement="21", progress=False, out=lambda message: None, reference=reference)
     table = _run(tmp_path, "--snapshot", "2026-T4", "--level", "epci", "--territory", "21")
     row = table.loc["200006682"]
     communes = reference.communes[reference.communes["epci"] == "200006682"]
