@@ -123,7 +123,8 @@ GRID_JS = """(i) => { const g = document.querySelectorAll('[data-testid=stDataFr
 
 def _column(tab, index: int, name: str) -> list[float]:
     rows = tab.evaluate(GRID_JS, index)
-    col = rows[0].index(name)
+    headers = [h.strip("↑↓ ") for h in rows[0]]  # a sorted column shows an arrow
+    col = headers.index(name)
     return [float(r[col]) for r in rows[1:] if len(r) > col and r[col] not in ("", "–")]
 
 
