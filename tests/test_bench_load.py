@@ -157,6 +157,16 @@ def test_server_time_runs_from_the_rerun_to_the_end_of_the_script():
     assert session.reruns == 1
 
 
+def _in_thread(func, *args):
+    """Run ``func`` in a thread of its own: the browser tests of the same session keep
+    Playwright's event loop running in the main thread, where asyncio.run and the sync API
+    refuse to start."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(func, *args).result()
+
+
 def test_settle_waits_while_the_server_works():
     """A sleeping process is idle at the first window; a busy one keeps it waiting until the
     limit."""
@@ -166,8 +176,10 @@ def test_settle_waits_while_the_server_works():
     children = {k: subprocess.Popen([sys.executable, "-c", c]) for k, c in code.items()}
     try:
         time.sleep(0.5)  # past the interpreter's start
-        assert asyncio.run(bl.settle(children["idle"].pid, limit=10, window=0.2)) < 1
-        assert asyncio.run(bl.settle(children["busy"].pid, limit=1, window=0.2, idle=0.01)) >= 1
+        assert _in_thread(asyncio.run, bl.settle(children["idle"].pid, limit=10,
+                                                   window=0.2)) < 1
+        assert _in_thread(asyncio.run, bl.settle(children["busy"].pid, limit=1, window=0.2,
+                                                   idle=0.01)) >= 1
     finally:
         for child in children.values():
             child.kill()
@@ -197,6 +209,10 @@ def test_end_of_render_and_error_detection_in_a_page():
     """The page-side tests of load_sessions on hand-written pages: the end of a rerun needs
     the heading, no stale element and a drawn map; an error is Streamlit's box or the French
     message of app_pages/errors.py."""
+    _in_thread(_page_checks)
+
+
+def _page_checks():
     sync_api = pytest.importorskip("playwright.sync_api")
     drawn = "<iframe srcdoc=\"<svg><path class='leaflet-interactive'/></svg>\"></iframe>"
     with sync_api.sync_playwright() as playwright:
