@@ -27,16 +27,15 @@ from __future__ import annotations
 import argparse
 import os
 import resource
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from tests.streamlit_server import streamlit_server  # noqa: E402
+
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 TARGETS = {"first_page_s": 4.0, "indicator_change_s": 1.5, "territory_change_s": 1.5,
@@ -58,24 +57,6 @@ def _data_env() -> dict[str, str]:
     ensure_demo(departement="21")
     env.update(OBSERVATOIRE_DATA_DIR=data_dir, OBSERVATOIRE_REFERENCE_DIR=reference)
     return env
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_health(base: str, timeout: float = 120) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as answer:
-                if answer.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"no answer from {base}")
 
 
 def _proc_memory_gb(pid: int) -> tuple[float, float]:
@@ -230,18 +211,10 @@ def run(departement: str) -> dict[str, float]:
     from playwright.sync_api import sync_playwright
 
     env = _data_env()
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1",
-         "--server.port", str(port), "--server.headless", "true"],
-        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     figures: dict[str, float] = {}
-    _SERVER["pid"] = proc.pid
-    try:
-        t0 = time.perf_counter()
-        _wait_health(base)
-        figures["server_start_s"] = time.perf_counter() - t0
+    with streamlit_server("app.py", env) as (base, pid, start_s):
+        _SERVER["pid"] = pid
+        figures["server_start_s"] = start_s
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path="/usr/bin/chromium",
                                                  headless=True, args=CHROMIUM_ARGS)
@@ -255,15 +228,9 @@ def run(departement: str) -> dict[str, float]:
             sizes = page.evaluate(_SRCDOC_SIZES)
             figures["communes_map_mb"] = max(sizes) / 1e6
             browser.close()
-        rss, peak = _proc_memory_gb(proc.pid)
+        rss, peak = _proc_memory_gb(pid)
         figures["server_rss_gb"] = rss
         figures["server_peak_rss_gb"] = peak
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
     figures["bench_process_peak_rss_gb"] = (
         resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024)
     return figures

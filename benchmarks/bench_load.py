@@ -35,13 +35,11 @@ import asyncio
 import contextlib
 import math
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,6 +54,7 @@ from benchmarks.load_sessions import (  # noqa: E402 - after the path of the che
     Record,
     drive,
 )
+from tests.streamlit_server import streamlit_server  # noqa: E402
 
 TARGETS = {"sessions": 10, "p95_s": 3.0, "errors": 0, "rss_gb": 2.0}
 
@@ -199,24 +198,6 @@ class RssSampler:
 
 
 # --------------------------------------------------------------------------- server
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_health(base: str, timeout: float = 180) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as answer:
-                if answer.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"Streamlit did not answer on {base} within {timeout:.0f} s")
-
-
 def ensure_data() -> Path:
     """The data directory the app will read; its demo is built first when it has no
     snapshot (what ``make app`` does)."""
@@ -233,25 +214,10 @@ def ensure_data() -> Path:
 def running_server(log_path: Path) -> Iterator[tuple[str, int, float]]:
     """``streamlit run app.py`` on 127.0.0.1 (offline); yields (base URL, pid, start seconds)
     and stops it, even on error."""
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
     env = dict(os.environ, OBSERVATOIRE_OFFLINE="1")
-    with open(log_path, "w", encoding="utf-8") as log:
-        started = time.perf_counter()
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address",
-             "127.0.0.1", "--server.port", str(port), "--server.headless", "true"],
-            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            _wait_health(base)
-            yield base, proc.pid, time.perf_counter() - started
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
+    with log_path.open("w", encoding="utf-8") as log, \
+            streamlit_server("app.py", env, log) as (base, pid, seconds):
+        yield base, pid, seconds
 
 
 def _tracebacks(log_path: Path | None) -> int:

@@ -23,10 +23,20 @@ def _patch(world, monkeypatch):
     st.cache_resource.clear()
     monkeypatch.setenv("OBSERVATOIRE_OFFLINE", "1")
     monkeypatch.setenv("OBSERVATOIRE_NO_WARMUP", "1")  # no background thread outliving a test
+    _no_vendoring(monkeypatch)
     monkeypatch.setattr(loaders, "_ensure_data", lambda: manifests)
     monkeypatch.setattr(loaders, "load_reference", lambda: reference)
     monkeypatch.setattr(loaders, "load_snapshot", lambda serie, quarter: snapshots[quarter])
     monkeypatch.setattr(loaders, "light_structures", _light(lambda serie, q: snapshots[q]))
+
+
+def _no_vendoring(monkeypatch):
+    """Pages get the conventional /app/static/vendor paths without fetching Leaflet: a
+    clean clone has no vendored copy, and the tests run offline (the browser tests, which
+    need the real files, vendor them)."""
+    import observatory.assets
+
+    monkeypatch.setattr(observatory.assets, "ensure_map_assets", lambda *a, **k: {})
 
 
 def _light(snapshot_of):
@@ -78,6 +88,7 @@ def two_series_app(world, monkeypatch):
     st.cache_resource.clear()
     monkeypatch.setenv("OBSERVATOIRE_OFFLINE", "1")
     monkeypatch.setenv("OBSERVATOIRE_NO_WARMUP", "1")
+    _no_vendoring(monkeypatch)
     monkeypatch.setattr(loaders, "_ensure_data", lambda: manifests)
     monkeypatch.setattr(loaders, "load_reference", lambda: reference)
     def snapshot_of(serie, quarter):

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+
+from tests.streamlit_server import streamlit_server
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -64,46 +62,14 @@ def data_env(tmp_path_factory) -> dict[str, str]:
     return env
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_health(base: str, timeout: float = 90.0) -> None:
-    """Wait until Streamlit answers on /_stcore/health."""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as answer:
-                if answer.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise RuntimeError(f"Streamlit did not answer on {base} within {timeout:.0f} s")
-
-
 @contextlib.contextmanager
 def running_app(env: dict[str, str], log_name: str = "streamlit_e2e.log"):
     """`streamlit run app.py` on 127.0.0.1 with ``env``; yields the base URL."""
-    port = _free_port()
     log = REPO / "artifacts"
     log.mkdir(exist_ok=True)
-    with open(log / log_name, "w", encoding="utf-8") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address",
-             "127.0.0.1", "--server.port", str(port), "--server.headless", "true"],
-            cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            wait_health(base)
-            yield base
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+    with (log / log_name).open("w", encoding="utf-8") as out, \
+            streamlit_server("app.py", env, out, timeout=90.0) as (base, _pid, _seconds):
+        yield base
 
 
 @pytest.fixture(scope="session")

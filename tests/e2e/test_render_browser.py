@@ -4,12 +4,11 @@ and the « Concentrations » page of the app with its two maps (issue 13, browse
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
 
 import pytest
-from e2e_kit import REPO, SCREENSHOTS, wait_health, wait_rendered
+from e2e_kit import REPO, SCREENSHOTS, wait_rendered
+
+from tests.streamlit_server import streamlit_server
 
 pytestmark = pytest.mark.e2e
 
@@ -17,25 +16,9 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def probe_url():
     """The chart probe page served by Streamlit on 127.0.0.1."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
     env = dict(os.environ, PYTHONPATH=str(REPO))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "tests/e2e/render_probe_page.py",
-         "--server.address", "127.0.0.1", "--server.port", str(port),
-         "--server.headless", "true"], cwd=REPO, env=env, stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_health(base)
+    with streamlit_server("tests/e2e/render_probe_page.py", env) as (base, _pid, _seconds):
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def test_chart_numbers_are_french_whatever_the_browser_language(browser, probe_url):

@@ -17,7 +17,7 @@ import geopandas as gpd
 import pandas as pd
 from shapely.geometry import box
 
-from observatory.schema import STRUCTURE_DTYPES
+from etl.normalise import conform_structures
 
 __all__ = ["COMMUNES", "border_structures", "write_border_reference"]
 
@@ -63,12 +63,7 @@ def border_structures(layout, *, latitude: float = 47.25) -> gpd.GeoDataFrame:
              "longitude": lon0[code] + 0.05, "latitude": latitude,
              "location_precision": "geoloc_insee"}
             for i, (code, fam, state) in enumerate(layout)]
-    frame = pd.DataFrame(rows)
-    for col, dtype in STRUCTURE_DTYPES.items():
-        if col not in frame:
-            frame[col] = pd.Series(pd.NA, index=frame.index)
-        frame[col] = frame[col].astype(dtype)
-    frame = frame[list(STRUCTURE_DTYPES)]
+    frame = conform_structures(pd.DataFrame(rows))  # the schema's columns and dtypes
     return gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(frame["longitude"],
                                                                frame["latitude"]), crs=4326)
 

@@ -14,8 +14,9 @@ import pytest
 from export_reader import read_csv_export, read_xlsx_export
 
 from cli.main import main
+from etl.normalise import conform_structures
 from observatory import storage
-from observatory.schema import STRUCTURE_DTYPES, empty_rejects
+from observatory.schema import empty_rejects
 
 
 def _snapshot_structures(reference) -> gpd.GeoDataFrame:
@@ -34,12 +35,7 @@ def _snapshot_structures(reference) -> gpd.GeoDataFrame:
                      "naf": "88.99B", "naf_section": "Q", "tranche_effectif": "02",
                      "annee_effectif": 2023, "longitude": pts[code].x,
                      "latitude": pts[code].y, "location_precision": "geoloc_insee"})
-    frame = pd.DataFrame(rows)
-    for col, dtype in STRUCTURE_DTYPES.items():
-        if col not in frame:
-            frame[col] = pd.Series(pd.NA, index=frame.index)
-        frame[col] = frame[col].astype(dtype)
-    frame = frame[list(STRUCTURE_DTYPES)]
+    frame = conform_structures(pd.DataFrame(rows))  # the schema's columns and dtypes
     return gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(frame["longitude"],
                                                                frame["latitude"]), crs=4326)
 
