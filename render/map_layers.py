@@ -38,7 +38,9 @@ __all__ = [
     "MetricScale",
     "TileSpec",
     "base_map",
+    "context_features",
     "context_rows",
+    "escape",
     "features",
     "label_rows",
     "legend",
@@ -186,6 +188,18 @@ class FitToData(MacroElement):
         self.bounds = [[round(miny, 6), round(minx, 6)], [round(maxy, 6), round(maxx, 6)]]
 
 
+class RawHtml(Element):
+    """HTML written as is into the page: never read as a Jinja template (a ``{{`` in a
+    label stays text) and never compiled again for each map."""
+
+    _template = Template("{{ this.markup }}")
+
+    def __init__(self, markup: str):
+        super().__init__()
+        self._name = "RawHtml"
+        self.markup = markup
+
+
 def base_map(bounds: Sequence[float] | None = None, *, tiles: TileSpec | None = None,
              assets: Mapping[str, str] | None = None, height: str = "100%") -> folium.Map:
     """An empty map using the local Leaflet, fitted to ``bounds`` (minx, miny, maxx, maxy).
@@ -195,15 +209,15 @@ def base_map(bounds: Sequence[float] | None = None, *, tiles: TileSpec | None = 
     """
     urls = map_assets(assets)
     m = folium.Map(location=[46.6, 2.4], zoom_start=6, tiles=None, control_scale=False,
-                   height=height, prefer_canvas=False, zoom_snap=0.25, zoom_delta=0.5)
+                   height=height, prefer_canvas=True, zoom_snap=0.25, zoom_delta=0.5)
     # Without a tile layer Leaflet has no zoom range, which markercluster requires.
     m.options["maxZoom"] = 18
     m.options["minZoom"] = 4
     m.default_js = [("leaflet", urls["leaflet_js"])]
     m.default_css = [("leaflet_css", urls["leaflet_css"])]
-    m.get_root().header.add_child(Element(_CSS), name="observatoire_css")
+    m.get_root().header.add_child(RawHtml(_CSS), name="observatoire_css")
     m.get_root().header.add_child(
-        Element('<meta http-equiv="Content-Language" content="fr">'), name="lang")
+        RawHtml('<meta http-equiv="Content-Language" content="fr">'), name="lang")
     if tiles is not None:
         folium.TileLayer(tiles=tiles.url, attr=tiles.attribution, name=tiles.name,
                          control=False).add_to(m)
@@ -222,21 +236,29 @@ def legend(title: str, rows: Sequence[tuple[str, str, str]], note: str | None = 
     whose count text starts with « aucun(e) » (an empty class) is written in grey italics."""
     items = "".join(
         ('<div class="vide">' if count.startswith("aucun") else "<div>")
-        + f'<span class="cle" style="{style}"></span>{html.escape(label)}'
-        + (f" <small>({html.escape(count)})</small>" if count else "") + "</div>"
+        + f'<span class="cle" style="{style}"></span>{escape(label)}'
+        + (f" <small>({escape(count)})</small>" if count else "") + "</div>"
         for style, label, count in rows
     )
-    extra = "".join(f'<div class="alerte">{html.escape(a)}</div>' for a in alerts)
-    extra += f'<div class="note">{html.escape(note)}</div>' if note else ""
+    extra = "".join(f'<div class="alerte">{escape(a)}</div>' for a in alerts)
+    extra += f'<div class="note">{escape(note)}</div>' if note else ""
     # <details>: the legend can be folded away when the map is small
-    return Element(
+    return RawHtml(
         f'<details open class="legende-carte" role="group" '
-        f'aria-label="Légende : {html.escape(title)}">'
-        f'<summary class="titre">{html.escape(title)}</summary>{items}{extra}</details>'
+        f'aria-label="Légende : {escape(title)}">'
+        f'<summary class="titre">{escape(title)}</summary>{items}{extra}</details>'
     )
 
 
 # --------------------------------------------------------------------------- geometry
+def escape(value: object) -> str:
+    """Text of the data made safe for a map: HTML-escaped, and ``{`` ``}`` written as
+    character references.  Branca renders what each layer's template wrote a *second* time,
+    as a Jinja template: a name holding ``{{ … }}`` would otherwise run as template code
+    on the server (and ``{% x %}`` would break the page)."""
+    return html.escape(str(value)).replace("{", "&#123;").replace("}", "&#125;")
+
+
 def rounded_geometry(gdf: gpd.GeoDataFrame, decimals: int = 5) -> gpd.GeoSeries:
     """Round coordinates (1e-5 degree ~ 1 m) so that map HTML stays small."""
     if gdf.crs is not None and gdf.crs.to_epsg() != 4326:
@@ -258,8 +280,8 @@ def features(gdf: gpd.GeoDataFrame, props: pd.DataFrame) -> dict:
 
 def tooltip(nom: object, code: object, lines: Sequence[tuple[str, str]]) -> str:
     """Tooltip HTML: name in bold, code, then « label : value » lines (all escaped)."""
-    head = f"<b>{html.escape(str(nom))}</b> ({html.escape(str(code))})"
-    body = "".join(f"<br>{html.escape(k)} : {html.escape(v)}" for k, v in lines)
+    head = f"<b>{escape(nom)}</b> ({escape(code)})"
+    body = "".join(f"<br>{escape(k)} : {escape(v)}" for k, v in lines)
     return head + body
 
 
@@ -315,11 +337,18 @@ class ContextLayer(Layer):
         {% endmacro %}
     """)
 
-    def __init__(self, context: gpd.GeoDataFrame, name: str = "Territoires voisins"):
+    def __init__(self, context: gpd.GeoDataFrame | dict, name: str = "Territoires voisins"):
+        """``context``: the neighbours (a GeoDataFrame), or their GeoJSON already made by
+        :func:`context_features` (a map drawn again and again over the same place)."""
         super().__init__(name=name, overlay=True, control=False, show=True)
         self._name = "ContextLayer"
         self.fill = CONTEXT_FILL
-        self.data = features(context, pd.DataFrame(index=context.index))
+        self.data = context if isinstance(context, dict) else context_features(context)
+
+
+def context_features(context: gpd.GeoDataFrame) -> dict:
+    """The GeoJSON of the neighbours drawn by :class:`ContextLayer` (no properties)."""
+    return features(context, pd.DataFrame(index=context.index))
 
 
 class LabelsLayer(Layer):
@@ -388,7 +417,7 @@ def label_rows(gdf: gpd.GeoDataFrame, *, n: int | None = 12, css: str = "",
         points = gpd.GeoSeries(list(gdf.loc[order, "_etiquette"]), index=order, crs=4326)
     else:
         points = rounded_geometry(gdf.loc[order]).representative_point()
-    return [[round(float(p.y), 5), round(float(p.x), 5), html.escape(str(names[c])), css,
+    return [[round(float(p.y), 5), round(float(p.x), 5), escape(names[c]), css,
              priority + i] for i, (c, p) in enumerate(points.items())
             if pd.notna(names[c]) and not p.is_empty]
 

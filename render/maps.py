@@ -17,8 +17,8 @@ Names from the data are escaped before they reach a popup, a tooltip, a label or
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 import folium
 import geopandas as gpd
@@ -43,7 +43,9 @@ from render.map_layers import (
     LabelsLayer,
     TileSpec,
     base_map,
+    context_features,
     context_rows,
+    escape,
     features,
     label_rows,
     legend,
@@ -54,10 +56,12 @@ from render.point_layers import PointsLayer, StructuresLayer
 
 __all__ = [
     "FAMILY_STYLE",
+    "Backdrop",
     "MISSING_COLOUR",
     "SCHEMES",
     "Classification",
     "TileSpec",
+    "backdrop",
     "base_map",
     "change_map",
     "choropleth_map",
@@ -288,16 +292,16 @@ def change_map(layer: gpd.GeoDataFrame, change: pd.Series, *, relative: bool, la
 # --------------------------------------------------------------------------- structures
 def _text(value: object) -> str:
     return "–" if value is None or (not isinstance(value, str) and pd.isna(value)) \
-        else html.escape(str(value))
+        else escape(value)
 
 
 def _structure_rows(pts: pd.DataFrame) -> tuple[list, list, list, list]:
     """(rows, families, precisions, sectors) of the structures layer, texts escaped."""
     fam_codes = list(FAMILY_STYLE)
-    families = [[html.escape(fr.libelle_famille(f)), FAMILY_STYLE[f][0], FAMILY_STYLE[f][1]]
+    families = [[escape(fr.libelle_famille(f)), FAMILY_STYLE[f][0], FAMILY_STYLE[f][1]]
                 for f in fam_codes]
     prec_codes = list(fr.PRECISIONS) + ["?"]
-    precisions = [html.escape(fr.libelle_precision(p)) for p in prec_codes]
+    precisions = [escape(fr.libelle_precision(p)) for p in prec_codes]
     fam_idx = pd.Categorical(pts["famille_ess"].fillna("autre"), categories=fam_codes)
     fam_idx = np.where(fam_idx.codes < 0, fam_codes.index("autre"), fam_idx.codes)
     prec_idx = pd.Categorical(pts["location_precision"], categories=prec_codes[:-1]).codes
@@ -306,7 +310,7 @@ def _structure_rows(pts: pd.DataFrame) -> tuple[list, list, list, list]:
     secteur = (pd.Series(secteur, index=pts.index) if secteur is not None
                else pd.Series(pd.NA, index=pts.index)).astype("string").fillna("–")
     sector_codes, sector_names = pd.factorize(secteur)
-    sectors = [html.escape(str(v)) for v in sector_names]
+    sectors = [escape(v) for v in sector_names]
     rows = [[float(lat), float(lon), int(fi), _text(nom), int(si), _text(adr), _text(siret),
              int(pi)]
             for lat, lon, fi, nom, si, adr, siret, pi in zip(
@@ -315,14 +319,37 @@ def _structure_rows(pts: pd.DataFrame) -> tuple[list, list, list, list]:
     return rows, families, precisions, sectors
 
 
-def _outlines(m: folium.Map, background: gpd.GeoDataFrame, name: str) -> None:
+@dataclass(frozen=True)
+class Backdrop:
+    """What a structures map draws under its points that does not depend on which structures
+    are shown: the frame, the neighbours in grey, the outlines of the territories and the
+    names.  Made once per place by :func:`backdrop` and reused by every filter of a
+    directory (the outlines and the neighbours are most of a small map's work)."""
+
+    bounds: tuple[float, float, float, float]
+    context: dict | None
+    outlines: dict
+    name: str
+    labels: tuple
+
+
+def backdrop(background: gpd.GeoDataFrame, *, name: str = "Limites",
+             context: gpd.GeoDataFrame | None = None, labels: int | None = 12) -> Backdrop:
+    """The :class:`Backdrop` of ``background`` (territories drawn as plain outlines, with a
+    tooltip of their name) and the neighbours of ``context`` around it."""
+    bounds = tuple(float(b) for b in background.total_bounds)
+    near = context_rows(context, bounds, exclude=list(background.index))
     props = pd.DataFrame({
         "code": background.index.astype(str), "_f": "#ffffff", "_o": "#7a7a7a",
         "_w": 0.8, "_d": [None] * len(background),
         "_t": [tooltip(n, c, []) for c, n in zip(background.index, background["nom"],
                                                   strict=True)],
     })
-    GeoJsonLayer(features(background, props), name=name, fill_opacity=0.6).add_to(m)
+    names = label_rows(background, n=labels) if labels != 0 else []
+    if near is not None:
+        names += label_rows(near, n=8, css="contexte", priority=1000)
+    return Backdrop(bounds, context_features(near) if near is not None else None,
+                    features(background, props), name, tuple(names))
 
 
 def structures_map(
@@ -339,11 +366,13 @@ def structures_map(
     max_points: int | None = None,
     context: gpd.GeoDataFrame | None = None,
     labels: int | None = 12,
+    backdrop_made: Backdrop | None = None,
 ) -> folium.Map:
     """Structures clustered (neutral grey clusters), coloured and lettered by ESS family,
     optionally over a choropleth (``background`` + ``background_column``) or over plain
-    outlines (``background`` alone), with the names of the main territories of
-    ``background`` and the neighbours (``context``) in grey.
+    outlines (``background`` alone, or a ``backdrop_made`` by :func:`backdrop` once for
+    many maps of one place), with the names of the main territories of ``background`` and
+    the neighbours (``context``) in grey.
 
     ``structures`` needs ``latitude``, ``longitude``, ``nom``, ``famille_ess``, ``naf_libelle``
     (or ``naf``), ``adresse``, ``siret`` and ``location_precision``.  Rows without coordinates
@@ -352,31 +381,38 @@ def structures_map(
     """
     urls = map_assets(assets)
     pts = structures.dropna(subset=["latitude", "longitude"])
-    if background is not None:
-        bounds = background.total_bounds
-    elif len(pts):
-        bounds = (pts.longitude.min(), pts.latitude.min(), pts.longitude.max(),
-                  pts.latitude.max())
-    else:
-        bounds = None
-    if bounds is None:
-        m, near = base_map(None, tiles=tiles, assets=urls), None
-    else:
-        m, near = start_map(bounds, context=context,
-                            exclude=background.index if background is not None else (),
-                            tiles=tiles, assets=urls)
+    choropleth = background is not None and background_column is not None
+    if background is not None and not choropleth:  # plain outlines
+        backdrop_made = backdrop(background, name=background_label or "Limites",
+                                 context=context, labels=labels)
     legend_rows: list[tuple[str, str, str]] = []
     alerts: tuple[str, ...] = ()
     title = "Structures de l'ESS"
-    if background is not None and background_column is not None:
+    names: list = []
+    near = None
+    if backdrop_made is not None:
+        m = base_map(backdrop_made.bounds, tiles=tiles, assets=urls)
+        if backdrop_made.context is not None:
+            ContextLayer(backdrop_made.context).add_to(m)
+        GeoJsonLayer(backdrop_made.outlines, name=backdrop_made.name,
+                     fill_opacity=0.6).add_to(m)
+        names = list(backdrop_made.labels)
+    elif choropleth:
+        m, near = start_map(background.total_bounds, context=context,
+                            exclude=background.index, tiles=tiles, assets=urls)
         legend_rows, cls = _add_choropleth(m, background, background_column,
                                            background_label, scheme, k, None, 1, "", None,
                                            highlight, "Communes", "territoire")
         legend_rows = [(st, lab, "") for st, lab, _ in legend_rows]
         alerts = cls.notes
         title = f"Structures de l'ESS sur fond : {background_label}"
-    elif background is not None:  # plain outlines, to find one's way without base tiles
-        _outlines(m, background, background_label or "Limites")
+        names = label_rows(background, n=labels) if labels != 0 else []
+    elif len(pts):
+        m, near = start_map((pts.longitude.min(), pts.latitude.min(), pts.longitude.max(),
+                             pts.latitude.max()), context=context, exclude=(), tiles=tiles,
+                            assets=urls)
+    else:
+        m = base_map(None, tiles=tiles, assets=urls)
     counts = pts["famille_ess"].fillna("autre").value_counts()
     if max_points is not None and len(pts) > max_points:
         pts = pts.sample(n=max_points, random_state=0)  # spread over the whole territory
@@ -390,8 +426,6 @@ def structures_map(
                         "Groupe de structures proches", ""))
     note = ("Un disque gris numéroté regroupe plusieurs structures proches (le nombre indique "
             "combien) ; zoomez ou cliquez pour les séparer.")
-    names = label_rows(background, n=labels) if background is not None and labels != 0 \
-        else []
     return finish_map(m, legend(title, legend_rows, note, alerts=alerts), names, near)
 
 

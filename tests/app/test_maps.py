@@ -327,3 +327,67 @@ def test_relative_change_from_zero_is_not_computable(territories):
     assert props["21002"]["_f"] == maps.MISSING_COLOUR
     assert "+12,5\u00a0%" in props["21003"]["_t"]
     assert "Non calculable (aucune structure au départ)" in html_text
+
+
+def _layers_json(html_text: str) -> tuple[list, list, list]:
+    """(every ``L.geoJSON(...)`` literal, the structures' rows, the labels' rows) of a page."""
+    layers = [json.JSONDecoder().raw_decode(html_text[m.end():])[0]
+              for m in re.finditer(r"L\.geoJSON\(", html_text)]
+    rows = [json.JSONDecoder().raw_decode(html_text[m.end():].lstrip())[0]
+            for m in re.finditer(r"var rows =", html_text)]
+    return layers, rows[0], rows[-1]
+
+
+def test_a_backdrop_made_once_draws_what_plain_outlines_draw(territories, structures):
+    """The directory makes the outlines, neighbours and names of a place once and reuses them
+    for every filter: the map is the one drawn from ``background`` itself.  Neighbour
+    21999 touches the window, 2A001 is far away (not drawn)."""
+    context = gpd.GeoDataFrame(
+        {"nom": ["Voisin", "Lointain"], "population": [10, 10]},
+        geometry=[box(4.4, 47, 4.6, 47.1), box(9, 40, 9.1, 40.1)],
+        index=pd.Index(["21999", "2A001"], name="code"), crs=4326)
+    direct = maps.map_html(maps.structures_map(structures, background=territories,
+                                               background_label="Limites des EPCI",
+                                               context=context, labels=2))
+    made = maps.backdrop(territories, name="Limites des EPCI", context=context, labels=2)
+    first, second = (maps.map_html(maps.structures_map(s, backdrop_made=made))
+                     for s in (structures, structures.iloc[:1]))
+    layers, points, labels = _layers_json(direct)
+    assert _layers_json(first) == (layers, points, labels)
+    assert _layers_json(second)[0] == layers and _layers_json(second)[2] == labels
+    context_layer, outlines = layers
+    assert [f["properties"]["code"] for f in outlines["features"]] == list(territories.index)
+    assert len(context_layer["features"]) == 1  # 21999 only
+    # names: the two most populated territories, then the neighbour in grey
+    assert [r[2] for r in labels] == ["&lt;img src=x onerror=alert(1)&gt;", "Semur", "Voisin"]
+    assert [r[0] for r in points] == [47.05, 47.06]  # the row without coordinates skipped
+    assert [r[0] for r in _layers_json(second)[1]] == [47.05]
+    assert "Limites des EPCI" in second  # the layer's name in the layer control
+
+
+#: Template code in a name: branca renders every layer's output a second time with Jinja.
+SSTI = ('{{ "EVAL" ~ "UATED" }} {{ "PID" ~ cycler.__init__.__globals__.os.getpid() }} '
+        "{% x %} {# c #}")
+
+
+def test_names_holding_template_code_are_text(territories, structures):
+    """A structure or territory named with Jinja syntax is shown as written: never evaluated
+    on the server (the first expression would read EVALUATED, the second the server's pid),
+    never breaking the page (``{% x %}`` is not a tag)."""
+    import os
+
+    territories = territories.assign(nom=[SSTI, "Beaune", "Semur", "Dijon"])
+    structures = structures.assign(nom=[SSTI, "B", "C"], naf_libelle=[SSTI, "x", None])
+    pages = [
+        maps.map_html(maps.structures_map(structures, background=territories,
+                                          background_label="Limites")),
+        maps.map_html(maps.choropleth_map(territories, "v", label='{{ "LA" ~ "BEL" }}')),
+        maps.map_html(maps.zones_map(territories, pd.Series(True, index=territories.index),
+                                     structures=structures)),
+    ]
+    for page in pages:
+        assert "EVALUATED" not in page and f"PID{os.getpid()}" not in page
+        # kept as text (escaped for HTML, then for JSON by tojson: & is \u0026)
+        assert "\\u0026#123;\\u0026#123; \\u0026quot;EVAL\\u0026quot;" in page
+    assert "LABEL" not in pages[1]
+    assert "&#123;&#123; &quot;LA&quot; ~ &quot;BEL&quot; &#125;&#125;" in pages[1]  # legend
