@@ -84,10 +84,8 @@ common.show_cached_map(
     ("annuaire", ctx.serie, ctx.quarter, texte, tuple(picked), tuple(secteurs), territory,
      gestion),
     lambda: maps.structures_map(filtered, max_points=MAP_LIMIT,
-                                background=territoires.outlines(ctx, dep or None),
-                                background_label="Limites des EPCI", tiles=loaders.tiles(),
-                                assets=loaders.map_assets(),
-                                context=common.context_layer("epci")),
+                                backdrop_made=territoires.outlines_backdrop(ctx, dep or None),
+                                tiles=loaders.tiles(), assets=loaders.map_assets()),
     alt="Carte des structures de l'annuaire")
 approx = int(filtered["location_precision"].isin(["commune_aleatoire",
                                                   "centroide_commune"]).sum())

@@ -111,21 +111,27 @@ def filter_structures(structures: pd.DataFrame, text: str = "", *,
     management) or ``seulement``.
     """
     mask = np.ones(len(structures), dtype=bool)
-    words = fr.normaliser(text).split()
-    if words:
-        hay = search_text(structures) if haystack is None else haystack
-        for word in words:
-            mask &= hay.str.contains(word, regex=False).fillna(False).to_numpy(dtype=bool)
+    if territory is not None:
+        level, code = territory
+        mask &= (structures[level].astype("string") == code).fillna(False).to_numpy(dtype=bool)
     if kinds:
         mask &= structures[kind_column].isin(list(kinds)).to_numpy(dtype=bool)
     if secteurs:
         mask &= structures["naf_section"].isin(list(secteurs)).fillna(False).to_numpy(dtype=bool)
-    if territory is not None:
-        level, code = territory
-        mask &= (structures[level].astype("string") == code).fillna(False).to_numpy(dtype=bool)
     if public != "toutes" and "gestion_publique" in structures:
         flag = structures["gestion_publique"].fillna(False).astype(bool).to_numpy()
         mask &= flag if public == "seulement" else ~flag
+    words = fr.normaliser(text).split()
+    if words:
+        # the text is searched last, in the rows the other filters kept: a national
+        # snapshot has 600 000 active structures, a département a few thousand
+        hay = search_text(structures) if haystack is None else haystack
+        rows = np.flatnonzero(mask)
+        for word in words:
+            found = hay.iloc[rows].str.contains(word, regex=False).fillna(False)
+            rows = rows[found.to_numpy(dtype=bool)]
+        mask = np.zeros(len(structures), dtype=bool)
+        mask[rows] = True
     return structures[mask]
 
 

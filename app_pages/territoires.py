@@ -22,6 +22,7 @@ __all__ = [
     "france_row",
     "option_label",
     "outlines",
+    "outlines_backdrop",
     "partial_message",
     "peer_label",
     "reference_rows",
@@ -168,13 +169,35 @@ def background_for(ctx: logic.Context, level: str, code: str, sub_level: str):
 def outlines(ctx: logic.Context, departement: str | None = None):
     """EPCI outlines of the scope (of a département when given; départements when the
     scope has many EPCI)."""
-    communes = loaders.scope(ctx.serie, ctx.quarter)
+    return _outlines(ctx.serie, ctx.quarter, departement or "")[1]
+
+
+def _outlines(serie: str, quarter: str, departement: str):
+    """(level, outlines) of :func:`outlines`."""
+    communes = loaders.scope(serie, quarter)
     if departement:
         communes = communes[(communes["departement"].astype("string") == departement)
                             .fillna(False).to_numpy(dtype=bool)]
     level = "epci" if communes["epci"].nunique() <= 150 else "departement"
     geo = loaders.display_layer(level)
-    return geo[geo.index.isin(communes[level].dropna().unique())]
+    return level, geo[geo.index.isin(communes[level].dropna().unique())]
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def _outlines_backdrop(serie: str, quarter: str, departement: str):
+    from render import maps
+
+    level, geo = _outlines(serie, quarter, departement)
+    return maps.backdrop(geo, name="Limites des EPCI" if level == "epci"
+                         else "Limites des départements",
+                         context=loaders.display_layer("region" if level == "departement"
+                                                       else "departement"))
+
+
+def outlines_backdrop(ctx: logic.Context, departement: str | None = None):
+    """The outlines of :func:`outlines` with their neighbours and names, made once per
+    place for every map of the directory (render.maps.Backdrop)."""
+    return _outlines_backdrop(ctx.serie, ctx.quarter, departement or "")
 
 
 def underserved_communes(ctx: logic.Context, level: str, code: str,

@@ -9,7 +9,7 @@ from app_pages import blanches, common, frtable, loaders, logic, territoires, ur
 from app_pages.frtable import Col
 from render import fr, maps
 
-PARAMS = ("code", "km", "type", "par_type")
+PARAMS = ("code", "km", "type", "par_type", "communes")
 DEFAULT_KM = 10
 
 ctx = common.start("zones_blanches", "Zones blanches", PARAMS)
@@ -110,7 +110,10 @@ filtres = {"Département": f"{dep_name} ({dep})", "Type de structure": label,
            "Distance": f"plus de {km} km"}
 common.download_buttons(table, f"zones blanches {dep} {label} {km} km", key="zones",
                         about=common.about(ctx, "Zones blanches", filtres))
-with st.expander("Voir les communes du département"):
+# a check box, not an expander: a closed expander still builds its table at every run
+# (700 formatted rows cost about 0.4 s on each step of the distance slider)
+if widgets.checkbox("communes", "Voir le tableau de toutes les communes du département",
+                    default=False, what="le tableau des communes"):
     detail = communes.drop(columns="geometry").assign(
         zone_blanche=flags, zone=result.communes["zone"].reindex(communes.index))
     detail = detail.reset_index(names="code")

@@ -166,6 +166,19 @@ def test_zones_blanches_kind_distance_and_consistent_distances(synthetic_app):
     assert "Télécharger en CSV" in labels
 
 
+def test_zones_blanches_table_of_communes_on_demand(synthetic_app):
+    """The table of every commune of the département is built only when asked for (the
+    same 8 blanche communes of 71 at 2 km as above), and the choice is in the address."""
+    at = _open("zones_blanches", code="71", km="2", type="toutes")
+    assert not at.exception
+    assert len(at.dataframe) == 1  # the zones only
+    at.checkbox(key="zones_blanches.communes").check().run()
+    communes = at.dataframe[-1].value
+    assert (communes["Zone blanche"] == "Oui").sum() == 8
+    assert communes.loc[communes["Zone blanche"] == "Oui", "Zone"].nunique() == 1
+    assert at.query_params["communes"] == "1"
+
+
 def test_zones_blanches_opens_on_a_view_that_shows_zones(synthetic_app):
     """First visit: the rarest kind near the département that has zones blanches at 10 km
     (the map is never empty when some kind has zones)."""
