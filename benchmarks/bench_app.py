@@ -81,7 +81,7 @@ def _until(predicate, timeout: float = 60.0, step: float = 0.05) -> float:
 _MAP_DRAWN = """(needle) => Array.from(document.querySelectorAll('iframe')).some(f => {
     const d = f.contentDocument;
     return d && (f.srcdoc || '').includes(needle)
-        && d.querySelectorAll('.leaflet-interactive').length > 0; })"""
+        && d.querySelector(".leaflet-overlay-pane canvas, .leaflet-overlay-pane path"); })"""
 _SRCDOC_SIZES = "() => Array.from(document.querySelectorAll('iframe')).map(f => " \
                 "new Blob([f.srcdoc || '']).size)"
 

@@ -26,7 +26,9 @@ def _poke(tab) -> None:
         grids.first.hover()
         buttons = tab.locator('[data-testid="stElementToolbarButton"] button')
         if buttons.count():
-            buttons.first.hover()
+            # force: the toolbar sits over the heading above the table, which Playwright's
+            # actionability check takes for an element hiding it
+            buttons.first.hover(force=True)
             time.sleep(1.2)  # the tooltip shows after one second
     inputs = tab.locator('[data-testid="stTextInput"] input')
     if inputs.count():
@@ -67,6 +69,7 @@ def test_no_english_on_screen(app_url, page, path):
     _poke(page)
     assert english_on_screen(page, ENGLISH) == []
     page.keyboard.press("Escape")
+    wait_rendered(page)  # the text typed in a box reruns the page: let it finish first
     if _filter_to_nothing(page, path):
         body = page.inner_text("body")
         assert "Aucun résultat" in body, "the empty list says so in French"
