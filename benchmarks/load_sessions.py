@@ -82,7 +82,9 @@ DONE_JS = """([tag, text]) => {
         const d = f.contentDocument;
         if (!d || d.readyState !== 'complete') return false;
         if (f.contentWindow.__old && f.srcdoc !== f.__oldSrcdoc) return false;
-        if (!d.querySelector('.leaflet-interactive')) return false;
+        // a vector layer drawn: on the canvas renderer (the maps' default) or in SVG
+        const pane = '.leaflet-overlay-pane ';
+        if (!d.querySelector(pane + 'canvas, ' + pane + 'path')) return false;
     }
     return performance.now() - window.__inputAt; }"""
 # An exception on the page: Streamlit's own box, or the French message of app_pages/errors.py.

@@ -214,7 +214,8 @@ def test_end_of_render_and_error_detection_in_a_page():
 
 def _page_checks():
     sync_api = pytest.importorskip("playwright.sync_api")
-    drawn = "<iframe srcdoc=\"<svg><path class='leaflet-interactive'/></svg>\"></iframe>"
+    drawn = ("<iframe srcdoc=\"<div class='leaflet-overlay-pane'><canvas></canvas></div>\">"
+             "</iframe>")
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
                                              args=CHROMIUM_ARGS)
