@@ -147,16 +147,9 @@ def structures_table(ctx: logic.Context, structures: pd.DataFrame) -> pd.DataFra
                                    column, labels)
 
 
-@st.cache_resource(max_entries=4, show_spinner="Préparation de la recherche…")
-def _haystack(serie: str, quarter: str) -> pd.Series:
-    from app_pages import tables
-
-    return tables.search_text(loaders.active(serie, quarter))
-
-
 def search_haystack(ctx: logic.Context) -> pd.Series:
     """Folded text the directory searches (computed once per snapshot)."""
-    return _haystack(ctx.serie, ctx.quarter)
+    return loaders.search_haystack(ctx.serie, ctx.quarter)
 
 
 # --------------------------------------------------------------------------- display

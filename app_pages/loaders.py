@@ -41,6 +41,7 @@ __all__ = [
     "map_assets",
     "light_structures",
     "scope",
+    "search_haystack",
     "series_quarters",
     "table_at",
     "tiles",
@@ -205,12 +206,25 @@ def preload() -> None:
                 quarters = [m["quarter"] for m in manifests]
                 _quiet(lambda s=serie, q=quarters[-1]: load_snapshot(s, q))()
             if DEFAULT_SERIE in grouped:  # what the first page (Comparer, EPCI) shows
-                latest = grouped[DEFAULT_SERIE][-1]["quarter"]
-                for level in ("epci", "departement"):
-                    _quiet(lambda lv=level: indicator_table(DEFAULT_SERIE, latest, lv))()
-            _start_warm_up(grouped)
+                _quiet(lambda: _first_page(DEFAULT_SERIE, grouped[DEFAULT_SERIE]))()
+            # the warm-up starts after the first page is drawn (navigation.py): started
+            # here, it would hold the interpreter while the first visitor waits
     except Exception:
         log.exception("preload failed; the first page will retry")
+
+
+def _first_page(serie: str, manifests: list[dict]) -> None:
+    """What Comparer's first view needs besides the snapshot: indicators and coverage of
+    the levels it shows, the France row of its references, and the previous quarter for its
+    map of change (reading and computing that quarter is most of a cold first page)."""
+    quarters = [str(m["quarter"]) for m in manifests]
+    latest = quarters[-1]
+    for level in ("epci", "departement", "region"):
+        indicator_table(serie, latest, level)
+        coverage_of(serie, latest, level)
+    france_at(serie, latest)
+    if len(quarters) > 1:
+        _past_tables(serie, quarters[-2])
 
 
 _WARM: set[tuple[str, str]] = set()
@@ -244,6 +258,7 @@ def _start_warm_up(grouped: dict[str, list[dict]]) -> None:
         for serie, quarters in todo:
             for level in ("departement", "epci", "commune", "region"):
                 indicator_table(serie, quarters[-1], level)
+            search_haystack(serie, quarters[-1])  # the directory's first search
         for serie, quarters in todo:
             for quarter in reversed(quarters[:-1]):  # the previous quarter first
                 _past_tables(serie, quarter)
@@ -263,6 +278,15 @@ def active(serie: str, quarter: str) -> pd.DataFrame:
     structures = load_snapshot(serie, quarter).structures
     mask = (structures["etat_administratif"] == "A").to_numpy(dtype=bool)
     return structures if mask.all() else structures[mask]
+
+
+@st.cache_resource(max_entries=4, show_spinner="Préparation de la recherche…")
+def search_haystack(serie: str, quarter: str) -> pd.Series:
+    """Folded text the directory searches, aligned with :func:`active` (name, enseigne,
+    SIRET, address; a few seconds for a national snapshot, prepared by the warm-up)."""
+    from app_pages import tables
+
+    return tables.search_text(active(serie, quarter))
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)

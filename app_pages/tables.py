@@ -87,14 +87,8 @@ def sections(structures: pd.DataFrame) -> dict[str, str]:
 
 def search_text(structures: pd.DataFrame) -> pd.Series:
     """Accent- and case-folded text searched by the directory: name, enseigne, SIRET and
-    address (computed once per snapshot)."""
-    enseigne = (structures["enseigne"] if "enseigne" in structures
-                else pd.Series("", index=structures.index))
-    text = (structures["nom"].astype("string").fillna("") + " "
-            + enseigne.astype("string").fillna("") + " "
-            + structures["siret"].astype("string").fillna("") + " "
-            + structures["adresse"].astype("string").fillna(""))
-    return pd.Series([fr.normaliser(t) for t in text], index=structures.index, dtype="string")
+    address (computed once per snapshot, :func:`render.fr.normaliser` of each row)."""
+    return fr.normaliser_colonnes(structures, ["nom", "enseigne", "siret", "adresse"])
 
 
 def filter_structures(structures: pd.DataFrame, text: str = "", *,

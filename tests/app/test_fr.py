@@ -5,6 +5,8 @@ import math
 
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from render import fr
 
@@ -65,3 +67,28 @@ def test_labels():
     assert fr.libelle_famille("cooperative") == "Coopérative"
     assert fr.libelle_precision("centroide_commune").startswith("Approximation")
     assert fr.libelle_famille("inconnue") == "inconnue"
+
+
+#: Latin letters with their accents, digits, punctuation, spaces and the combining accents
+#: (U+0300–U+036F except U+034F, the grapheme joiner, which is not an accent).
+_LATIN_TEXT = st.text(st.characters(
+    min_codepoint=0x20, max_codepoint=0x36F, exclude_characters="\u034f",
+    exclude_categories=("Cc", "Cs")) | st.sampled_from("œŒæÆ\u00a0\u2019–’²"),
+    max_size=30)
+
+
+@given(st.lists(st.tuples(_LATIN_TEXT | st.none(), _LATIN_TEXT | st.none()), min_size=1,
+                max_size=20))
+def test_normaliser_colonnes_is_normaliser_of_each_row(rows):
+    """The vectorised form gives, row by row, exactly normaliser(a + " " + b)."""
+    frame = pd.DataFrame(rows, columns=["nom", "adresse"], dtype="string")
+    got = fr.normaliser_colonnes(frame, ["nom", "adresse", "absente"]).tolist()
+    expected = [fr.normaliser(f"{a or ''} {b or ''}") for a, b in rows]
+    assert got == expected
+
+
+def test_normaliser_colonnes_examples():
+    frame = pd.DataFrame({"nom": ["Œuvre de l'Île-de-France", None],
+                          "adresse": ["  12, rue Côte-d'Or ", "ÉCOLE"]})
+    assert fr.normaliser_colonnes(frame, ["nom", "adresse"]).tolist() == [
+        "oeuvre de l ile de france 12 rue cote d or", "ecole"]
