@@ -64,11 +64,7 @@ def indicators() -> dict:
 def label_unit(indicator) -> str:
     """« Part de la population couverte (%) », but « Structures pour 10 000 habitants » (the
     unit is not written twice)."""
-    unit = str(indicator.unit_fr or "")
-    probe = unit.replace(" hab.", " habitants").lower()
-    if not unit or probe in indicator.label_fr.lower():
-        return indicator.label_fr
-    return f"{indicator.label_fr} ({unit})"
+    return fr.avec_unite(indicator.label_fr, indicator.unit_fr)
 
 
 _SHORT = {

@@ -93,8 +93,9 @@ def evolution_chart(frame: pd.DataFrame, *, measure_label: str, unit: str = "") 
     data, order = _quarters(frame)
     data["valeur"] = pd.to_numeric(data["valeur"], errors="coerce").astype("float64")
     fmt = number_format(data["valeur"])
-    title = f"{measure_label} ({unit})" if unit else measure_label
-    axis_title = [measure_label, f"({unit})"] if unit else measure_label  # two lines
+    title = fr.avec_unite(measure_label, unit)
+    # two lines when the unit is added (« pour 10 000 hab. » is never written twice)
+    axis_title = measure_label if title == measure_label else [measure_label, f"({unit})"]
     territories = list(dict.fromkeys(data["territoire"].astype(str)))
     chart = alt.Chart(data[["periode", "territoire", "valeur"]]).mark_line(
         point=alt.OverlayMarkDef(size=60, filled=True), strokeWidth=2.5,

@@ -35,6 +35,7 @@ __all__ = [
     "DECIMALES_UNITE",
     "arrondi",
     "aucun",
+    "avec_unite",
     "compte",
     "date_fr",
     "date_longue",
@@ -232,6 +233,22 @@ def normaliser(text: Any) -> str:
     plain = fold_accents(text)
     cleaned = "".join(c if c.isalnum() else " " for c in plain)
     return " ".join(cleaned.split())
+
+
+def avec_unite(label: str, unit: str | None) -> str:
+    """« Part de la population couverte (%) », but « Structures pour 10 000 habitants » when
+    the label already says its unit (« pour 10 000 hab. » is not written twice).
+
+    >>> avec_unite("Structures pour 10 000 habitants", "pour 10 000 hab.")
+    'Structures pour 10 000 habitants'
+    >>> avec_unite("Part de la population couverte", "%")
+    'Part de la population couverte (%)'
+    """
+    unit = str(unit or "")
+    probe = unit.replace(" hab.", " habitants").lower()
+    if not unit or probe in label.lower():
+        return label
+    return f"{label} ({unit})"
 
 
 def normaliser_colonnes(frame: pd.DataFrame, columns: list[str]) -> pd.Series:

@@ -237,7 +237,7 @@ def choropleth_map(
                         assets=assets)
     rows, cls = _add_choropleth(m, gdf, column, label, scheme, k, thresholds, decimales,
                                 unit, extra_fields, highlight, layer_name, noun)
-    title = f"{label}{' (' + unit + ')' if unit else ''}"
+    title = fr.avec_unite(label, unit)
     note = f"Classes : {SCHEMES[scheme].lower()}" + (f". {source_note}" if source_note else "")
     names = label_rows(gdf, n=labels) if labels != 0 else []
     return finish_map(m, legend(title, rows, note, alerts=cls.notes), names, near)

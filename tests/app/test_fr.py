@@ -92,3 +92,13 @@ def test_normaliser_colonnes_examples():
                           "adresse": ["  12, rue Côte-d'Or ", "ÉCOLE"]})
     assert fr.normaliser_colonnes(frame, ["nom", "adresse"]).tolist() == [
         "oeuvre de l ile de france 12 rue cote d or", "ecole"]
+
+
+@pytest.mark.parametrize(("label", "unit", "expected"), [
+    ("Structures pour 10 000 habitants", "pour 10 000 hab.", "Structures pour 10 000 habitants"),
+    ("Part de la population couverte", "%", "Part de la population couverte (%)"),
+    ("Structures de l'ESS actives", "", "Structures de l'ESS actives"),
+    ("Structures pour 100 km²", "pour 100 km²", "Structures pour 100 km²"),
+])
+def test_unit_is_never_written_twice(label, unit, expected):
+    assert fr.avec_unite(label, unit) == expected

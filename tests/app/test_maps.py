@@ -99,7 +99,7 @@ def test_choropleth_html_layers_legend_tooltips(territories):
     assert "tile.openstreetmap" not in html_text and "L.tileLayer" not in html_text
     # legend: title, one line per class, missing data, selected territory
     assert 'class="legende-carte"' in html_text
-    assert "Structures pour 10 000 habitants (pour 10 000 hab.)" in html_text
+    assert "Structures pour 10 000 habitants</summary>" in html_text
     assert "Donnée manquante" in html_text and "Territoire choisi" in html_text
     geojson = _embedded(html_text, "L.geoJSON(")
     props = {f["properties"]["code"]: f["properties"] for f in geojson["features"]}
@@ -391,3 +391,10 @@ def test_names_holding_template_code_are_text(territories, structures):
         assert "\\u0026#123;\\u0026#123; \\u0026quot;EVAL\\u0026quot;" in page
     assert "LABEL" not in pages[1]
     assert "&#123;&#123; &quot;LA&quot; ~ &quot;BEL&quot; &#125;&#125;" in pages[1]  # legend
+
+
+def test_legend_title_does_not_repeat_the_unit(territories):
+    html_text = maps.map_html(maps.choropleth_map(
+        territories, "v", label="Structures pour 10 000 habitants", unit="pour 10 000 hab."))
+    assert "Structures pour 10 000 habitants</summary>" in html_text
+    assert "(pour 10 000 hab.)" not in html_text
