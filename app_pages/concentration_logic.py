@@ -173,7 +173,8 @@ def threshold_text(attrs: dict) -> str:
     """The significance threshold used, in plain French (from the attrs of hot_spots)."""
     cut = attrs.get("seuil_p_gi")
     alpha = attrs.get("alpha", 0.05)
-    permutations = attrs.get("permutations")
+    # Gi* draws its own number of random placements (indicators.hotspots.gi_draws)
+    permutations = attrs.get("tirages_gi", attrs.get("permutations"))
     if cut is None:
         return ("Aucun test n'est possible : la valeur est la même dans toutes les communes.")
     draws = (f" La probabilité p est estimée en redistribuant {fr.entier(permutations)} fois "

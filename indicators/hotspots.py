@@ -185,7 +185,8 @@ def hot_spots(territories, values: pd.Series, *, permutations: int = 999,
                 "Build the weights on those territories (contiguity_weights), or omit "
                 "weights=."))
         w.id_order = list(sub.index)
-    gi_z, gi_p = gi_star(y, w, draws=max(permutations, gi_draws(len(y), alpha)), seed=seed)
+    draws = max(permutations, gi_draws(len(y), alpha))
+    gi_z, gi_p = gi_star(y, w, draws=draws, seed=seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         lisa = esda.Moran_Local(y, w, transformation="r", permutations=permutations,
@@ -221,8 +222,8 @@ def hot_spots(territories, values: pd.Series, *, permutations: int = 999,
                       "valeur manquante (population nulle) : exclu de l'analyse")
     out["motif_na"] = pd.array(np.where(keep, None, reason), dtype="string")
     out.attrs.update({"seuil_p_gi": gi_cut, "seuil_p_lisa": li_cut, "alpha": alpha,
-                      "permutations": permutations, "seed": seed, "fdr": fdr,
-                      "methode_gi": GI_METHOD})
+                      "permutations": permutations, "tirages_gi": draws, "seed": seed,
+                      "fdr": fdr, "methode_gi": GI_METHOD})
     return out
 
 
@@ -327,6 +328,6 @@ def _constant(territories, vals, keep, permutations, alpha, seed, fdr) -> pd.Dat
         keep, "valeur identique partout : aucune structure spatiale à tester",
         "valeur manquante ou contour inconnu : exclu de l'analyse"), dtype="string")
     out.attrs.update({"seuil_p_gi": None, "seuil_p_lisa": None, "alpha": alpha,
-                      "permutations": permutations, "seed": seed, "fdr": fdr,
-                      "methode_gi": GI_METHOD})
+                      "permutations": permutations, "tirages_gi": 0, "seed": seed,
+                      "fdr": fdr, "methode_gi": GI_METHOD})
     return out

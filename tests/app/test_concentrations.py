@@ -99,6 +99,11 @@ def test_threshold_text_says_the_threshold_in_french():
     text = conc.threshold_text({"seuil_p_gi": 0.0045, "alpha": 0.05, "fdr": True,
                                 "permutations": 999})
     assert "au plus de 0,0045" in text and "5\u00a0%" in text and "999 fois" in text
+    # Gi* draws ceil(2 n / alpha) placements (8 900 for 445 communes), not the 999
+    # permutations of local Moran's I: the text says the draws Gi* used
+    gi = conc.threshold_text({"seuil_p_gi": 0.0001, "alpha": 0.05, "fdr": True,
+                              "permutations": 999, "tirages_gi": 17_800})
+    assert "17\u00a0800 fois" in gi and "999" not in gi
     plain = conc.threshold_text({"seuil_p_gi": 0.05, "alpha": 0.05, "fdr": False})
     assert "risque d'erreur de 5\u00a0%" in plain
     assert "Aucun test" in conc.threshold_text({"seuil_p_gi": None})

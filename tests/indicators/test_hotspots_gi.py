@@ -115,6 +115,7 @@ def test_planted_city_is_a_hot_spot_where_planted():
     assert len(hot) >= 5 and d[hot].max() <= 2.5  # the centre and its first ring
     assert (out["gi_classe"] != "point froid").all()
     assert out.attrs["seuil_p_gi"] >= 0.05 * len(hot) / len(gdf) - 1e-12  # BH threshold
+    assert out.attrs["tirages_gi"] == int(np.ceil(2 * len(gdf) / 0.05))  # recorded as used
 
 
 def draw(law: str, rng: np.random.Generator, n: int) -> np.ndarray:
