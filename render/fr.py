@@ -133,12 +133,22 @@ def compte(n: Any, singulier: str, pluriel: str | None = None) -> str:
     """A count with its noun, French rule: singular for 0 and 1 ("0 commune", "1 structure
     trouvée", "2 structures trouvées").
 
-    >>> compte(0, "commune"), compte(1234, "commune")
-    ('0 commune', '1\\xa0234 communes')
+    >>> compte(0, "commune"), compte(1234, "commune"), compte(19, "EPCI")
+    ('0 commune', '1\\xa0234 communes', '19 EPCI')
     """
     value = 0 if _is_missing(n) else n
-    word = singulier if abs(float(value)) < 2 else (pluriel or f"{singulier}s")
+    word = singulier if abs(float(value)) < 2 else (pluriel or _pluriel(singulier))
     return f"{entier(value)} {word}"
+
+
+def _pluriel(nom: str) -> str:
+    """Plural of a counted noun: acronyms are invariable (« 19 EPCI », « 12 ESAT ») and so
+    are words ending in s, x or z; otherwise an « s » (a noun of several words gets its
+    plural from the caller)."""
+    first = nom.split(" ", 1)[0]
+    if first.isupper() or (" " not in nom and nom.endswith(("s", "x", "z"))):
+        return nom
+    return f"{nom}s"
 
 
 #: Feminine nouns the observatory counts (« aucune commune », « aucune structure »).

@@ -102,3 +102,11 @@ def test_normaliser_colonnes_examples():
 ])
 def test_unit_is_never_written_twice(label, unit, expected):
     assert fr.avec_unite(label, unit) == expected
+
+
+@pytest.mark.parametrize(("n", "noun", "expected"), [
+    (19, "EPCI", "19 EPCI"), (1, "EPCI", "1 EPCI"), (12, "ESAT", "12 ESAT"),
+    (3, "pays", "3 pays"), (2, "commune", "2 communes"), (0, "département", "0 département"),
+])
+def test_counted_nouns_plural(n, noun, expected):
+    assert fr.compte(n, noun) == expected
