@@ -131,8 +131,8 @@ def _evolution(pdf: _Fiche, evolution: pd.DataFrame | None, label: str) -> None:
     pdf.image(io.BytesIO(evolution_png(evolution, label=label)), w=width,
               h=width * 2.6 / 7.0)
     pdf.set_font("dejavu", size=7)
-    _para(pdf, 4, "Structures de l'ESS actives à chaque instantané trimestriel, pour le "
-                  "territoire et son territoire de référence.")
+    _para(pdf, 4, f"{label} à chaque instantané trimestriel, pour le territoire et son "
+                  "territoire de référence.")
 
 
 def _shares(counts: pd.Series, label: str) -> pd.DataFrame:

@@ -177,6 +177,20 @@ def evolution_series(evolution: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
     return wide, indexed
 
 
+def tick_decimals(ticks) -> int:
+    """Decimals that tell the ticks of an axis apart (a density between 94,8 and 95,3 has
+    ticks every 0,1: one decimal, not six labels reading « 95 »); at most two.
+
+    >>> tick_decimals([94.7, 94.8, 94.9]), tick_decimals([0, 500, 1000]), tick_decimals([1, 1.05])
+    (1, 0, 2)
+    """
+    ticks = np.asarray(ticks, dtype="float64")
+    steps = np.diff(np.unique(ticks))
+    if not len(steps) or steps.min() >= 1:
+        return 0
+    return int(min(2, np.ceil(-np.log10(steps.min()) - 1e-9)))
+
+
 def evolution_png(evolution: pd.DataFrame, *, label: str = "Structures de l'ESS actives",
                   dpi: int = 150, size: tuple[float, float] = (7.0, 2.6)) -> bytes:
     """Line chart of ``evolution`` (``trimestre``, ``territoire``, ``valeur``) by quarter,
@@ -194,7 +208,7 @@ def evolution_png(evolution: pd.DataFrame, *, label: str = "Structures de l'ESS 
                 color=colours[i % len(colours)], label=name)
     ax.set_xticks(x, [fr.trimestre_court(q) for q in quarters], fontsize=7)
     ax.tick_params(axis="y", labelsize=7)
-    decimals = 1 if indexed else 0
+    decimals = tick_decimals(ax.get_yticks())
     ax.yaxis.set_major_formatter(lambda v, _pos: fr.nombre(v, decimals))
     ax.set_ylabel(f"Indice (base 100 au {fr.trimestre_court(quarters[0])})" if indexed
                   else label, fontsize=7)

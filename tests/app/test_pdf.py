@@ -156,3 +156,20 @@ def test_evolution_png_indexes_series_of_different_sizes():
     same, indexed = pdf_figures.evolution_series(frame[frame["territoire"] == "A"])
     assert not indexed and same["A"].tolist() == [10.0, 12.0]
     assert pdf_figures.evolution_png(frame).startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_change_chart_ticks_are_told_apart():
+    """A density between 94,8 and 95,3 (the Calvados fiche) has ticks every 0,1: they are
+    written with one decimal, not as six « 95 »."""
+    from matplotlib.figure import Figure
+
+    from render import fr, pdf_figures
+
+    assert pdf_figures.tick_decimals([94.7, 94.8, 94.9]) == 1
+    assert pdf_figures.tick_decimals([0.0, 500.0, 1000.0]) == 0
+    assert pdf_figures.tick_decimals([1.0, 1.05, 1.1]) == 2
+    ax = Figure().add_subplot()
+    ax.plot([0, 1, 2, 3, 4], [94.8, 94.75, 94.9, 95.0, 95.3])
+    labels = [fr.nombre(t, pdf_figures.tick_decimals(ax.get_yticks()))
+              for t in ax.get_yticks()]
+    assert len(set(labels)) == len(labels)
