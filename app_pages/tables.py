@@ -35,7 +35,7 @@ __all__ = [
 
 APPROXIMATE = ("commune_aleatoire", "centroide_commune")
 #: Columns of the directory exports (public fields only).
-EXPORT_COLUMNS = ("siret", "siren", "nom", "enseigne", "sigle", "famille_ess",
+EXPORT_COLUMNS = ("siret", "siren", "nom", "identifiant", "enseigne", "sigle", "famille_ess",
                   "categorie_juridique", "categorie_juridique_libelle", "naf", "naf_section",
                   "naf_libelle", "tranche_effectif", "date_creation", "adresse", "code_postal",
                   "commune_declaree", "commune", "epci", "departement", "region", "longitude",

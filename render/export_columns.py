@@ -34,7 +34,8 @@ TERRITORY_LEVELS = {
 #: Raw column -> French header (structures, rejects, page tables, zones, changes, charts).
 HEADERS = {
     "code": "Code", "nom": "Nom",
-    "siret": "SIRET", "siren": "SIREN", "nic": "NIC", "enseigne": "Enseigne", "sigle": "Sigle",
+    "siret": "SIRET", "identifiant": "Identifiant", "siren": "SIREN", "nic": "NIC",
+    "enseigne": "Enseigne", "sigle": "Sigle",
     "categorie_juridique": "Catégorie juridique (code)",
     "categorie_juridique_libelle": "Catégorie juridique",
     "naf": "Code NAF", "naf_libelle": "Activité (NAF)",

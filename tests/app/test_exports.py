@@ -208,3 +208,24 @@ def test_snapshot_about_records_perimeter_filters_snapshot_sources():
 
 
 
+
+
+def test_structures_without_siret_keep_their_identifiant():
+    """Two association rows of an actors list without SIRET (issue 14 item 1): the export
+    of the directory tells them apart by their stable identifiant."""
+    from app_pages import tables
+
+    structures = pd.DataFrame({
+        "siret": pd.array([None, None, "35600000000048"], dtype="string"),
+        "identifiant": pd.array(["acteurs:3f2a9c", "acteurs:b71e04", "35600000000048"],
+                                dtype="string"),
+        "nom": ["Association A", "Association B", "La Poste"],
+        "famille_ess": ["association", "association", "autre"],
+        "commune": ["21231", "21231", "75115"],
+    })
+    lines = _lines(exports.csv_bytes(tables.export_columns(structures), kind="structures"))
+    header = lines[0].split(";")
+    assert header[0] == "SIRET" and "Identifiant" in header  # the SIRET stays first
+    at = header.index("Identifiant")
+    assert [line.split(";")[at] for line in lines[1:]] == [
+        "acteurs:3f2a9c", "acteurs:b71e04", "35600000000048"]
