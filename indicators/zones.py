@@ -39,7 +39,8 @@ class ZonesBlanches:
         Indexed by ``zone`` ("Z001" = most populated): ``rang``, ``nb_communes``,
         ``population``, ``superficie_km2``, ``communes`` (list of codes), ``noms`` (list),
         ``distance_min_km`` (smallest commune-centre distance to a structure),
-        ``structures_proches`` (list of dicts ``siret``, ``nom``, ``commune``,
+        ``structures_proches`` (list of dicts ``siret`` (None without one), ``identifiant``,
+        ``nom``, ``commune``,
         ``distance_km`` from the zone's border), ``densite_source``.
     communes : DataFrame
         The blanche communes: ``zone``, ``distance_km``, ``population``.
@@ -171,8 +172,12 @@ def zones_blanches(communes: pd.DataFrame, structures: pd.DataFrame, density: pd
             for j in np.argsort(dd, kind="stable")[:n_nearest]:
                 row = int(rows_t[cand[j]])
                 name = structures["nom"].iloc[row] if has_name else None
+                siret = structures["siret"].iloc[row]
                 nearest.append({
-                    "siret": str(structures["siret"].iloc[row]),
+                    # an actor without SIRET has none (not the text "<NA>")
+                    "siret": None if pd.isna(siret) else str(siret),
+                    "identifiant": (str(structures["identifiant"].iloc[row])
+                                    if "identifiant" in structures else None),
                     "nom": None if name is None or pd.isna(name) else str(name),
                     "commune": str(structures["commune"].iloc[row]),
                     "distance_km": float(dd[j]),

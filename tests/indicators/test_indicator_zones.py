@@ -78,3 +78,15 @@ def test_adjacent_groups_counts_corner_contacts():
     geoms = [box(0, 0, 1, 1), box(1, 1, 2, 2), box(5, 5, 6, 6)]
     labels = adjacent_groups(geoms)
     assert labels[0] == labels[1] != labels[2]
+
+
+def test_nearest_structure_without_siret_is_named_not_na(grid, density):
+    """Scenario 1 with the association from an actors list without SIRET: the zones list it
+    with no SIRET (None, not the text "<NA>") and its identifiant."""
+    s = make_structures([{"r": 0, "c": 0}], grid)
+    s["siret"] = pd.array([None], dtype="string")
+    s["identifiant"] = pd.array(["acteurs:3f2a9c"], dtype="string")
+    near = zones_blanches(grid, s, density, distance_km=15).zones.loc[
+        "Z001", "structures_proches"][0]
+    assert near["siret"] is None and near["identifiant"] == "acteurs:3f2a9c"
+    assert near["distance_km"] == pytest.approx(15, abs=0.01)
