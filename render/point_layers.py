@@ -73,14 +73,21 @@ class PointsLayer(Layer):
 
     _template = Template("""
         {% macro script(this, kwargs) %}
-        var {{ this.get_name() }} = L.layerGroup();
-        (function () {
-            var rows = {{ this.rows|tojson }};
+        var {{ this.get_name() }} = (function () {
+            var rows = {{ this.rows|tojson }}, markers = new Array(rows.length);
             for (var i = 0; i < rows.length; i++) {
-                L.circleMarker([rows[i][0], rows[i][1]], {radius: 3, weight: 1,
-                    color: "#ffffff", fillColor: "#1b4f72", fillOpacity: 0.9})
-                    .bindTooltip(rows[i][2]).addTo({{ this.get_name() }});
+                markers[i] = L.circleMarker([rows[i][0], rows[i][1]], {radius: 3, weight: 1,
+                    color: "#ffffff", fillColor: "#1b4f72", fillOpacity: 0.9});
+                markers[i].nom = rows[i][2];
             }
+            // one tooltip for the layer, not one per point (thousands on a département)
+            var group = L.featureGroup(markers), tip = L.tooltip({direction: "top"});
+            group.on("mouseover", function (e) {
+                tip.setLatLng(e.layer.getLatLng()).setContent(e.layer.nom);
+                {{ this._parent.get_name() }}.openTooltip(tip); });
+            group.on("mouseout", function () {
+                {{ this._parent.get_name() }}.closeTooltip(tip); });
+            return group;
         })();
         {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
         {% endmacro %}

@@ -72,3 +72,23 @@ def test_concentrations_page_draws_both_maps(app_url, page):
     assert page.external_requests == []
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "concentrations.png"), full_page=True)
+
+
+def test_zones_map_points_share_one_tooltip_that_names_them(app_url, page):
+    """The structures of the zones-blanches map are drawn on the canvas without one tooltip
+    object each: hovering one (a Leaflet mouseover, the event a pointer sends) shows its
+    name in the layer's single tooltip."""
+    page.goto(f"{app_url}/zones-blanches")
+    page.wait_for_selector("h1:has-text(\"Zones blanches\")", timeout=90_000)
+    wait_rendered(page)
+    frame = page.frame_locator("iframe").first
+    frame.locator(".leaflet-container").wait_for(timeout=30_000)
+    shown = frame.locator("body").evaluate("""() => {
+        const key = Object.keys(window).find(k => k.startsWith('points_layer_'));
+        const markers = window[key].getLayers();
+        markers[0].fire('mouseover', {latlng: markers[0].getLatLng()}, true);
+        const tip = document.querySelector('.leaflet-tooltip');
+        return {count: markers.length, name: markers[0].nom, tip: tip && tip.innerText,
+                tooltips: markers.filter(m => m.getTooltip()).length}; }""")
+    assert shown["count"] > 0 and shown["tooltips"] == 0
+    assert shown["tip"] and shown["tip"] == shown["name"].replace("&amp;", "&")
