@@ -21,7 +21,6 @@ __all__ = [
     "default_territory",
     "france_row",
     "option_label",
-    "outlines",
     "outlines_backdrop",
     "partial_message",
     "peer_label",
@@ -166,14 +165,9 @@ def background_for(ctx: logic.Context, level: str, code: str, sub_level: str):
     return geo.join(table[["structures_per_10k", "structures", "population"]], how="left")
 
 
-def outlines(ctx: logic.Context, departement: str | None = None):
-    """EPCI outlines of the scope (of a département when given; départements when the
-    scope has many EPCI)."""
-    return _outlines(ctx.serie, ctx.quarter, departement or "")[1]
-
-
 def _outlines(serie: str, quarter: str, departement: str):
-    """(level, outlines) of :func:`outlines`."""
+    """(level, outlines): the EPCI of the scope (of a département when given), or its
+    départements when the scope has many EPCI."""
     communes = loaders.scope(serie, quarter)
     if departement:
         communes = communes[(communes["departement"].astype("string") == departement)
@@ -195,8 +189,9 @@ def _outlines_backdrop(serie: str, quarter: str, departement: str):
 
 
 def outlines_backdrop(ctx: logic.Context, departement: str | None = None):
-    """The outlines of :func:`outlines` with their neighbours and names, made once per
-    place for every map of the directory (render.maps.Backdrop)."""
+    """The EPCI outlines of the scope (of a département when given; départements when the
+    scope has many EPCI) with their neighbours and names, made once per place for every map
+    of the directory (render.maps.Backdrop)."""
     return _outlines_backdrop(ctx.serie, ctx.quarter, departement or "")
 
 
