@@ -274,10 +274,17 @@ def scope(serie: str, quarter: str) -> gpd.GeoDataFrame:
 
 
 def active(serie: str, quarter: str) -> pd.DataFrame:
-    """Active structures of a snapshot (read-only; the loaded snapshot keeps only those)."""
-    structures = load_snapshot(serie, quarter).structures
-    mask = (structures["etat_administratif"] == "A").to_numpy(dtype=bool)
-    return structures if mask.all() else structures[mask]
+    """Active structures of a snapshot (read-only; the loaded snapshot keeps only those).
+    Checked once per loaded snapshot, not at each call: a directory run calls this six
+    times, and the check reads 650 000 rows of a national snapshot (about 9 ms each)."""
+    snap = load_snapshot(serie, quarter)
+    kept = getattr(snap, "actives", None)
+    if kept is None:
+        structures = snap.structures
+        mask = (structures["etat_administratif"] == "A").to_numpy(dtype=bool)
+        kept = structures if mask.all() else structures[mask]
+        snap.actives = kept  # same answer from any thread: a race only computes it twice
+    return kept
 
 
 @st.cache_resource(max_entries=4, show_spinner="Préparation de la recherche…")
