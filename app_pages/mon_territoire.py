@@ -6,7 +6,7 @@ import streamlit as st
 from app_pages import common, loaders, logic, portrait, territoires
 from render import fr
 
-PARAMS = ("q", "niveau", "code", "courbe", "km")
+PARAMS = ("q", "niveau", "code", "courbe", "km", "tableau")
 
 ctx = common.start("mon_territoire", "Mon territoire", PARAMS)
 level, code, state = portrait.choose_territory(ctx)

@@ -318,12 +318,15 @@ def structures_section(ctx: logic.Context, level: str, code: str, name: str) -> 
                                f"localisée{'s' if approx > 1 else ''} approximativement (au "
                                "niveau de la commune). Fond : "
                                + ("EPCI" if level == "region" else "communes") + ".")
-    with st.expander("Voir les structures sous forme de tableau"):
+    # a check box, not an expander: a closed expander still builds and sends its table at
+    # every run (the Nord's 24 853 structures: a 5 MB table)
+    if widgets.checkbox("tableau", "Voir les structures sous forme de tableau", default=False,
+                        what="le tableau des structures"):
         frtable.show(common.structures_table(ctx, structures), common.structure_columns(ctx),
                      key="structures_mt", alt=f"Structures : {name}")
-        common.download_buttons(structures, f"structures {name}", key="structures_mt",
-                                kind="structures", geo=True,
-                                about=common.about(ctx, f"Structures : {name}"))
+    common.download_buttons(structures, f"structures {name}", key="structures_mt",
+                            kind="structures", geo=True,
+                            about=common.about(ctx, f"Structures : {name}"))
 
 
 def underserved_section(ctx: logic.Context, level: str, code: str, name: str) -> int:

@@ -7,9 +7,12 @@ Prints (targets in brackets):
 * time to re-render after a change of indicator (Comparer)                            [< 1.5 s]
 * Mon territoire: time to show another territory (search, then the choice) and the
   time until its run is over (key figures, charts, map)                             [< 1.5 s]
+  and, for a département (the Nord) and the Métropole européenne de Lille            [< 2 s]
+* time to switch the perimeter (ESS ↔ insertion) on Comparer                         [< 1.5 s]
 * Zones blanches: time to re-render after one step of the distance slider             [< 1.5 s]
 * Annuaire: time to re-render after a filter (a family) and after a search            [< 1 s]
-* server RSS now and at its peak (VmRSS / VmHWM of the Streamlit process)             [< 1.5 GB]
+* server RSS now and at its peak (VmRSS / VmHWM of the Streamlit process), after every
+  page was visited for both series (``pages_visited``)                               [< 1.5 GB]
 * HTML size of the map of a département's communes (iframe srcdoc)                    [< 2 MB]
 
 Each interaction is measured twice: the first time a view is computed (cold: its indicator
@@ -42,6 +45,8 @@ from tests.streamlit_server import streamlit_server  # noqa: E402
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 TARGETS = {"first_page_s": 4.0, "indicator_change_s": 1.5, "territory_change_s": 1.5,
+           "perimeter_change_s": 1.5, "mon_territoire_departement_s": 2.0,
+           "mon_territoire_mel_s": 2.0,
            "zones_slider_s": 1.5, "annuaire_filter_s": 1.0, "annuaire_search_s": 1.0,
            "server_rss_gb": 1.5, "communes_map_mb": 2.0}
 
@@ -191,6 +196,59 @@ def _first_page(page, base: str, figures: dict[str, float]) -> None:
     figures["indicator_change_server_cpu_s"] = _cpu_s(_SERVER["pid"]) - cpu
 
 
+_MAIN_READY = """(needle) => {
+    const app = document.querySelector('[data-testid=stApp]');
+    const main = document.querySelector('[data-testid=stMain]');
+    const idle = app && app.getAttribute('data-test-script-state') !== 'running'
+        && !document.querySelector('[data-testid=stSkeleton], [data-stale=true]');
+    const drawn = Array.from(document.querySelectorAll('iframe')).some(f => {
+        const d = f.contentDocument;
+        return d && d.querySelector(".leaflet-overlay-pane canvas, .leaflet-overlay-pane path"); });
+    return idle && drawn && main && main.innerText.includes(needle); }"""
+INSERTION = "Insertion par l'activité économique et travail protégé"
+ESS = "Économie sociale et solidaire"
+
+
+def _perimeter(page, figures: dict[str, float]) -> None:
+    """Comparer: switch the perimeter in the sidebar, first to a series never shown (cold),
+    back, then again (warm); done when the page's status line names it and its map is drawn."""
+    def switch(label: str):
+        return lambda: page.locator('[data-testid=stSidebar] label').filter(
+            has_text=label).first.click()
+
+    for name, label in (("cold", INSERTION), ("back", ESS), ("warm", INSERTION)):
+        cpu = _cpu_s(_SERVER["pid"])
+        start = time.perf_counter()
+        switch(label)()
+        page.wait_for_timeout(50)
+        page.wait_for_function(_MAIN_READY, arg=f"Périmètre : {label}", timeout=120_000)
+        figures[f"perimeter_change_{name}_s"] = time.perf_counter() - start
+        SERVER_CPU["last"] = _cpu_s(_SERVER["pid"]) - cpu
+    figures["perimeter_change_s"] = figures["perimeter_change_warm_s"]
+    figures["perimeter_change_server_cpu_s"] = SERVER_CPU["last"]
+    switch(ESS)()
+    page.wait_for_timeout(50)
+    page.wait_for_function(_MAIN_READY, arg=f"Périmètre : {ESS}", timeout=120_000)
+
+
+#: Every page of the app, by URL path, with a text its main part shows once run.
+PAGES = {"comparer": "Comparer les territoires", "mon-territoire": "Chiffres clés",
+         "zones-blanches": "Zones blanches", "concentrations": "Concentrations",
+         "annuaire": "Annuaire des acteurs", "qualite": "Actualisation et qualité",
+         "methode": "Méthode et sources"}
+
+
+def _every_page(page, base: str, figures: dict[str, float]) -> None:
+    """Visit every page for both series (the server's memory is read after this)."""
+    visited = 0
+    for serie in ("insertion", "ess"):
+        for path, needle in PAGES.items():
+            page.goto(f"{base}/{path}?serie={serie}")
+            page.wait_for_function(_IDLE, arg=needle, timeout=120_000)
+            visited += 1
+    figures["pages_visited"] = visited
+
+
 def _mon_territoire(page, base: str, departement: str, figures: dict[str, float]) -> None:
     page.goto(f"{base}/mon-territoire?niveau=departement&code={departement}")
     page.wait_for_function(_IDLE, arg="Chiffres clés", timeout=120_000)
@@ -201,6 +259,12 @@ def _mon_territoire(page, base: str, departement: str, figures: dict[str, float]
     figures["territory_change_s"] = _timed(
         page, _search(page, "Rechercher une commune", "beaune"), "Beaune (commune, 21054)")
     figures["territory_change_server_cpu_s"] = SERVER_CPU["last"]
+    for name, (query, header) in {"departement": ("Nord", "Nord (département, 59)"),
+                                  "mel": ("Métropole européenne de Lille",
+                                          "(EPCI, 200093201)")}.items():
+        figures[f"mon_territoire_{name}_s"] = _timed(
+            page, _search(page, "Rechercher une commune", query), header)
+        figures[f"mon_territoire_{name}_server_cpu_s"] = SERVER_CPU["last"]
 
 
 def _zones(page, base: str, departement: str, figures: dict[str, float]) -> None:
@@ -237,6 +301,7 @@ def run(departement: str) -> dict[str, float]:
                                                  headless=True, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1400, "height": 1400}, locale="fr-FR")
             _first_page(page, base, figures)
+            _perimeter(page, figures)
             for step in (_mon_territoire, _zones, _annuaire):
                 step(page, base, departement, figures)
             page.goto(f"{base}/comparer?vue=communes_dep&parent={departement}"
@@ -244,6 +309,7 @@ def run(departement: str) -> dict[str, float]:
             page.wait_for_function(_MAP_DRAWN, arg="legende-carte", timeout=120_000)
             sizes = page.evaluate(_SRCDOC_SIZES)
             figures["communes_map_mb"] = max(sizes) / 1e6
+            _every_page(page, base, figures)
             browser.close()
         rss, peak = _proc_memory_gb(pid)
         figures["server_rss_gb"] = rss

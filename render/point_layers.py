@@ -23,8 +23,10 @@ class StructuresLayer(JSCSSMixin, Layer):
         {% macro script(this, kwargs) %}
         var {{ this.get_name() }} = (function () {
             // texts arrive HTML-escaped (for popups); a DOM title wants the plain text
+            // (decoded only when a name holds an entity: most hold none)
+            var area = document.createElement("textarea");
             var txt = function (s) {
-                var t = document.createElement("textarea"); t.innerHTML = s; return t.value; };
+                if (s.indexOf("&") < 0) return s; area.innerHTML = s; return area.value; };
             var fam = {{ this.families|tojson }};
             var prec = {{ this.precisions|tojson }};
             var sect = {{ this.sectors|tojson }};
@@ -39,18 +41,34 @@ class StructuresLayer(JSCSSMixin, Layer):
                         html: '<div class="ess-cluster" style="width:' + size + 'px;height:'
                               + size + 'px" title="' + n + ' structures">' + n + '</div>'});
                 }});
+            // one icon per family, shared by its markers (tens of thousands on a département)
+            var icons = fam.map(function (f) {
+                return L.divIcon({className: "", iconSize: [20, 20],
+                    html: '<div class="ess-pt" style="width:18px;height:18px;background:'
+                          + f[1] + '" aria-hidden="true">' + f[2] + '</div>'}); });
+            // one popup for the layer, written when a marker is clicked (or Enter pressed on
+            // it), not one per marker up front
+            var popup = function (layer) {
+                var r = rows[layer.row], f = fam[r[2]];
+                return '<b>' + r[3] + '</b><br>Famille : ' + f[0]
+                    + '<br>Secteur : ' + sect[r[4]] + '<br>Adresse : ' + r[5]
+                    + '<br>SIRET : ' + r[6] + '<br>Localisation : ' + prec[r[7]]; };
+            var markers = new Array(rows.length);
             for (var i = 0; i < rows.length; i++) {
                 var r = rows[i], f = fam[r[2]];
-                var icon = L.divIcon({className: "", iconSize: [20, 20],
-                    html: '<div class="ess-pt" style="width:18px;height:18px;background:'
-                          + f[1] + '" aria-hidden="true">' + f[2] + '</div>'});
                 var label = txt(r[3]) + ' – ' + txt(f[0]);
-                var mk = L.marker([r[0], r[1]], {icon: icon, title: label, alt: label});
-                mk.bindPopup('<b>' + r[3] + '</b><br>Famille : ' + f[0]
-                    + '<br>Secteur : ' + sect[r[4]] + '<br>Adresse : ' + r[5]
-                    + '<br>SIRET : ' + r[6] + '<br>Localisation : ' + prec[r[7]]);
-                cluster.addLayer(mk);
+                var mk = L.marker([r[0], r[1]], {icon: icons[r[2]], title: label, alt: label});
+                mk.row = i;
+                markers[i] = mk;
             }
+            // one bulk insertion: markercluster builds its tree once (addLayer per marker
+            // re-clusters at each call)
+            cluster.addLayers(markers);
+            var shown = L.popup({offset: L.point(0, -6)});
+            cluster.on("click", function (e) {
+                if (e.layer.row === undefined) return;
+                shown.setLatLng(e.layer.getLatLng()).setContent(popup(e.layer))
+                    .openOn({{ this._parent.get_name() }}); });
             cluster.addTo({{ this._parent.get_name() }});
             return cluster;
         })();

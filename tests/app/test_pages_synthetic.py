@@ -216,6 +216,20 @@ def test_mon_territoire_key_figures_are_numbers(synthetic_app):
     assert metric.value == "13" and metric.delta == "+1"
 
 
+def test_mon_territoire_table_of_structures_on_demand(synthetic_app):
+    """The EPCI 200000001 holds 13 active structures (see the key figures above): their table
+    is built and sent only when asked for, and the choice is in the address; the downloads
+    are offered either way."""
+    at = _open("mon_territoire", niveau="epci", code="200000001")
+    assert not at.exception
+    assert not any("Nom" in d.value.columns for d in at.dataframe)
+    assert "Télécharger en CSV" in [b.label for b in at.get("download_button")]
+    at.checkbox(key="mon_territoire.tableau").check().run()
+    table = next(d.value for d in at.dataframe if "Nom" in d.value.columns)
+    assert len(table) == 13
+    assert at.query_params["tableau"] == "1"
+
+
 def test_mon_territoire_charts_have_their_tables(synthetic_app):
     at = _open("mon_territoire", niveau="departement", code="21", courbe="structures_per_10k")
     assert not at.exception
