@@ -74,7 +74,7 @@ territory = (("commune", commune) if commune else ("epci", epci) if epci
              else ("departement", dep) if dep else None)
 filtered = tables.filter_structures(structures, texte, kinds=picked, kind_column=kind_column,
                                     secteurs=secteurs, territory=territory, public=gestion,
-                                    haystack=common.search_haystack(ctx))
+                                    haystack=common.search_haystack(ctx) if texte else None)
 st.subheader(fr.compte(len(filtered), "structure trouvée", "structures trouvées"))
 if filtered.empty:
     st.info("Aucune structure ne correspond à ces critères : retirez un filtre ou changez la "
@@ -94,8 +94,8 @@ common.source_caption(
          "approximativement (point placé dans la commune)."
     + (f" La carte montre un échantillon de {fr.entier(MAP_LIMIT)} structures ; le tableau "
        "et les exports les contiennent toutes." if len(filtered) > MAP_LIMIT else ""))
-shown = filtered if len(filtered) <= TABLE_LIMIT else filtered.sort_values(
-    "nom", kind="stable").head(TABLE_LIMIT)
+shown = filtered if len(filtered) <= TABLE_LIMIT else tables.first_by_name(
+    filtered, TABLE_LIMIT, key=common.search_haystack(ctx))
 frtable.show(common.structures_table(ctx, shown), common.structure_columns(ctx),
              key="annuaire_table", alt="Structures trouvées")
 if len(filtered) > TABLE_LIMIT:

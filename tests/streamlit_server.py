@@ -8,6 +8,7 @@ benchmarks/bench_load.py: a free port, ``streamlit run`` headless, a wait on
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import subprocess
 import sys
@@ -19,7 +20,12 @@ from typing import IO
 
 REPO = Path(__file__).resolve().parent.parent
 
-__all__ = ["free_port", "streamlit_server", "wait_health"]
+__all__ = ["SERVER_ENV", "free_port", "streamlit_server", "wait_health"]
+
+#: The environment ``make app`` gives the server (Makefile): two glibc malloc arenas shared by
+#: its threads (see docs/architecture.md, « Memory »), so that the benchmarks measure the
+#: server as it is run.  A value already in ``env`` wins.
+SERVER_ENV = {"MALLOC_ARENA_MAX": "2"}
 
 
 def free_port() -> int:
@@ -49,6 +55,7 @@ def streamlit_server(script: str = "app.py", env: dict[str, str] | None = None,
     """``streamlit run script`` on 127.0.0.1 with ``env``; yields (base URL, server pid,
     seconds until it answered) and stops it, even on error."""
     port = free_port()
+    env = {**SERVER_ENV, **(env if env is not None else os.environ)}
     output = log if log is not None else subprocess.DEVNULL
     started = time.perf_counter()
     proc = subprocess.Popen(

@@ -141,6 +141,28 @@ def test_tables_filter_exactly_and_export_columns(ref_snap):
     assert len(exported) == len(only)
 
 
+def test_first_by_name_keeps_name_order_and_rows():
+    """Alphabetical order with accents, case and punctuation ignored, derived by hand:
+    « Abeille » (12), « abeille » (14, same folded name: kept after 12, stable),
+    « L'abri » (13, folded « l abri »), « Zèbre » (10), missing name (11) last."""
+    frame = pd.DataFrame({"nom": ["Zèbre", None, "Abeille", "L'abri", "abeille"],
+                          "siret": ["1", "2", "3", "4", "5"]}, index=[10, 11, 12, 13, 14])
+    top = tables.first_by_name(frame, 3)
+    assert top["siret"].tolist() == ["3", "5", "4"]
+    assert top.index.tolist() == [12, 14, 13]
+    assert tables.first_by_name(frame, 10)["siret"].tolist() == ["3", "5", "4", "1", "2"]
+    # with the directory's search text as the key (name first), on a subset of its rows
+    key = tables.search_text(frame)
+    subset = frame.loc[[10, 13, 14]]
+    assert tables.first_by_name(subset, 2, key=key)["siret"].tolist() == ["5", "4"]
+
+
+def test_no_filter_gives_the_frame_itself(ref_snap):
+    """Without any filter the directory keeps the frame (no copy of a national list)."""
+    _, snap = ref_snap
+    assert tables.filter_structures(snap.structures) is snap.structures
+
+
 def test_tables_quality_numbers_stay_numbers(ref_snap):
     reference, snap = ref_snap
     acc = tables.accounting_table(snap.manifest)
