@@ -10,7 +10,8 @@
 * :func:`legend`: the legend box (``<details>``, so it can be folded away).
 
 Everything that comes from the data is escaped before it reaches the page: texts with
-:func:`html.escape`, data embedded in scripts with Jinja's ``tojson``.
+:func:`html.escape` (:func:`escape`), data embedded in scripts as HTML-safe JSON written in
+after the templates are rendered (:mod:`render.map_payload`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ import shapely
 from branca.element import Element, MacroElement
 from folium.map import Layer
 from folium.template import Template
+
+from render.map_payload import CarriesData
 
 __all__ = [
     "CONTEXT_FILL",
@@ -286,7 +289,7 @@ def tooltip(nom: object, code: object, lines: Sequence[tuple[str, str]]) -> str:
 
 
 # --------------------------------------------------------------------------- layers
-class GeoJsonLayer(Layer):
+class GeoJsonLayer(CarriesData, Layer):
     """A GeoJSON layer styled from per-feature properties, with pre-escaped tooltips.
 
     Properties used: ``_f`` fill colour, ``_o`` outline colour, ``_w`` outline weight,
@@ -295,7 +298,7 @@ class GeoJsonLayer(Layer):
 
     _template = Template("""
         {% macro script(this, kwargs) %}
-        var {{ this.get_name() }} = L.geoJSON({{ this.data|tojson }}, {
+        var {{ this.get_name() }} = L.geoJSON({{ this.payload("data") }}, {
             style: function (f) {
                 var p = f.properties;
                 return {fillColor: p._f, color: p._o, weight: p._w, dashArray: p._d,
@@ -321,12 +324,12 @@ class GeoJsonLayer(Layer):
         self.fill_opacity = fill_opacity
 
 
-class ContextLayer(Layer):
+class ContextLayer(CarriesData, Layer):
     """Neighbouring territories in light grey, below the data, not interactive."""
 
     _template = Template("""
         {% macro script(this, kwargs) %}
-        var {{ this.get_name() }} = L.geoJSON({{ this.data|tojson }}, {
+        var {{ this.get_name() }} = L.geoJSON({{ this.payload("data") }}, {
             interactive: false,
             style: function () {
                 return {fillColor: "{{ this.fill }}", fillOpacity: 1, color: "#b4b4b4",
@@ -351,7 +354,7 @@ def context_features(context: gpd.GeoDataFrame) -> dict:
     return features(context, pd.DataFrame(index=context.index))
 
 
-class LabelsLayer(Layer):
+class LabelsLayer(CarriesData, Layer):
     """Permanent labels ``[lat, lon, text (escaped), css class, priority]``, decluttered at
     every zoom: a label overlapping a more important one (lower priority number) is hidden."""
 
@@ -363,7 +366,7 @@ class LabelsLayer(Layer):
                 var pane = map.createPane("etiquettes");
                 pane.style.zIndex = 550; pane.style.pointerEvents = "none";  // under markers
             }
-            var rows = {{ this.rows|tojson }};
+            var rows = {{ this.payload("rows") }};
             rows.sort(function (a, b) { return a[4] - b[4]; });
             var group = L.layerGroup(), marks = [];
             rows.forEach(function (r) {

@@ -25,7 +25,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from render import fr
+from render import fr, map_payload
 from render.classes import (
     SCHEMES,
     Classification,
@@ -95,8 +95,9 @@ FAMILY_STYLE = {
 
 
 def map_html(m: folium.Map) -> str:
-    """The complete HTML document of a map (what the app embeds in an iframe)."""
-    return m.get_root().render()
+    """The complete HTML document of a map (what the app embeds in an iframe), the layers'
+    data written in after the templates (:mod:`render.map_payload`)."""
+    return map_payload.render_page(m)
 
 
 def count_text(n: int, noun: str = "territoire") -> str:

@@ -11,10 +11,12 @@ from folium.elements import JSCSSMixin
 from folium.map import Layer
 from folium.template import Template
 
+from render.map_payload import CarriesData
+
 __all__ = ["PointsLayer", "StructuresLayer"]
 
 
-class StructuresLayer(JSCSSMixin, Layer):
+class StructuresLayer(CarriesData, JSCSSMixin, Layer):
     """Clustered structures; rows ``[lat, lon, family index, nom, sector index, adresse,
     siret, precision index]`` with every text already escaped (``title``/``alt`` of a
     marker: "name – family", read by screen readers)."""
@@ -27,10 +29,10 @@ class StructuresLayer(JSCSSMixin, Layer):
             var area = document.createElement("textarea");
             var txt = function (s) {
                 if (s.indexOf("&") < 0) return s; area.innerHTML = s; return area.value; };
-            var fam = {{ this.families|tojson }};
-            var prec = {{ this.precisions|tojson }};
-            var sect = {{ this.sectors|tojson }};
-            var rows = {{ this.rows|tojson }};
+            var fam = {{ this.payload("families") }};
+            var prec = {{ this.payload("precisions") }};
+            var sect = {{ this.payload("sectors") }};
+            var rows = {{ this.payload("rows") }};
             var cluster = L.markerClusterGroup({maxClusterRadius: 45, chunkedLoading: true,
                 showCoverageOnHover: false,
                 iconCreateFunction: function (c) {
@@ -85,14 +87,14 @@ class StructuresLayer(JSCSSMixin, Layer):
         self.default_css = [("markerclustercss", urls["markercluster_css"])]
 
 
-class PointsLayer(Layer):
+class PointsLayer(CarriesData, Layer):
     """Small circle markers ``[lat, lon, name]`` (names escaped), not clustered; dark with a
     white edge so that they show on any fill."""
 
     _template = Template("""
         {% macro script(this, kwargs) %}
         var {{ this.get_name() }} = (function () {
-            var rows = {{ this.rows|tojson }}, markers = new Array(rows.length);
+            var rows = {{ this.payload("rows") }}, markers = new Array(rows.length);
             for (var i = 0; i < rows.length; i++) {
                 markers[i] = L.circleMarker([rows[i][0], rows[i][1]], {radius: 3, weight: 1,
                     color: "#ffffff", fillColor: "#1b4f72", fillOpacity: 0.9});
