@@ -107,28 +107,41 @@ def load_snapshot(serie: str, quarter: str) -> SimpleNamespace:
     of thousands of closed ones), its rejects and its manifest; read-only."""
     from observatory import storage
 
-    snap = storage.load_snapshot(quarter, serie=serie)
-    structures = snap.structures
-    active = structures[(structures["etat_administratif"] == "A").to_numpy(dtype=bool)]
-    active = pd.DataFrame(active.drop(columns=[c for c in _UNUSED if c in active.columns]))
-    return SimpleNamespace(quarter=snap.quarter, serie=serie, manifest=snap.manifest,
-                           rejects=snap.rejects, structures=active.reset_index(drop=True))
+    snap = storage.load_snapshot(quarter, serie=serie, active_only=True, without=_UNUSED)
+    loaded = SimpleNamespace(quarter=snap.quarter, serie=serie, manifest=snap.manifest,
+                             rejects=snap.rejects,
+                             structures=pd.DataFrame(snap.structures).reset_index(drop=True))
+    release_memory()
+    return loaded
+
+
+def release_memory() -> None:
+    """Give back to the system what Arrow's allocator kept from finished work.  Reading a
+    national snapshot leaves its decoding buffers in the allocator's free lists: 949 MB
+    resident after the read, 514 MB after this call (the frame itself is 316 MB)."""
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
 
 
 def _manifest(serie: str, quarter: str) -> dict:
     return next(m for m in series_quarters().get(serie, []) if m["quarter"] == quarter)
 
 
-def light_structures(serie: str, quarter: str, columns=LIGHT_COLUMNS) -> pd.DataFrame:
+def light_structures(serie: str, quarter: str, columns=LIGHT_COLUMNS,
+                     active_only: bool = False) -> pd.DataFrame:
     """Some columns of a snapshot's structures, read from its file (not cached): what the
-    indicators of an earlier quarter, or the change between two quarters, need."""
+    indicators of an earlier quarter, or the change between two quarters, need.
+    ``active_only``: the active structures only, filtered while reading."""
     import pyarrow.parquet as pq
 
     from observatory.schema import STRUCTURE_DTYPES
 
     path = Path(_manifest(serie, quarter)["path"]) / "structures.parquet"
     present = set(pq.read_schema(path).names)
-    frame = pd.read_parquet(path, columns=[c for c in columns if c in present])
+    frame = pd.read_parquet(path, columns=[c for c in columns if c in present],
+                            filters=[("etat_administratif", "==", "A")] if active_only
+                            else None)
     for column in frame.columns:
         if column in STRUCTURE_DTYPES and str(frame[column].dtype) != STRUCTURE_DTYPES[column]:
             frame[column] = frame[column].astype(STRUCTURE_DTYPES[column])
@@ -207,6 +220,7 @@ def preload() -> None:
                 _quiet(lambda s=serie, q=quarters[-1]: load_snapshot(s, q))()
             if DEFAULT_SERIE in grouped:  # what the first page (Comparer, EPCI) shows
                 _quiet(lambda: _first_page(DEFAULT_SERIE, grouped[DEFAULT_SERIE]))()
+            release_memory()
             # the warm-up starts after the first page is drawn (navigation.py): started
             # here, it would hold the interpreter while the first visitor waits
     except Exception:
@@ -262,6 +276,7 @@ def _start_warm_up(grouped: dict[str, list[dict]]) -> None:
         for serie, quarters in todo:
             for quarter in reversed(quarters[:-1]):  # the previous quarter first
                 _past_tables(serie, quarter)
+                release_memory()
 
     threading.Thread(target=_quiet(work), name="observatoire-warm-up", daemon=True).start()
 
@@ -358,8 +373,7 @@ def _past_tables(serie: str, quarter: str) -> dict[str, pd.DataFrame]:
     from indicators.table import commune_base as _base
 
     ref = load_reference()
-    structures = light_structures(serie, quarter)
-    structures = structures[(structures["etat_administratif"] == "A").to_numpy(dtype=bool)]
+    structures = light_structures(serie, quarter, active_only=True)
     communes = covered_communes(ref.communes, _manifest(serie, quarter).get("territoire"),
                                 structures)
     from geodata import density_grid

@@ -32,6 +32,7 @@ def change_table(serie: str, previous: str, current: str, level: str) -> pd.Data
     out = change_by_territory(loaders.light_structures(serie, previous, columns),
                               now[[c for c in columns if c in now.columns]], level, scope)
     keep = scope.index if level == "commune" else scope[level].dropna().unique()
+    loaders.release_memory()  # the previous quarter's file was read for this
     return out[logic.among(out.index, keep)].drop(columns=["motif_na"], errors="ignore")
 
 

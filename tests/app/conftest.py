@@ -43,8 +43,11 @@ def _light(snapshot_of):
     """loaders.light_structures on in-memory snapshots (some columns of the structures)."""
     from app_pages import loaders
 
-    def light(serie, quarter, columns=loaders.LIGHT_COLUMNS):
+    def light(serie, quarter, columns=loaders.LIGHT_COLUMNS, active_only=False):
         structures = snapshot_of(serie, quarter).structures
+        if active_only:
+            structures = structures[(structures["etat_administratif"] == "A").to_numpy(
+                dtype=bool)]
         return structures[[c for c in columns if c in structures.columns]].copy()
     return light
 

@@ -108,10 +108,14 @@ def actors_app(store, snapshots, monkeypatch):
     monkeypatch.setattr(loaders, "_ensure_data", lambda: manifests)
     monkeypatch.setattr(loaders, "load_reference", lambda: reference)
     monkeypatch.setattr(loaders, "load_snapshot", lambda serie, quarter: snapshots[quarter])
-    monkeypatch.setattr(loaders, "light_structures",
-                        lambda serie, quarter, columns=loaders.LIGHT_COLUMNS:
-                        snapshots[quarter].structures[[c for c in columns
-                                                       if c in snapshots[quarter].structures]])
+
+    def light(serie, quarter, columns=loaders.LIGHT_COLUMNS, active_only=False):
+        frame = snapshots[quarter].structures
+        if active_only:
+            frame = frame[(frame["etat_administratif"] == "A").to_numpy(dtype=bool)]
+        return frame[[c for c in columns if c in frame]]
+
+    monkeypatch.setattr(loaders, "light_structures", light)
     yield
     st.cache_data.clear()
     st.cache_resource.clear()

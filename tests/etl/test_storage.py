@@ -526,3 +526,19 @@ def test_killed_refresh_command_leaves_store_identical(tmp_path, data_dir):
         assert after == before
     assert [m["quarter"] for m in storage.list_snapshots()] == ["2026-T3"]
     assert len(storage.load_snapshot("2026-T3").structures) == 5
+
+
+def test_load_snapshot_active_only_and_without_columns(data_dir):
+    """Five structures, the 2nd and the 4th closed: read with ``active_only`` gives the 3
+    others in their order; ``without`` geometry gives a plain frame without that column."""
+    frame = _frame(5)
+    frame.loc[[1, 3], "etat_administratif"] = "F"
+    storage.write_snapshot(frame, empty_rejects(), _manifest("2026-T4", 5))
+    whole = storage.load_snapshot("2026-T4")
+    assert len(whole.structures) == 5 and isinstance(whole.structures, gpd.GeoDataFrame)
+    light = storage.load_snapshot("2026-T4", active_only=True,
+                                  without=("geometry", "millesimes"))
+    assert light.structures["siret"].tolist() == [f"{i:014d}" for i in (0, 2, 4)]
+    assert "geometry" not in light.structures and "millesimes" not in light.structures
+    assert not isinstance(light.structures, gpd.GeoDataFrame)
+    assert str(light.structures["siret"].dtype) == str(whole.structures["siret"].dtype)
