@@ -381,7 +381,11 @@ def structures_map(
     the location precision, all escaped.
     """
     urls = map_assets(assets)
-    pts = structures.dropna(subset=["latitude", "longitude"])
+    # the columns drawn only, then the rows with a position: a national directory's frame
+    # has 650 000 rows of 38 columns
+    drawn = [c for c in ("latitude", "longitude", "nom", "famille_ess", "naf_libelle", "naf",
+                         "adresse", "siret", "location_precision") if c in structures]
+    pts = structures[drawn].dropna(subset=["latitude", "longitude"])
     choropleth = background is not None and background_column is not None
     if background is not None and not choropleth:  # plain outlines
         backdrop_made = backdrop(background, name=background_label or "Limites",
