@@ -85,7 +85,8 @@ common.show_cached_map(
      gestion),
     lambda: maps.structures_map(filtered, max_points=MAP_LIMIT,
                                 backdrop_made=territoires.outlines_backdrop(ctx, dep or None),
-                                tiles=loaders.tiles(), assets=loaders.map_assets()),
+                                tiles=loaders.tiles(), assets=loaders.map_assets(),
+                                kind_column=kind_column),
     alt="Carte des structures de l'annuaire")
 approx = int(filtered["location_precision"].isin(["commune_aleatoire",
                                                   "centroide_commune"]).sum())

@@ -219,7 +219,8 @@ def preload() -> None:
                 quarters = [m["quarter"] for m in manifests]
                 _quiet(lambda s=serie, q=quarters[-1]: load_snapshot(s, q))()
             if DEFAULT_SERIE in grouped:  # what the first page (Comparer, EPCI) shows
-                _quiet(lambda: _first_page(DEFAULT_SERIE, grouped[DEFAULT_SERIE]))()
+                _quiet(lambda: _first_page(DEFAULT_SERIE, [str(m["quarter"]) for m in
+                                                           grouped[DEFAULT_SERIE]]))()
             release_memory()
             # the warm-up starts after the first page is drawn (navigation.py): started
             # here, it would hold the interpreter while the first visitor waits
@@ -227,11 +228,10 @@ def preload() -> None:
         log.exception("preload failed; the first page will retry")
 
 
-def _first_page(serie: str, manifests: list[dict]) -> None:
+def _first_page(serie: str, quarters: list[str]) -> None:
     """What Comparer's first view needs besides the snapshot: indicators and coverage of
     the levels it shows, the France row of its references, and the previous quarter for its
     map of change (reading and computing that quarter is most of a cold first page)."""
-    quarters = [str(m["quarter"]) for m in manifests]
     latest = quarters[-1]
     for level in ("epci", "departement", "region"):
         indicator_table(serie, latest, level)
@@ -270,6 +270,8 @@ def _start_warm_up(grouped: dict[str, list[dict]]) -> None:
 
     def work() -> None:
         for serie, quarters in todo:
+            if serie != DEFAULT_SERIE:  # its Comparer view, as the preload did for the default
+                _first_page(serie, quarters)
             for level in ("departement", "epci", "commune", "region"):
                 indicator_table(serie, quarters[-1], level)
             search_haystack(serie, quarters[-1])  # the directory's first search

@@ -307,7 +307,8 @@ def structures_section(ctx: logic.Context, level: str, code: str, name: str) -> 
                                    background_label="Structures pour 10 000 habitants",
                                    highlight=[code] if level == sub_level else [],
                                    tiles=loaders.tiles(), assets=loaders.map_assets(),
-                                   context=common.context_layer(sub_level))
+                                   context=common.context_layer(sub_level),
+                                   kind_column=common.kind_column(ctx))
 
     common.show_cached_map(("structures", ctx.serie, ctx.quarter, level, code), build,
                            height=600, alt=f"Carte des structures : {name}")

@@ -89,16 +89,21 @@ def rejects_section(ctx: logic.Context, staff: bool) -> None:
     if rejects is None or len(rejects) == 0:
         st.success("Aucune ligne rejetée.")
         return
-    reasons = rejects["raison"].astype("string").str.split(":").str[0].value_counts()
-    frtable.show(pd.DataFrame({"raison": reasons.index, "lignes": reasons.to_numpy()}),
-                 {"raison": Col("Raison"), "lignes": Col("Lignes", "int")}, key="raisons")
+    reasons = rejects["raison"].astype("string").str.split(":").str[0].str.strip() \
+        .value_counts()
+    frtable.show(pd.DataFrame({"libelle": [fr.libelle_raison(r) for r in reasons.index],
+                               "raison": reasons.index, "lignes": reasons.to_numpy()}),
+                 {"libelle": Col("Raison"), "raison": Col("Code"),
+                  "lignes": Col("Lignes", "int")}, key="raisons")
     shown = rejects if staff else tables.mask_personal(rejects)
     st.markdown("**Lignes rejetées, telles que lues dans la source**"
                 + ("" if staff else " (champs personnels masqués : e-mail, téléphone, nom "
                                     "d'une personne physique)"))
-    frtable.show(shown.head(500), {"source": Col("Source"), "ligne": Col("Ligne", "int"),
-                                   "siret": Col("SIRET"), "raison": Col("Raison"),
-                                   "donnees": Col("Ligne brute")}, key="rejets")
+    detail = shown.head(500).assign(libelle=lambda f: f["raison"].map(fr.libelle_raison))
+    frtable.show(detail, {"source": Col("Source"), "ligne": Col("Ligne", "int"),
+                          "siret": Col("SIRET"), "libelle": Col("Raison"),
+                          "raison": Col("Détail"), "donnees": Col("Ligne brute")},
+                 key="rejets")
     if len(shown) > 500:
         st.caption(f"Les 500 premières lignes sur {fr.entier(len(shown))} ; l'export les "
                    "contient toutes.")

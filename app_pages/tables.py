@@ -260,7 +260,8 @@ def accounting_table(manifest: dict) -> pd.DataFrame:
             "source": source, "lues": read, "conservees": kept, "rejetees": rejected,
             "filtrees": int(acc["filtered"]) if "filtered" in acc else None,
             "equilibre": "oui" if read == kept + rejected else "NON",
-            "raisons": "; ".join(f"{k} : {fr.entier(v)}" for k, v in reasons.items()) or "–",
+            "raisons": "; ".join(f"{fr.libelle_raison(k)} : {fr.entier(v)}"
+                                 for k, v in reasons.items()) or "–",
         })
     return pd.DataFrame(rows, columns=["source", "lues", "conservees", "rejetees", "filtrees",
                                        "equilibre", "raisons"])

@@ -716,7 +716,7 @@ def _locate(rows, raw, cols, reason, place: _Place, options, *, communes, refere
                                               index=rows.index).astype("string")
               + " km " + article + declared).where(far, "")
     reason = reason.mask(lost, "commune_inconnue: " + geo_reason.fillna("") +
-                         "; ni code commune valide ni commune retrouvee" + detail)
+                         "; ni code commune valide ni commune retrouvée" + detail)
     notes = location_notes(verdict, open_rows, precision.where(reason.isna()),
                            rows["nom"].fillna(""), raw["_ligne"], declared,
                            tolerance_m=tolerance, crs=crs)

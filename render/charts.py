@@ -124,7 +124,10 @@ def split_chart(frame: pd.DataFrame, *, category_label: str) -> alt.Chart:
     frame : DataFrame
         ``categorie`` (French label), ``valeur`` (float), optional ``territoire``.
     category_label : str
-        What the categories are (« Famille de l'ESS »): the y-axis title.
+        What the categories are (« Famille de l'ESS »), in the tooltip.  The y axis has no
+        title: the page's heading above the chart names the split, and beside long labels
+        (« Groupement d'employeurs pour l'insertion et la qualification ») in a half-width
+        column a vertical title was drawn over them.
     """
     _check(frame, ("categorie", "valeur"), "split_chart")
     data = frame.copy()
@@ -138,7 +141,7 @@ def split_chart(frame: pd.DataFrame, *, category_label: str) -> alt.Chart:
     tooltip = [alt.Tooltip("categorie:N", title=category_label),
                alt.Tooltip("valeur:Q", title="Valeur", format=fmt)]
     encoding = {
-        "y": alt.Y("categorie:N", sort=order, title=category_label),
+        "y": alt.Y("categorie:N", sort=order, title=None),
         "x": alt.X("valeur:Q", title="Nombre de structures" if fmt == ",d" else "Valeur",
                    axis=alt.Axis(format=number_format(data["valeur"], axis=True),
                                  tickCount=5)),

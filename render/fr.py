@@ -29,8 +29,10 @@ __all__ = [
     "MOIS",
     "NIVEAUX",
     "PRECISIONS",
+    "RAISONS",
     "libelle_famille",
     "libelle_precision",
+    "libelle_raison",
     "NBSP",
     "DECIMALES_UNITE",
     "arrondi",
@@ -306,6 +308,22 @@ PRECISIONS = {
     "centroide_commune": "Approximation : centre de la commune",
 }
 
+#: French labels of the reasons of rejection (the code before « : » in ``raison``).
+RAISONS = {
+    "siret_invalide": "SIRET invalide",
+    "siren_invalide": "SIREN invalide",
+    "siret_en_double": "SIRET en double",
+    "unite_legale_en_double": "Unité légale en double",
+    "commune_inconnue": "Commune introuvable",
+    "hors_commune": "Point hors de toute commune",
+    "hors_territoire": "Hors du territoire de l'actualisation",
+    "hors_perimetre": "Hors du périmètre",
+    "localisation_absente": "Ni commune ni coordonnées",
+    "type_inconnu": "Type de structure inconnu",
+    "formule_sans_valeur": "Formule de tableur sans valeur",
+    "aucun_etablissement": "Aucun établissement dans le territoire",
+}
+
 #: French names of the territorial levels.
 NIVEAUX = {
     "region": "Région",
@@ -323,3 +341,12 @@ def libelle_famille(code: Any) -> str:
 def libelle_precision(code: Any) -> str:
     """French label of a location precision code (the code itself when unknown)."""
     return PRECISIONS.get(str(code), _MISSING if _is_missing(code) else str(code))
+
+
+def libelle_raison(raison: Any) -> str:
+    """French label of a reason of rejection, from its code or from the full ``raison``
+    (« siret_invalide: 123 ... » → « SIRET invalide »); the code itself when unknown."""
+    if _is_missing(raison):
+        return _MISSING
+    code = str(raison).split(":", 1)[0].strip()
+    return RAISONS.get(code, code)

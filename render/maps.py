@@ -25,6 +25,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from observatory.vocabulary import STRUCTURE_TYPES
 from render import fr, map_payload
 from render.classes import (
     SCHEMES,
@@ -56,7 +57,9 @@ from render.point_layers import PointsLayer, StructuresLayer
 
 __all__ = [
     "FAMILY_STYLE",
+    "TYPE_STYLE",
     "Backdrop",
+    "KindStyle",
     "MISSING_COLOUR",
     "SCHEMES",
     "Classification",
@@ -68,6 +71,7 @@ __all__ = [
     "classified_layer",
     "classify",
     "count_text",
+    "kind_style",
     "default_thresholds",
     "diverging_classes",
     "finish_map",
@@ -92,6 +96,40 @@ FAMILY_STYLE = {
     "societe_commerciale_ess": ("#D55E00", "S"),
     "autre": ("#555555", "?"),
 }
+#: Insertion type (``type_structure``) -> (colour, abbreviation shown in the marker).
+TYPE_STYLE = {
+    "ACI": ("#0072B2", "ACI"),
+    "AI": ("#E69F00", "AI"),
+    "EI": ("#009E73", "EI"),
+    "ETTI": ("#CC79A7", "ETTI"),
+    "EITI": ("#D55E00", "EITI"),
+    "GEIQ": ("#56B4E9", "GEIQ"),
+    "ESAT": ("#6A3D9A", "ESAT"),
+    "autre": ("#555555", "?"),
+}
+
+
+@dataclass(frozen=True)
+class KindStyle:
+    """How a structures map tells kinds apart: the column, its colours and marker texts,
+    the French labels, the word for a kind in popups and the map's title."""
+
+    column: str
+    style: dict
+    labels: dict
+    noun: str
+    title: str
+
+
+def kind_style(column: str = "famille_ess") -> KindStyle:
+    """ESS families (``famille_ess``), or insertion types (``type_structure``)."""
+    if column == "type_structure":
+        labels = {k: f"{k} – {v}" for k, v in STRUCTURE_TYPES.items()}
+        return KindStyle(column, TYPE_STYLE, {**labels, "autre": "Type non renseigné"},
+                         "Type", "Structures d'insertion et de travail protégé")
+    return KindStyle("famille_ess", FAMILY_STYLE,
+                     {f: fr.libelle_famille(f) for f in FAMILY_STYLE}, "Famille",
+                     "Structures de l'ESS")
 
 
 def map_html(m: folium.Map) -> str:
@@ -296,14 +334,17 @@ def _text(value: object) -> str:
         else escape(value)
 
 
-def _structure_rows(pts: pd.DataFrame) -> tuple[list, list, list, list]:
-    """(rows, families, precisions, sectors) of the structures layer, texts escaped."""
-    fam_codes = list(FAMILY_STYLE)
-    families = [[escape(fr.libelle_famille(f)), FAMILY_STYLE[f][0], FAMILY_STYLE[f][1]]
+def _structure_rows(pts: pd.DataFrame, kinds: KindStyle | None = None
+                    ) -> tuple[list, list, list, list]:
+    """(rows, kinds, precisions, sectors) of the structures layer, texts escaped; a kind is
+    ``[label, colour, marker text]``."""
+    kinds = kinds or kind_style()
+    fam_codes = list(kinds.style)
+    families = [[escape(kinds.labels[f]), kinds.style[f][0], kinds.style[f][1]]
                 for f in fam_codes]
     prec_codes = list(fr.PRECISIONS) + ["?"]
     precisions = [escape(fr.libelle_precision(p)) for p in prec_codes]
-    fam_idx = pd.Categorical(pts["famille_ess"].fillna("autre"), categories=fam_codes)
+    fam_idx = pd.Categorical(pts[kinds.column].fillna("autre"), categories=fam_codes)
     fam_idx = np.where(fam_idx.codes < 0, fam_codes.index("autre"), fam_idx.codes)
     prec_idx = pd.Categorical(pts["location_precision"], categories=prec_codes[:-1]).codes
     prec_idx = np.where(prec_idx < 0, len(prec_codes) - 1, prec_idx)
@@ -368,8 +409,10 @@ def structures_map(
     context: gpd.GeoDataFrame | None = None,
     labels: int | None = 12,
     backdrop_made: Backdrop | None = None,
+    kind_column: str = "famille_ess",
 ) -> folium.Map:
-    """Structures clustered (neutral grey clusters), coloured and lettered by ESS family,
+    """Structures clustered (neutral grey clusters), coloured and lettered by ESS family
+    (or by insertion type with ``kind_column="type_structure"``, :func:`kind_style`),
     optionally over a choropleth (``background`` + ``background_column``) or over plain
     outlines (``background`` alone, or a ``backdrop_made`` by :func:`backdrop` once for
     many maps of one place), with the names of the main territories of ``background`` and
@@ -383,7 +426,8 @@ def structures_map(
     urls = map_assets(assets)
     # the columns drawn only, then the rows with a position: a national directory's frame
     # has 650 000 rows of 38 columns
-    drawn = [c for c in ("latitude", "longitude", "nom", "famille_ess", "naf_libelle", "naf",
+    kinds = kind_style(kind_column if kind_column in structures else "famille_ess")
+    drawn = [c for c in ("latitude", "longitude", "nom", kinds.column, "naf_libelle", "naf",
                          "adresse", "siret", "location_precision") if c in structures]
     pts = structures[drawn].dropna(subset=["latitude", "longitude"])
     choropleth = background is not None and background_column is not None
@@ -392,7 +436,7 @@ def structures_map(
                                  context=context, labels=labels)
     legend_rows: list[tuple[str, str, str]] = []
     alerts: tuple[str, ...] = ()
-    title = "Structures de l'ESS"
+    title = kinds.title
     names: list = []
     near = None
     if backdrop_made is not None:
@@ -410,7 +454,7 @@ def structures_map(
                                            highlight, "Communes", "territoire")
         legend_rows = [(st, lab, "") for st, lab, _ in legend_rows]
         alerts = cls.notes
-        title = f"Structures de l'ESS sur fond : {background_label}"
+        title = f"{kinds.title} sur fond : {background_label}"
         names = label_rows(background, n=labels) if labels != 0 else []
     elif len(pts):
         m, near = start_map((pts.longitude.min(), pts.latitude.min(), pts.longitude.max(),
@@ -418,15 +462,18 @@ def structures_map(
                             assets=urls)
     else:
         m = base_map(None, tiles=tiles, assets=urls)
-    counts = pts["famille_ess"].fillna("autre").value_counts()
+    counts = pts[kinds.column].fillna("autre").value_counts()
     if max_points is not None and len(pts) > max_points:
         pts = pts.sample(n=max_points, random_state=0)  # spread over the whole territory
-    StructuresLayer(*_structure_rows(pts), "Structures de l'ESS", urls).add_to(m)
-    for f, (colour, letter) in FAMILY_STYLE.items():
+    StructuresLayer(*_structure_rows(pts, kinds), kinds.title, urls,
+                    noun=kinds.noun).add_to(m)
+    for f, (colour, letter) in kinds.style.items():
+        if kinds.column != "famille_ess" and f == "autre" and not counts.get(f, 0):
+            continue  # every insertion structure has its type
+        label = kinds.labels[f] if len(letter) > 1 else f"{letter} = {kinds.labels[f]}"
         legend_rows.append((f"background:{colour};border-radius:50%;color:#fff;"
                             "font:bold 9px Arial;text-align:center;line-height:12px",
-                            f"{letter} = {fr.libelle_famille(f)}",
-                            fr.entier(counts.get(f, 0))))
+                            label, fr.entier(counts.get(f, 0))))
     legend_rows.append(("background:#2d2d2d;border-radius:50%;border:1px solid #fff",
                         "Groupe de structures proches", ""))
     note = ("Un disque gris numéroté regroupe plusieurs structures proches (le nombre indique "

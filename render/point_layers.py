@@ -44,15 +44,19 @@ class StructuresLayer(CarriesData, JSCSSMixin, Layer):
                               + size + 'px" title="' + n + ' structures">' + n + '</div>'});
                 }});
             // one icon per family, shared by its markers (tens of thousands on a département)
+            // a letter in a disc (families), an abbreviation in a pill (insertion types)
             var icons = fam.map(function (f) {
-                return L.divIcon({className: "", iconSize: [20, 20],
-                    html: '<div class="ess-pt" style="width:18px;height:18px;background:'
-                          + f[1] + '" aria-hidden="true">' + f[2] + '</div>'}); });
+                var w = f[2].length < 2 ? 18 : 6 + 6 * f[2].length;
+                return L.divIcon({className: "", iconSize: [w + 2, 20],
+                    html: '<div class="ess-pt" style="width:' + w + 'px;height:18px;'
+                          + 'border-radius:9px;font-size:' + (f[2].length < 2 ? 11 : 9)
+                          + 'px;background:' + f[1] + '" aria-hidden="true">' + f[2]
+                          + '</div>'}); });
             // one popup for the layer, written when a marker is clicked (or Enter pressed on
             // it), not one per marker up front
             var popup = function (layer) {
                 var r = rows[layer.row], f = fam[r[2]];
-                return '<b>' + r[3] + '</b><br>Famille : ' + f[0]
+                return '<b>' + r[3] + '</b><br>{{ this.noun }} : ' + f[0]
                     + '<br>Secteur : ' + sect[r[4]] + '<br>Adresse : ' + r[5]
                     + '<br>SIRET : ' + r[6] + '<br>Localisation : ' + prec[r[7]]; };
             var markers = new Array(rows.length);
@@ -80,9 +84,10 @@ class StructuresLayer(CarriesData, JSCSSMixin, Layer):
     """)
 
     def __init__(self, rows: list, families: list, precisions: list, sectors: list, name: str,
-                 urls: dict):
+                 urls: dict, noun: str = "Famille"):
         super().__init__(name=name, overlay=True, control=True, show=True)
         self._name = "StructuresLayer"
+        self.noun = noun  # ours, never the data's: « Famille » or « Type »
         self.rows, self.families, self.precisions = rows, families, precisions
         self.sectors = sectors
         self.default_js = [("markerclusterjs", urls["markercluster_js"])]

@@ -163,7 +163,7 @@ def build_snapshot(reference: SyntheticReference, quarter: str,
     structures = build_structures(reference, quarter)
     rejects = pd.DataFrame({"source": ["sirene"], "ligne": pd.array([12], dtype="Int64"),
                             "siret": ["12345678900012"],
-                            "raison": ["coordonnees_invalides: point en mer <b>"],
+                            "raison": ["hors_commune: point en mer <b>"],
                             "donnees": ['{"x": "<script>"}']}).astype(
         {"source": "string", "siret": "string", "raison": "string", "donnees": "string"})
     manifest = {
@@ -171,7 +171,7 @@ def build_snapshot(reference: SyntheticReference, quarter: str,
         "demo": True, "cog": "COG 2026",
         "sources": {"sirene_etablissement": {"vintage": quarter, "files": {}, "sha256": ""}},
         "accounting": {"sirene": {"read": len(structures) + 1, "kept": len(structures),
-                                  "rejected": 1, "by_reason": {"coordonnees_invalides": 1}}},
+                                  "rejected": 1, "by_reason": {"hors_commune": 1}}},
         "location_precision": structures["location_precision"].value_counts().to_dict(),
     }
     return SimpleNamespace(quarter=quarter, structures=structures, rejects=rejects,

@@ -110,3 +110,10 @@ def test_unit_is_never_written_twice(label, unit, expected):
 ])
 def test_counted_nouns_plural(n, noun, expected):
     assert fr.compte(n, noun) == expected
+
+
+def test_reasons_of_rejection_read_in_french():
+    assert fr.libelle_raison("siret_invalide: 0000043820003 (14 chiffres)") == "SIRET invalide"
+    assert fr.libelle_raison("commune_inconnue") == "Commune introuvable"
+    assert fr.libelle_raison("motif_nouveau: x") == "motif_nouveau"  # unknown: its code
+    assert fr.libelle_raison(None) == fr.libelle_precision(None)  # the same « missing » text

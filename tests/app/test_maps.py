@@ -398,3 +398,21 @@ def test_legend_title_does_not_repeat_the_unit(territories):
         territories, "v", label="Structures pour 10 000 habitants", unit="pour 10 000 hab."))
     assert "Structures pour 10 000 habitants</summary>" in html_text
     assert "(pour 10 000 hab.)" not in html_text
+
+
+def test_insertion_structures_are_told_apart_by_type(structures):
+    """Insertion perimeter: markers and legend by type (one ESAT and one ACI drawn; the
+    second ESAT has no coordinates, so it is neither drawn nor counted), popups say
+    « Type »."""
+    frame = structures.assign(type_structure=["ESAT", "ACI", "ESAT"])
+    html_text = maps.map_html(maps.structures_map(frame, kind_column="type_structure"))
+    assert "Structures d&#x27;insertion et de travail protégé" in html_text \
+        or "Structures d'insertion et de travail protégé" in html_text
+    assert re.search(r"ESAT – Établissement et service d.{1,6}aide par le travail <small>"
+                     r"\(1\)", html_text)
+    assert re.search(r"ACI – Atelier et chantier d.{1,6}insertion <small>\(1\)", html_text)
+    assert "A = Association" not in html_text
+    assert "<br>Type : " in html_text and "<br>Famille : " not in html_text
+    rows = json.loads(re.search(r"var rows = (\[\[.*?\]\]);", html_text).group(1))
+    kinds = json.loads(re.search(r"var fam = (\[\[.*?\]\]);", html_text).group(1))
+    assert [kinds[r[2]][2] for r in rows] == ["ESAT", "ACI"]

@@ -275,6 +275,12 @@ def test_qualite_open_locally_with_notice_and_masked_rows(synthetic_app):
     assert any("Accès non restreint" in i.value for i in at.info)
     raw = next(d.value for d in at.dataframe if "Ligne brute" in d.value.columns)
     assert len(raw) == 1
+    reasons = next(d.value for d in at.dataframe
+                   if {"Raison", "Code", "Lignes"} <= set(d.value.columns))
+    # the one reject of the synthetic world: « hors_commune: point en mer <b> »
+    assert reasons["Raison"].tolist() == ["Point hors de toute commune"]
+    assert reasons["Code"].tolist() == ["hors_commune"]
+    assert raw["Raison"].iloc[0] == reasons["Raison"].iloc[0]
 
 
 def test_methode_documents_small_numbers_and_perimeters(synthetic_app):

@@ -226,7 +226,7 @@ def test_geocoding_through_local_server(tmp_path, shared_data, http_env):
     assert s.loc["Gare Chenôve", "location_precision"] == "centroide_commune"
     assert s.loc["Gare Chenôve", "commune_declaree"] == "21166"
     assert result.rejects["raison"].tolist() == [
-        "commune_inconnue: adresse_non_trouvee; ni code commune valide ni commune retrouvee"]
+        "commune_inconnue: adresse_non_trouvee; ni code commune valide ni commune retrouvée"]
     assert result.notes["geocodage"] == {"accepte": 1, "score_insuffisant": 1,
                                          "adresse_absente": 2, "commune_incoherente": 1,
                                          "adresse_non_trouvee": 1}
