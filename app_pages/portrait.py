@@ -386,4 +386,5 @@ def _fiche_pdf(serie: str, quarter: str, level: str, code: str,
         source=logic.source_text(ctx), demo=ctx.is_demo, trimestre=quarter,
         comparables=territoires.peer_label(ctx, level, code),
         underserved=territoires.fr_underserved(under), perimetre=perimetre.label(serie),
-        evolution=evolution, evolution_label="Structures pour 10 000 habitants")
+        evolution=evolution, evolution_label="Structures pour 10 000 habitants",
+        kind_column=common.kind_column(ctx))

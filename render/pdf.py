@@ -24,6 +24,7 @@ from fpdf import FPDF
 
 from observatory.wording import DEMO_BANNER
 from render import fr
+from render.maps import kind_style
 from render.pdf_figures import evolution_png, static_map_png
 
 __all__ = ["fiche_territoire", "static_map_png"]
@@ -38,6 +39,26 @@ _METHOD = (
     "les territoires comparables (1er = valeur la plus élevée ; pour les distances, la plus "
     "faible)."
 )
+
+
+#: The same, for the insertion perimeter (``kind_column="type_structure"``).
+_METHOD_INSERTION = (
+    "Méthode : structures de l'insertion par l'activité économique (ACI, AI, EI, ETTI, EITI), "
+    "groupements d'employeurs pour l'insertion et la qualification (GEIQ) et établissements "
+    "et services d'aide par le travail (ESAT) des listes publiques, localisés par leurs "
+    "coordonnées quand elles sont plausibles, sinon au centre de leur commune, puis "
+    "rattachés à la commune qui contient le point. Les structures gérées par une collectivité "
+    "ou un établissement public en font partie. Taux calculés sur la population municipale en "
+    "vigueur. Rang : position parmi les territoires comparables (1er = valeur la plus "
+    "élevée ; pour les distances, la plus faible)."
+)
+_SOURCES = ("Sources : INSEE (répertoire SIRENE, populations légales, code officiel "
+            "géographique), IGN (ADMIN EXPRESS), ESS France (liste des entreprises de l'ESS) — "
+            "Licence Ouverte / Etalab 2.0. ")
+_SOURCES_INSERTION = ("Sources : Les emplois de l'inclusion (SIAE et GEIQ) et liste officielle "
+                      "des ESAT, informations administratives publiques (real_data/insertion/"
+                      "PROVENANCE.md) ; INSEE (populations légales, code officiel "
+                      "géographique), IGN (ADMIN EXPRESS) — Licence Ouverte / Etalab 2.0. ")
 
 
 def _para(pdf: FPDF, height: float, text: str, **kwargs) -> None:
@@ -105,7 +126,7 @@ def _header(pdf: _Fiche, nom: str, niveau: str, code: str, trimestre: str, date,
         pdf.set_fill_color(255, 255, 255)
 
 
-def _map(pdf: _Fiche, territoires, structures, source: str) -> None:
+def _map(pdf: _Fiche, territoires, structures, source: str, kind_column: str) -> None:
     """The map and its legend, filling what is left of the page."""
     pdf.heading("Carte des structures")
     width = pdf.w - pdf.l_margin - pdf.r_margin
@@ -113,7 +134,8 @@ def _map(pdf: _Fiche, territoires, structures, source: str) -> None:
     # the source line stays under its map: measure it (two lines on most fiches) first
     caption = pdf.multi_cell(0, 4, source, dry_run=True, output="HEIGHT")
     height = min(width * 1.1, max(80.0, pdf.room() - caption - 1))
-    png = static_map_png(territoires, structures, size=(7.0, 7.0 * height / width))
+    png = static_map_png(territoires, structures, size=(7.0, 7.0 * height / width),
+                         kind_column=kind_column)
     pdf.image(io.BytesIO(png), w=width, h=height)
     pdf.set_font("dejavu", size=7)
     _para(pdf, 4, source)
@@ -141,14 +163,17 @@ def _shares(counts: pd.Series, label: str) -> pd.DataFrame:
                          "Part": [fr.pourcentage(v / total) for v in counts]})
 
 
-def _composition(pdf: _Fiche, structures: pd.DataFrame | None) -> None:
-    """Split of the structures by ESS family and by NAF section (the six largest)."""
+def _composition(pdf: _Fiche, structures: pd.DataFrame | None, kind_column: str) -> None:
+    """Split of the structures by ESS family (or insertion type) and by NAF section (the six
+    largest)."""
     if structures is None or not len(structures):
         return
     pdf.heading("Répartition des structures")
-    families = structures["famille_ess"].fillna("autre").map(fr.libelle_famille) \
-        .value_counts()
-    _table(pdf, _shares(families, "Famille de l'ESS"), [100, 40, 50])
+    kinds = kind_style(kind_column if kind_column in structures else "famille_ess")
+    split = structures[kinds.column].fillna("autre").map(
+        lambda k: kinds.labels.get(k, k)).value_counts()
+    _table(pdf, _shares(split, "Famille de l'ESS" if kinds.column == "famille_ess"
+                        else "Type de structure"), [100, 40, 50])
     if "naf_section" in structures:
         from observatory.vocabulary import NAF_SECTION_LABELS
 
@@ -168,7 +193,8 @@ def fiche_territoire(*, nom: str, niveau: str, code: str, figures: pd.DataFrame,
                      underserved: pd.DataFrame | None = None,
                      date: pd.Timestamp | None = None, perimetre: str | None = None,
                      evolution: pd.DataFrame | None = None,
-                     evolution_label: str = "Structures de l'ESS actives") -> bytes:
+                     evolution_label: str = "Structures de l'ESS actives",
+                     kind_column: str = "famille_ess") -> bytes:
     """Build the PDF sheet of one territory.
 
     Parameters
@@ -195,6 +221,9 @@ def fiche_territoire(*, nom: str, niveau: str, code: str, figures: pd.DataFrame,
     evolution : DataFrame, optional
         ``trimestre``, ``territoire``, ``valeur``: the change chart (the territory and its
         reference, every quarter).
+    kind_column : str
+        ``famille_ess`` (ESS families) or ``type_structure`` (insertion types): how the
+        map and the split tell the structures apart.
     """
     pdf = _Fiche(orientation="P", unit="mm", format="A4")
     pdf.add_font("dejavu", "", str(_FONT_DIR / "DejaVuSans.ttf"))
@@ -211,11 +240,12 @@ def fiche_territoire(*, nom: str, niveau: str, code: str, figures: pd.DataFrame,
     if comparables:
         pdf.set_font("dejavu", size=7)
         _para(pdf, 4, f"Rang parmi les {comparables}.")
-    _map(pdf, territoires, structures, source)
+    _map(pdf, territoires, structures, source, kind_column)
 
     pdf.add_page()  # page 2 starts with its own sections: nothing spills over alone
     _evolution(pdf, evolution, evolution_label)
-    _composition(pdf, structures)
+    _composition(pdf, structures, kind_column)
+    insertion = kind_column == "type_structure"
     pdf.heading("Communes à plus de 10 km d'une structure")
     if underserved is not None and len(underserved):
         _table(pdf, underserved.head(15))
@@ -225,13 +255,12 @@ def fiche_territoire(*, nom: str, niveau: str, code: str, figures: pd.DataFrame,
                           "(liste complète dans l'application).")
     else:
         pdf.set_font("dejavu", size=9)
-        _para(pdf, 5, "Toutes les communes du territoire ont une structure de l'ESS à moins "
-                      "de 10 km (distance à vol d'oiseau depuis le centre de la commune).")
+        _para(pdf, 5, "Toutes les communes du territoire ont une structure "
+                      + ("du périmètre" if insertion else "de l'ESS") + " à moins de 10 km "
+                      "(distance à vol d'oiseau depuis le centre de la commune).")
     pdf.heading("Méthode et sources")
     pdf.set_font("dejavu", size=8)
-    _para(pdf, 4, _METHOD)
+    _para(pdf, 4, _METHOD_INSERTION if insertion else _METHOD)
     pdf.ln(1)
-    _para(pdf, 4, "Sources : INSEE (répertoire SIRENE, populations légales, code "
-                  "officiel géographique), IGN (ADMIN EXPRESS), ESS France (liste des "
-                  "entreprises de l'ESS) — Licence Ouverte / Etalab 2.0. " + source)
+    _para(pdf, 4, (_SOURCES_INSERTION if insertion else _SOURCES) + source)
     return bytes(pdf.output())

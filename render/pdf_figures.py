@@ -25,7 +25,7 @@ from matplotlib.patches import Patch, Rectangle
 
 from render import fr
 from render.classes import classify
-from render.maps import FAMILY_STYLE, MISSING_COLOUR
+from render.maps import MISSING_COLOUR, kind_style
 
 __all__ = ["GREYS", "evolution_png", "evolution_series", "nice_length_km", "static_map_figure",
            "static_map_png"]
@@ -100,9 +100,11 @@ def _names(ax, fig, territoires: gpd.GeoDataFrame, n: int) -> None:
 def static_map_png(territoires: gpd.GeoDataFrame, structures: pd.DataFrame | None = None,
                    column: str = "structures_per_10k",
                    label: str = "Structures pour 10 000 habitants", dpi: int = 150,
-                   names: int = 8, size: tuple[float, float] = (7.0, 6.0)) -> bytes:
+                   names: int = 8, size: tuple[float, float] = (7.0, 6.0),
+                   kind_column: str = "famille_ess") -> bytes:
     """The map of :func:`static_map_figure` as PNG bytes."""
-    fig = static_map_figure(territoires, structures, column, label, dpi, names, size)
+    fig = static_map_figure(territoires, structures, column, label, dpi, names, size,
+                            kind_column)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
     return buffer.getvalue()
@@ -111,10 +113,13 @@ def static_map_png(territoires: gpd.GeoDataFrame, structures: pd.DataFrame | Non
 def static_map_figure(territoires: gpd.GeoDataFrame, structures: pd.DataFrame | None = None,
                       column: str = "structures_per_10k",
                       label: str = "Structures pour 10 000 habitants", dpi: int = 150,
-                      names: int = 8, size: tuple[float, float] = (7.0, 6.0)) -> Figure:
+                      names: int = 8, size: tuple[float, float] = (7.0, 6.0),
+                      kind_column: str = "famille_ess") -> Figure:
     """A map: territories classed in quantiles (light greys), structures as white-edged
-    family-coloured dots, names of the main territories, a scale bar, the legend under the
-    map (so that the map has the full width)."""
+    dots coloured by ESS family (or by insertion type, ``kind_column="type_structure"``,
+    the colours of the app's maps: :func:`render.maps.kind_style`), names of the main
+    territories, a scale bar, the legend under the map (so that the map has the full
+    width)."""
     fig = Figure(figsize=size, dpi=dpi)
     FigureCanvasAgg(fig)  # a renderer, to measure the names (no pyplot)
     legend_h = min(0.45, 1.05 / size[1])  # the legend takes ~1 inch under the map
@@ -129,17 +134,20 @@ def static_map_figure(territoires: gpd.GeoDataFrame, structures: pd.DataFrame | 
         territoires.plot(ax=ax, color=colours, edgecolor="#8c8c8c", linewidth=0.3)
         handles += [Patch(facecolor=c, edgecolor="#8c8c8c", label=lab)
                     for c, lab in zip(ramp, cls.labels, strict=True)]
+    kinds = kind_style(kind_column if structures is not None and kind_column in structures
+                       else "famille_ess")
     if structures is not None and len(structures):
         pts = structures.dropna(subset=["longitude", "latitude"])
         size_pt = 16 if len(pts) < 400 else 9 if len(pts) < 3000 else 5
-        for fam, (colour, letter) in FAMILY_STYLE.items():
-            sel = pts[pts["famille_ess"] == fam]
+        found = pts[kinds.column].fillna("autre")
+        for code, (colour, text) in kinds.style.items():
+            sel = pts[(found == code).to_numpy(dtype=bool)]
             if len(sel):
                 ax.scatter(sel["longitude"], sel["latitude"], s=size_pt, c=colour,
                            linewidths=0.5, edgecolors="white", zorder=4)
+                name = kinds.labels[code] if len(text) > 1 else f"{text} {kinds.labels[code]}"
                 handles.append(Line2D([], [], marker="o", linestyle="", color=colour,
-                                      markeredgecolor="white", markersize=6,
-                                      label=f"{letter} {fr.libelle_famille(fam)}"))
+                                      markeredgecolor="white", markersize=6, label=name))
     if len(territoires):
         minx, miny, maxx, maxy = territoires.total_bounds
         padx, pady = (maxx - minx) * 0.02, (maxy - miny) * 0.02
@@ -155,10 +163,12 @@ def static_map_figure(territoires: gpd.GeoDataFrame, structures: pd.DataFrame | 
         fig.legend(handles=patches, title=label, loc="upper left", fontsize=7,
                    bbox_to_anchor=(0.04, legend_h), title_fontsize=7, frameon=False,
                    alignment="left")
-    if dots:
-        fig.legend(handles=dots, title="Structures (famille de l'ESS)", loc="upper left",
-                   ncols=2, bbox_to_anchor=(0.45, legend_h), fontsize=7, title_fontsize=7,
-                   frameon=False, alignment="left")
+    if dots:  # long type names: one column
+        family = kinds.column == "famille_ess"
+        fig.legend(handles=dots, title="Structures (famille de l'ESS)" if family
+                   else "Structures (type)", loc="upper left", ncols=2 if family else 1,
+                   bbox_to_anchor=(0.45, legend_h), fontsize=7 if family else 6.5,
+                   title_fontsize=7, frameon=False, alignment="left")
     return fig
 
 

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from shapely.geometry import box
 
-from render import pdf
+from render import pdf, pdf_figures
 
 
 @pytest.fixture
@@ -173,3 +173,29 @@ def test_change_chart_ticks_are_told_apart():
     labels = [fr.nombre(t, pdf_figures.tick_decimals(ax.get_yticks()))
               for t in ax.get_yticks()]
     assert len(set(labels)) == len(labels)
+
+
+def test_fiche_of_the_insertion_perimeter_splits_by_type(inputs):
+    """Two ESAT and one ACI: the split table reads by type (2 = 66,7 %, 1 = 33,3 %), and the
+    map legend names the types, not the ESS families of the managing bodies."""
+    territories, structures, figures = inputs
+    insertion = pd.concat([structures, structures.iloc[[0]]], ignore_index=True).assign(
+        type_structure=["ESAT", "ACI", "ESAT"])
+    data = pdf.fiche_territoire(
+        nom="Nord", niveau="Département", code="59", figures=figures,
+        territoires=territories, structures=insertion, source="Source : listes officielles.",
+        demo=False, trimestre="2026-T4", perimetre="Insertion par l'activité économique et "
+        "travail protégé", kind_column="type_structure")
+    text = " ".join(_text(data).split()).replace("\u00a0", " ")
+    assert "Type de structure" in text and "Famille de l'ESS" not in text
+    assert "Les emplois de l'inclusion (SIAE et GEIQ) et liste officielle des ESAT" in text
+    assert "indicateur ESS de SIRENE" not in text  # the ESS method is not this perimeter's
+    assert "ESAT – Établissement et service d'aide par le travail 2 66,7 %" in text
+    assert "ACI – Atelier et chantier d'insertion 1 33,3 %" in text
+    figure = pdf_figures.static_map_figure(territories, insertion,
+                                           kind_column="type_structure")
+    legends = {leg.get_title().get_text(): [t.get_text() for t in leg.get_texts()]
+               for leg in figure.legends}
+    assert legends["Structures (type)"] == ["ACI – Atelier et chantier d'insertion",
+                                            "ESAT – Établissement et service d'aide par le "
+                                            "travail"]
