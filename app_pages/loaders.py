@@ -29,6 +29,7 @@ from render import maps
 __all__ = [
     "DEFAULT_SERIE",
     "active",
+    "changes_by_level",
     "commune_base",
     "coverage_of",
     "data_context",
@@ -40,6 +41,7 @@ __all__ = [
     "load_snapshot",
     "map_assets",
     "light_structures",
+    "release_memory",
     "scope",
     "search_haystack",
     "series_quarters",
@@ -279,6 +281,8 @@ def _start_warm_up(grouped: dict[str, list[dict]]) -> None:
             for quarter in reversed(quarters[:-1]):  # the previous quarter first
                 _past_tables(serie, quarter)
                 release_memory()
+            if len(quarters) > 1:  # the staff page's change table
+                changes_by_level(serie, quarters[-2], quarters[-1])
 
     threading.Thread(target=_quiet(work), name="observatoire-warm-up", daemon=True).start()
 
@@ -390,6 +394,30 @@ def _past_tables(serie: str, quarter: str) -> dict[str, pd.DataFrame]:
         out[level] = table[[c for c in PAST_COLUMNS if c in table.columns]].copy()
     if len(communes) == len(ref.communes):  # all of France: its own row
         out["france"] = _france_row(structures, communes, base)
+    return out
+
+
+@st.cache_resource(show_spinner="Comparaison des instantanés…", max_entries=4)
+def changes_by_level(serie: str, previous: str, current: str) -> dict[str, pd.DataFrame]:
+    """The change table between two quarters at every level, restricted to the scope
+    (:func:`indicators.change.change_by_levels`: structures matched once for the four
+    levels).  The previous quarter is read active structures only: a structure closed then
+    and active now is « nouveau » either way, and one closed then and not active now is in
+    no column of the table.  Prepared by the warm-up for the staff page."""
+    from indicators.change import change_by_levels
+
+    communes = scope(serie, current)
+    columns = ["identifiant", "siret", "etat_administratif", "commune", "longitude",
+               "latitude"]
+    now = load_snapshot(serie, current).structures
+    tables = change_by_levels(light_structures(serie, previous, columns, active_only=True),
+                              now[[c for c in columns if c in now.columns]], communes)
+    out = {}
+    for level, table in tables.items():
+        keep = communes.index if level == "commune" else communes[level].dropna().unique()
+        out[level] = table[logic.among(table.index, keep)].drop(columns=["motif_na"],
+                                                               errors="ignore")
+    release_memory()  # the previous quarter's file was read for this
     return out
 
 

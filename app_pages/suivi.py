@@ -19,21 +19,10 @@ CHANGE_COLUMNS = ("structures_avant", "nouveaux", "fermes", "entrees_deplacement
                   "taux_evolution")
 
 
-@st.cache_data(max_entries=16, show_spinner="Comparaison des instantanés…")
 def change_table(serie: str, previous: str, current: str, level: str) -> pd.DataFrame:
     """New / closed / moved structures per territory of the scope
-    (:func:`indicators.change.change_by_territory`, the one change engine)."""
-    from indicators.change import change_by_territory
-
-    scope = loaders.scope(serie, current)
-    columns = ["identifiant", "siret", "etat_administratif", "commune", "longitude",
-               "latitude"]
-    now = loaders.load_snapshot(serie, current).structures
-    out = change_by_territory(loaders.light_structures(serie, previous, columns),
-                              now[[c for c in columns if c in now.columns]], level, scope)
-    keep = scope.index if level == "commune" else scope[level].dropna().unique()
-    loaders.release_memory()  # the previous quarter's file was read for this
-    return out[logic.among(out.index, keep)].drop(columns=["motif_na"], errors="ignore")
+    (:func:`indicators.change.change_by_levels`, the one change engine)."""
+    return loaders.changes_by_level(serie, previous, current)[level]
 
 
 def _identity(frame: pd.DataFrame) -> str:

@@ -416,3 +416,24 @@ def test_insertion_structures_are_told_apart_by_type(structures):
     rows = json.loads(re.search(r"var rows = (\[\[.*?\]\]);", html_text).group(1))
     kinds = json.loads(re.search(r"var fam = (\[\[.*?\]\]);", html_text).group(1))
     assert [kinds[r[2]][2] for r in rows] == ["ESAT", "ACI"]
+
+
+def test_a_sample_is_drawn_but_every_structure_is_counted():
+    """30 structures with a position and 2 without, at most 10 drawn: 10 rows on the map,
+    the legend counts the 30 (20 associations, 10 cooperatives), the same sample each time."""
+    n = 32
+    frame = pd.DataFrame({
+        "latitude": [47.0 + i / 100 for i in range(30)] + [np.nan, np.nan],
+        "longitude": [4.0 + i / 100 for i in range(30)] + [4.5, np.nan],
+        "nom": [f"S{i}" for i in range(n)],
+        "famille_ess": ["association"] * 20 + ["cooperative"] * 10 + ["mutuelle"] * 2,
+        "naf_libelle": "x", "adresse": "a", "siret": [f"{i:014d}" for i in range(n)],
+        "location_precision": "geoloc_insee"})
+    pages = [maps.map_html(maps.structures_map(frame, max_points=10)) for _ in range(2)]
+    rows = json.loads(re.search(r"var rows = (\[\[.*?\]\]);", pages[0]).group(1))
+    assert len(rows) == 10 and all(r[3] in {f"S{i}" for i in range(30)} for r in rows)
+    assert re.search(r"A = Association <small>\(20\)</small>", pages[0])
+    assert re.search(r"C = Coopérative <small>\(10\)</small>", pages[0])
+    assert re.search(r"M = Mutuelle <small>\(0\)</small>", pages[0])
+    again = json.loads(re.search(r"var rows = (\[\[.*?\]\]);", pages[1]).group(1))
+    assert again == rows
