@@ -96,7 +96,7 @@ common.source_caption(
     + (f" La carte montre un échantillon de {fr.entier(MAP_LIMIT)} structures ; le tableau "
        "et les exports les contiennent toutes." if len(filtered) > MAP_LIMIT else ""))
 shown = filtered if len(filtered) <= TABLE_LIMIT else tables.first_by_name(
-    filtered, TABLE_LIMIT, key=common.search_haystack(ctx))
+    filtered, TABLE_LIMIT, rank=loaders.name_rank(ctx.serie, ctx.quarter))
 frtable.show(common.structures_table(ctx, shown), common.structure_columns(ctx),
              key="annuaire_table", alt="Structures trouvées")
 if len(filtered) > TABLE_LIMIT:

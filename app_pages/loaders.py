@@ -20,6 +20,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -39,6 +40,7 @@ __all__ = [
     "indicator_table",
     "load_reference",
     "load_snapshot",
+    "name_rank",
     "map_assets",
     "light_structures",
     "release_memory",
@@ -277,6 +279,7 @@ def _start_warm_up(grouped: dict[str, list[dict]]) -> None:
             for level in ("departement", "epci", "commune", "region"):
                 indicator_table(serie, quarters[-1], level)
             search_haystack(serie, quarters[-1])  # the directory's first search
+            name_rank(serie, quarters[-1])  # and its table in name order
         for serie, quarters in todo:
             for quarter in reversed(quarters[:-1]):  # the previous quarter first
                 _past_tables(serie, quarter)
@@ -315,6 +318,15 @@ def search_haystack(serie: str, quarter: str) -> pd.Series:
     from app_pages import tables
 
     return tables.search_text(active(serie, quarter))
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def name_rank(serie: str, quarter: str) -> np.ndarray:
+    """Rank of each active structure in name order (:func:`app_pages.tables.name_rank`,
+    from the search text), aligned with :func:`active`, whose row labels are positions."""
+    from app_pages import tables
+
+    return tables.name_rank(active(serie, quarter), key=search_haystack(serie, quarter))
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)

@@ -151,10 +151,13 @@ def test_first_by_name_keeps_name_order_and_rows():
     assert top["siret"].tolist() == ["3", "5", "4"]
     assert top.index.tolist() == [12, 14, 13]
     assert tables.first_by_name(frame, 10)["siret"].tolist() == ["3", "5", "4", "1", "2"]
-    # with the directory's search text as the key (name first), on a subset of its rows
-    key = tables.search_text(frame)
-    subset = frame.loc[[10, 13, 14]]
-    assert tables.first_by_name(subset, 2, key=key)["siret"].tolist() == ["5", "4"]
+    # a directory labelled by position, its ranks from the search text (name first), and
+    # some of its rows: ranks 3 (Zèbre), 2 (L'abri), 1 (abeille) → abeille, L'abri
+    directory = frame.reset_index(drop=True)
+    rank = tables.name_rank(directory, key=tables.search_text(directory))
+    assert rank.tolist() == [3, 4, 0, 2, 1]
+    subset = directory.loc[[0, 3, 4]]
+    assert tables.first_by_name(subset, 2, rank=rank)["siret"].tolist() == ["5", "4"]
 
 
 def test_no_filter_gives_the_frame_itself(ref_snap):
