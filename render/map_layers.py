@@ -40,6 +40,7 @@ __all__ = [
     "LabelsLayer",
     "MetricScale",
     "TileSpec",
+    "METROPOLE",
     "base_map",
     "context_features",
     "context_rows",
@@ -50,6 +51,7 @@ __all__ = [
     "map_assets",
     "rounded_geometry",
     "tooltip",
+    "view_bounds",
 ]
 
 _BACKGROUND = "#eef1f4"
@@ -231,6 +233,30 @@ def base_map(bounds: Sequence[float] | None = None, *, tiles: TileSpec | None = 
         # runs after the page is parsed, when the legend (if any) is in the document
         FitToData((minx, miny, maxx, maxy)).add_to(m)
     return m
+
+
+#: Metropolitan France with Corsica (WGS84 bounds), told apart from the overseas départements.
+METROPOLE = (-5.6, 41.2, 9.8, 51.2)
+
+
+def view_bounds(x, y, extents=None) -> tuple[float, float, float, float] | None:
+    """The bounds a map opens on: those of every place, or, when the places are both in
+    metropolitan France and overseas, those of the metropolitan ones (Paris to Réunion does
+    not fit at Leaflet's smallest zoom: the map opened on the ocean; the overseas places stay
+    on the map, a pan away).  ``x``, ``y``: a point of each place; ``extents``: the
+    (minx, miny, maxx, maxy) of each place (its points when None)."""
+    x = np.asarray(x, dtype="float64")
+    y = np.asarray(y, dtype="float64")
+    ok = np.isfinite(x) & np.isfinite(y)
+    if not ok.any():
+        return None
+    inside = ok & (x >= METROPOLE[0]) & (x <= METROPOLE[2]) & (y >= METROPOLE[1]) \
+        & (y <= METROPOLE[3])
+    keep = inside if inside.any() and (ok & ~inside).any() else ok
+    box = (np.column_stack([x, y, x, y]) if extents is None
+           else np.asarray(extents, dtype="float64"))[keep]
+    return (float(box[:, 0].min()), float(box[:, 1].min()), float(box[:, 2].max()),
+            float(box[:, 3].max()))
 
 
 def legend(title: str, rows: Sequence[tuple[str, str, str]], note: str | None = None,

@@ -52,6 +52,7 @@ from render.map_layers import (
     legend,
     map_assets,
     tooltip,
+    view_bounds,
 )
 from render.point_layers import PointsLayer, StructuresLayer
 
@@ -371,8 +372,7 @@ def _drawn_points(structures: pd.DataFrame, column: str, max_points: int | None
     lon = pd.to_numeric(structures["longitude"], errors="coerce").to_numpy(dtype="float64")
     rows = np.flatnonzero(~np.isnan(lat) & ~np.isnan(lon))
     counts = structures[column].iloc[rows].fillna("autre").value_counts()
-    bounds = ((float(lon[rows].min()), float(lat[rows].min()), float(lon[rows].max()),
-               float(lat[rows].max())) if len(rows) else None)
+    bounds = view_bounds(lon[rows], lat[rows])
     if max_points is not None and len(rows) > max_points:
         rows = np.sort(np.random.default_rng(0).choice(rows, size=max_points, replace=False))
     drawn = [c for c in ("latitude", "longitude", "nom", column, "naf_libelle", "naf",
@@ -398,7 +398,8 @@ def backdrop(background: gpd.GeoDataFrame, *, name: str = "Limites",
              context: gpd.GeoDataFrame | None = None, labels: int | None = 12) -> Backdrop:
     """The :class:`Backdrop` of ``background`` (territories drawn as plain outlines, with a
     tooltip of their name) and the neighbours of ``context`` around it."""
-    bounds = tuple(float(b) for b in background.total_bounds)
+    inner = background.geometry.representative_point()
+    bounds = view_bounds(inner.x, inner.y, background.geometry.bounds.to_numpy())
     near = context_rows(context, bounds, exclude=list(background.index))
     props = pd.DataFrame({
         "code": background.index.astype(str), "_f": "#ffffff", "_o": "#7a7a7a",

@@ -437,3 +437,15 @@ def test_a_sample_is_drawn_but_every_structure_is_counted():
     assert re.search(r"M = Mutuelle <small>\(0\)</small>", pages[0])
     again = json.loads(re.search(r"var rows = (\[\[.*?\]\]);", pages[1]).group(1))
     assert again == rows
+
+
+def test_a_map_of_france_with_overseas_opens_on_metropolitan_france():
+    """Dijon (5.04, 47.32) and Brest (-4.49, 48.39) with Saint-Denis de La Réunion (55.45,
+    -20.88): the view is Brest–Dijon; without Réunion, the same; Réunion alone, itself."""
+    from render.map_layers import view_bounds
+
+    x, y = [5.04, -4.49, 55.45], [47.32, 48.39, -20.88]
+    assert view_bounds(x, y) == (-4.49, 47.32, 5.04, 48.39)
+    assert view_bounds(x[:2], y[:2]) == (-4.49, 47.32, 5.04, 48.39)
+    assert view_bounds(x[2:], y[2:]) == (55.45, -20.88, 55.45, -20.88)
+    assert view_bounds([np.nan], [np.nan]) is None
