@@ -25,7 +25,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from observatory.vocabulary import STRUCTURE_TYPES
 from render import fr, map_payload
 from render.classes import (
     SCHEMES,
@@ -38,6 +37,7 @@ from render.classes import (
     quantile_breaks,
     thresholds_text,
 )
+from render.kinds import KindStyle, kind_style
 from render.map_layers import (
     ContextLayer,
     GeoJsonLayer,
@@ -57,10 +57,7 @@ from render.map_layers import (
 from render.point_layers import PointsLayer, StructuresLayer
 
 __all__ = [
-    "FAMILY_STYLE",
-    "TYPE_STYLE",
     "Backdrop",
-    "KindStyle",
     "MISSING_COLOUR",
     "SCHEMES",
     "Classification",
@@ -72,7 +69,6 @@ __all__ = [
     "classified_layer",
     "classify",
     "count_text",
-    "kind_style",
     "default_thresholds",
     "diverging_classes",
     "finish_map",
@@ -88,51 +84,6 @@ __all__ = [
 ]
 
 MISSING_COLOUR = "#d9d9d9"
-#: ESS family -> (colour, letter shown in the marker). Okabe-Ito colours.
-FAMILY_STYLE = {
-    "association": ("#0072B2", "A"),
-    "cooperative": ("#E69F00", "C"),
-    "mutuelle": ("#009E73", "M"),
-    "fondation": ("#CC79A7", "F"),
-    "societe_commerciale_ess": ("#D55E00", "S"),
-    "autre": ("#555555", "?"),
-}
-#: Insertion type (``type_structure``) -> (colour, abbreviation shown in the marker).
-TYPE_STYLE = {
-    "ACI": ("#0072B2", "ACI"),
-    "AI": ("#E69F00", "AI"),
-    "EI": ("#009E73", "EI"),
-    "ETTI": ("#CC79A7", "ETTI"),
-    "EITI": ("#D55E00", "EITI"),
-    "GEIQ": ("#56B4E9", "GEIQ"),
-    "ESAT": ("#6A3D9A", "ESAT"),
-    "autre": ("#555555", "?"),
-}
-
-
-@dataclass(frozen=True)
-class KindStyle:
-    """How a structures map tells kinds apart: the column, its colours and marker texts,
-    the French labels, the word for a kind in popups and the map's title."""
-
-    column: str
-    style: dict
-    labels: dict
-    noun: str
-    title: str
-
-
-def kind_style(column: str = "famille_ess") -> KindStyle:
-    """ESS families (``famille_ess``), or insertion types (``type_structure``)."""
-    if column == "type_structure":
-        labels = {k: f"{k} – {v}" for k, v in STRUCTURE_TYPES.items()}
-        return KindStyle(column, TYPE_STYLE, {**labels, "autre": "Type non renseigné"},
-                         "Type", "Structures d'insertion et de travail protégé")
-    return KindStyle("famille_ess", FAMILY_STYLE,
-                     {f: fr.libelle_famille(f) for f in FAMILY_STYLE}, "Famille",
-                     "Structures de l'ESS")
-
-
 def map_html(m: folium.Map) -> str:
     """The complete HTML document of a map (what the app embeds in an iframe), the layers'
     data written in after the templates (:mod:`render.map_payload`)."""

@@ -24,7 +24,7 @@ from fpdf import FPDF
 
 from observatory.wording import DEMO_BANNER
 from render import fr
-from render.maps import kind_style
+from render.kinds import kind_style
 from render.pdf_figures import evolution_png, static_map_png
 
 __all__ = ["fiche_territoire", "static_map_png"]

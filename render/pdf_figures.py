@@ -25,7 +25,8 @@ from matplotlib.patches import Patch, Rectangle
 
 from render import fr
 from render.classes import classify
-from render.maps import MISSING_COLOUR, kind_style
+from render.kinds import kind_style
+from render.maps import MISSING_COLOUR
 
 __all__ = ["GREYS", "evolution_png", "evolution_series", "nice_length_km", "static_map_figure",
            "static_map_png"]
@@ -117,7 +118,7 @@ def static_map_figure(territoires: gpd.GeoDataFrame, structures: pd.DataFrame | 
                       kind_column: str = "famille_ess") -> Figure:
     """A map: territories classed in quantiles (light greys), structures as white-edged
     dots coloured by ESS family (or by insertion type, ``kind_column="type_structure"``,
-    the colours of the app's maps: :func:`render.maps.kind_style`), names of the main
+    the colours of the app's maps: :func:`render.kinds.kind_style`), names of the main
     territories, a scale bar, the legend under the map (so that the map has the full
     width)."""
     fig = Figure(figsize=size, dpi=dpi)

@@ -79,7 +79,7 @@ def test_symbols_show_on_any_fill_with_names_and_scale(inputs):
     communes; a scale bar of a round number of km."""
     from matplotlib.collections import PathCollection
 
-    from render import maps, pdf_figures
+    from render import kinds, pdf_figures
 
     territories, structures, _ = inputs
     territories = territories.assign(population=[100, 5000, 300])
@@ -90,7 +90,8 @@ def test_symbols_show_on_any_fill_with_names_and_scale(inputs):
     for dot in dots:
         assert tuple(dot.get_edgecolor()[0][:3]) == (1.0, 1.0, 1.0)
     darkest_fill = min(_luminance(c) for c in pdf_figures.GREYS)
-    assert all(_luminance(colour) < darkest_fill for colour, _ in maps.FAMILY_STYLE.values())
+    styles = [*kinds.FAMILY_STYLE.values(), *kinds.TYPE_STYLE.values()]  # both perimeters
+    assert all(_luminance(colour) < darkest_fill for colour, _ in styles)
     texts = [t.get_text() for t in ax.texts]
     assert "B" in texts  # the most populated commune is named
     # the map is 0.6° wide at 47° N, 45 km: a quarter is 11 km, the bar says 10 km
