@@ -139,17 +139,12 @@ def light_structures(serie: str, quarter: str, columns=LIGHT_COLUMNS,
     ``active_only``: the active structures only, filtered while reading."""
     import pyarrow.parquet as pq
 
-    from observatory.schema import STRUCTURE_DTYPES
+    from observatory import storage
 
     path = Path(_manifest(serie, quarter)["path"]) / "structures.parquet"
     present = set(pq.read_schema(path).names)
-    frame = pd.read_parquet(path, columns=[c for c in columns if c in present],
-                            filters=[("etat_administratif", "==", "A")] if active_only
-                            else None)
-    for column in frame.columns:
-        if column in STRUCTURE_DTYPES and str(frame[column].dtype) != STRUCTURE_DTYPES[column]:
-            frame[column] = frame[column].astype(STRUCTURE_DTYPES[column])
-    return frame
+    return storage.read_structures(path, [c for c in columns if c in present],
+                                   active_only=active_only)
 
 
 def data_context(serie: str) -> logic.Context:

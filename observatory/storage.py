@@ -58,6 +58,7 @@ __all__ = [
     "list_snapshots",
     "load_snapshot",
     "previous_quarter",
+    "read_structures",
     "snapshot_path",
     "validate_quarter",
     "validate_serie",
@@ -267,6 +268,18 @@ def _conform_loaded(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+def read_structures(path: Path, columns: list[str], *, active_only: bool = False
+                    ) -> pd.DataFrame:
+    """``columns`` of a snapshot's ``structures.parquet`` with the schema's dtypes (a
+    GeoDataFrame when ``geometry`` is among them); ``active_only``: the rows with
+    ``etat_administratif == "A"``, filtered while the file is read."""
+    import geopandas as gpd
+
+    filters = [("etat_administratif", "==", "A")] if active_only else None
+    read = gpd.read_parquet if "geometry" in columns else pd.read_parquet
+    return _conform_loaded(read(path, columns=columns, filters=filters))
+
+
 def load_snapshot(quarter: str | None = None, root: Path | None = None,
                   serie: str = DEFAULT_SERIE, *, active_only: bool = False,
                   without: tuple[str, ...] = ()) -> Snapshot:
@@ -276,7 +289,6 @@ def load_snapshot(quarter: str | None = None, root: Path | None = None,
     the file is read; ``without``: columns not read (without ``geometry`` the structures are
     a plain DataFrame).  The app reads a national snapshot so: 650 000 of its 767 000 rows,
     and no 767 000 point objects it would drop at once."""
-    import geopandas as gpd
     import pyarrow.parquet as pq
 
     available = list_snapshots(root, validate_serie(serie))
@@ -300,9 +312,7 @@ def load_snapshot(quarter: str | None = None, root: Path | None = None,
     folder = Path(manifest["path"])
     path = folder / "structures.parquet"
     columns = [c for c in pq.read_schema(path).names if c not in without]
-    filters = [("etat_administratif", "==", "A")] if active_only else None
-    read = gpd.read_parquet if "geometry" in columns else pd.read_parquet
-    structures = _conform_loaded(read(path, columns=columns, filters=filters))
+    structures = read_structures(path, columns, active_only=active_only)
     rejects = pd.read_parquet(folder / "rejects.parquet")
     rejects = rejects.astype({c: "string" for c in ("source", "siret", "raison", "donnees")
                               if c in rejects}).astype({"ligne": "Int64"})

@@ -45,8 +45,11 @@ class KindStyle:
     title: str
 
 
-def kind_style(column: str = "famille_ess") -> KindStyle:
-    """ESS families (``famille_ess``), or insertion types (``type_structure``)."""
+def kind_style(column: str = "famille_ess", structures=None) -> KindStyle:
+    """ESS families (``famille_ess``), or insertion types (``type_structure``); the families
+    when ``structures`` (a frame) is given and has no such column."""
+    if structures is not None and column not in structures:
+        column = "famille_ess"
     if column == "type_structure":
         labels = {k: f"{k} – {v}" for k, v in STRUCTURE_TYPES.items()}
         return KindStyle(column, TYPE_STYLE, {**labels, "autre": "Type non renseigné"},

@@ -397,7 +397,7 @@ def structures_map(
     urls = map_assets(assets)
     # the columns drawn only, then the rows with a position: a national directory's frame
     # has 650 000 rows of 38 columns
-    kinds = kind_style(kind_column if kind_column in structures else "famille_ess")
+    kinds = kind_style(kind_column, structures)
     pts, counts, extent = _drawn_points(structures, kinds.column, max_points)
     choropleth = background is not None and background_column is not None
     if background is not None and not choropleth:  # plain outlines

@@ -169,7 +169,7 @@ def _composition(pdf: _Fiche, structures: pd.DataFrame | None, kind_column: str)
     if structures is None or not len(structures):
         return
     pdf.heading("Répartition des structures")
-    kinds = kind_style(kind_column if kind_column in structures else "famille_ess")
+    kinds = kind_style(kind_column, structures)
     split = structures[kinds.column].fillna("autre").map(
         lambda k: kinds.labels.get(k, k)).value_counts()
     _table(pdf, _shares(split, "Famille de l'ESS" if kinds.column == "famille_ess"

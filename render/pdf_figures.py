@@ -135,8 +135,7 @@ def static_map_figure(territoires: gpd.GeoDataFrame, structures: pd.DataFrame | 
         territoires.plot(ax=ax, color=colours, edgecolor="#8c8c8c", linewidth=0.3)
         handles += [Patch(facecolor=c, edgecolor="#8c8c8c", label=lab)
                     for c, lab in zip(ramp, cls.labels, strict=True)]
-    kinds = kind_style(kind_column if structures is not None and kind_column in structures
-                       else "famille_ess")
+    kinds = kind_style(kind_column, structures)
     if structures is not None and len(structures):
         pts = structures.dropna(subset=["longitude", "latitude"])
         size_pt = 16 if len(pts) < 400 else 9 if len(pts) < 3000 else 5
